@@ -1,0 +1,19 @@
+//! ufm-engine: train and measure the deep unconstrained feature model (deep UFM).
+//!
+//! Data flows one way: job file -> validated spec ([`job`]) -> initialiser ([`init`]) -> trainer
+//! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
+
+pub mod analysis;
+pub mod grad;
+pub mod init;
+pub mod job;
+pub mod model;
+pub mod optim;
+pub mod report;
+pub mod theory;
+pub mod train;
+
+/// The engine's version (the workspace version).
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
