@@ -1,1 +1,39 @@
-//! placeholder until filled
+//! Theory of the balanced, lambda_h = lambda_w, cross-entropy deep UFM (paper sections 3, B.3-B.9):
+//! closed-form reduced losses of the DNC and low-rank structures ([`closed_form`]), their globally
+//! optimal scales ([`minimise`]), critical scales ([`critical`]), constructed logits and
+//! Lemma-1-aligned parameters ([`construct`]), the regions of Theorems 1 and 7 ([`regions`]) and
+//! serialisable reports for the CLI ([`report`]).
+//!
+//! Paper corrections found while checking every formula numerically (see the tests):
+//! - Eq. (19) must read `lambda n^(1/(L+1)) = alpha^((L-1)/(L+1)) / ((K-1) + e^alpha)`.
+//! - Eq. (27) (even-K low rank) is correct as printed.
+//! - For odd K the B.3 low-rank matrix (extra class with beta on its diagonal only) is never a
+//!   critical point of the full loss for beta > 0: the extra class's softmax error has a component
+//!   along (1_{2m}, 0), outside the range of Z, so dL/dW_L != 0. Its "critical scales" here are
+//!   the stationary points of the one-parameter reduced loss only (enough for Theorem 1's bound).
+//! - Theorem 7's derived region is larger than the stated one (see [`regions`]).
+
+pub mod closed_form;
+pub mod construct;
+pub mod critical;
+pub mod minimise;
+pub mod regions;
+pub mod report;
+
+#[cfg(test)]
+mod tests;
+
+pub use closed_form::{
+    cross_entropy, dnc_fit, dnc_loss, low_rank_fit, low_rank_loss, numerical_singular_values,
+    reduced_loss, Structure,
+};
+pub use construct::{aligned_params, dnc_logits, low_rank_logits, structure_logits};
+pub use critical::{
+    critical_scales, dnc_lambda_max, dnc_roots, lambda_max, low_rank_lambda_max, low_rank_roots,
+};
+pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
+pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
+pub use report::{
+    compare, critical, parse_lambda, parse_range, region, CompareReport, CriticalReport,
+    RegionReport, RegionRow,
+};

@@ -1,0 +1,139 @@
+//! Constructed logit matrices and Lemma-1-aligned parameters that realise them.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
+use rand_distr::{Distribution, StandardNormal};
+
+use super::closed_form::{rank_threshold, Structure};
+use crate::model::{Activation, ModelSpec, Params};
+
+/// Repeat each column of the K x K class-mean matrix `m` n times (`m kron 1_n^T`).
+fn repeat_columns(m: &Mat<f64>, n: usize) -> Mat<f64> {
+    let k = m.ncols();
+    Mat::from_fn(m.nrows(), k * n, |i, j| m[(i, j / n)])
+}
+
+/// `alpha S kron 1_n^T` with `S = I - 11^T/K` (K x Kn, columns in class order).
+pub fn dnc_logits(k: usize, n: usize, alpha: f64) -> Mat<f64> {
+    let kf = k as f64;
+    let m = Mat::from_fn(k, k, |i, j| {
+        alpha * (if i == j { 1.0 } else { 0.0 } - 1.0 / kf)
+    });
+    repeat_columns(&m, n)
+}
+
+/// `beta blockdiag(X, ..., X) kron 1_n^T`, X = [[1, -1], [-1, 1]] (paper Eq. (5)); for odd K the
+/// last class has beta on its diagonal and 0 elsewhere (B.3).
+pub fn low_rank_logits(k: usize, n: usize, beta: f64) -> Mat<f64> {
+    let paired = 2 * (k / 2);
+    let m = Mat::from_fn(k, k, |i, j| {
+        if i >= paired || j >= paired {
+            if i == j {
+                beta
+            } else {
+                0.0
+            }
+        } else if i / 2 != j / 2 {
+            0.0
+        } else if i == j {
+            beta
+        } else {
+            -beta
+        }
+    });
+    repeat_columns(&m, n)
+}
+
+/// The logit matrix of `structure` at scale s.
+pub fn structure_logits(structure: Structure, k: usize, n: usize, s: f64) -> Mat<f64> {
+    match structure {
+        Structure::Dnc => dnc_logits(k, n, s),
+        Structure::LowRank => low_rank_logits(k, n, s),
+    }
+}
+
+/// A d x r matrix with orthonormal columns: the thin Q factor of a Gaussian matrix.
+fn random_frame<R: rand::Rng + ?Sized>(d: usize, r: usize, rng: &mut R) -> Mat<f64> {
+    let g = Mat::from_fn(d, r, |_, _| -> f64 { StandardNormal.sample(rng) });
+    g.qr().compute_thin_Q()
+}
+
+/// `a diag(t) b^T` for a (p x r), b (q x r).
+fn scaled_product(a: MatRef<'_, f64>, t: &[f64], b: MatRef<'_, f64>) -> Mat<f64> {
+    let scaled = Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] * t[j]);
+    let mut out = Mat::zeros(a.nrows(), b.nrows());
+    matmul(
+        out.as_mut(),
+        Accum::Replace,
+        scaled.as_ref(),
+        b.transpose(),
+        1.0,
+        Par::Seq,
+    );
+    out
+}
+
+/// Lemma-1-aligned parameters of a linear model producing the logits `z` (K x N).
+///
+/// With the thin SVD `z = U diag(s) V^T` truncated to its numerical rank r (singular values
+/// below `max(K, N) eps s_max` dropped) every matrix gets the singular values `t = s^(1/(L+1))`:
+/// `H1 = Q_0 diag(t) V^T`, `W_l = Q_l diag(t) Q_{l-1}^T` (l < L), `W_L = U diag(t) Q_{L-1}^T`,
+/// with `Q_l` random d x r frames with orthonormal columns drawn from `rng`. Then
+/// `W_L ... W_1 H1 = z` (to rounding) and the regulariser equals
+/// `(L+1) lambda / 2 * sum_i s_i^(2/(L+1))`, so the loss is [`super::reduced_loss`].
+///
+/// Errors (naming the field) when z's shape does not match the spec, the model is not linear,
+/// or the width is below the rank of z.
+pub fn aligned_params<R: rand::Rng + ?Sized>(
+    spec: &ModelSpec,
+    z: MatRef<'_, f64>,
+    rng: &mut R,
+) -> Result<Params, String> {
+    let (k, n_total, d, layers) = (spec.classes(), spec.samples(), spec.width, spec.layers);
+    if z.nrows() != k || z.ncols() != n_total {
+        return Err(format!(
+            "z: must be {k} x {n_total} (classes x samples), got {} x {}",
+            z.nrows(),
+            z.ncols()
+        ));
+    }
+    if spec.activation != Activation::Linear {
+        return Err("model.activation: aligned parameters need a linear model".into());
+    }
+    if layers == 0 {
+        return Err("model.layers: must be >= 1, got 0".into());
+    }
+    let svd = z
+        .thin_svd()
+        .map_err(|e| format!("z: SVD did not converge ({e:?})"))?;
+    let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
+    let s_max = s.first().copied().unwrap_or(0.0);
+    let tol = rank_threshold(k, n_total, s_max);
+    let r = s.iter().take_while(|&&x| x > tol && x > 0.0).count();
+    if d < r {
+        return Err(format!(
+            "model.width: must be >= rank(z) = {r} for aligned parameters, got {d}"
+        ));
+    }
+    if r == 0 {
+        return Ok(Params::zeros(spec));
+    }
+    let t: Vec<f64> = s[..r]
+        .iter()
+        .map(|x| x.powf(1.0 / (layers as f64 + 1.0)))
+        .collect();
+    let u = svd.U().subcols(0, r);
+    let v = svd.V().subcols(0, r);
+    let frames: Vec<Mat<f64>> = (0..layers).map(|_| random_frame(d, r, rng)).collect();
+    let mut mats = Vec::with_capacity(layers + 1);
+    mats.push(scaled_product(frames[0].as_ref(), &t, v));
+    for l in 1..layers {
+        mats.push(scaled_product(
+            frames[l].as_ref(),
+            &t,
+            frames[l - 1].as_ref(),
+        ));
+    }
+    mats.push(scaled_product(u, &t, frames[layers - 1].as_ref()));
+    Ok(Params { mats })
+}
