@@ -137,3 +137,115 @@ pub fn aligned_params<R: rand::Rng + ?Sized>(
     mats.push(scaled_product(u, &t, frames[layers - 1].as_ref()));
     Ok(Params { mats })
 }
+
+/// Output scale alpha of the B.9 ReLU low-rank construction [`relu_low_rank_params`]:
+/// `Z = alpha Xbar kron 1_n^T` with
+/// `alpha = 2^(L-1) psi^(L+1) ((K+2)/K)^(3/2) / sqrt(n)` for even K and
+/// `alpha = 2^(L-1) psi^(L+1) sqrt((K+3)/(K+1)) (K+3)/K / sqrt(n)` for odd K.
+pub fn relu_low_rank_scale(k: usize, n: usize, layers: usize, psi: f64) -> f64 {
+    let kf = k as f64;
+    let factor = if k % 2 == 0 {
+        ((kf + 2.0) / kf).powf(1.5)
+    } else {
+        ((kf + 3.0) / (kf + 1.0)).sqrt() * (kf + 3.0) / kf
+    };
+    2f64.powi(layers as i32 - 1) * psi.powi(layers as i32 + 1) * factor / (n as f64).sqrt()
+}
+
+/// The K x K matrices (Xbar, Ybar) of B.9: Xbar = blockdiag(X, ..., X[, 2]),
+/// Ybar = 11^T (even K) or 1_{2m} 1_{2m}^T padded with zeros (odd K).
+pub fn relu_blocks(k: usize) -> (Mat<f64>, Mat<f64>) {
+    let paired = 2 * (k / 2);
+    let xbar = Mat::from_fn(k, k, |i, j| {
+        if i >= paired || j >= paired {
+            if i == j {
+                2.0
+            } else {
+                0.0
+            }
+        } else if i / 2 != j / 2 {
+            0.0
+        } else if i == j {
+            1.0
+        } else {
+            -1.0
+        }
+    });
+    let ybar = Mat::from_fn(
+        k,
+        k,
+        |i, j| {
+            if i < paired && j < paired {
+                1.0
+            } else {
+                0.0
+            }
+        },
+    );
+    (xbar, ybar)
+}
+
+/// The low-rank construction of B.9 for the deep ReLU UFM (every matrix with squared Frobenius
+/// norm `2(K+2) psi^2`, even K, or `2(K+3) psi^2`, odd K; every hidden feature entrywise
+/// non-negative so ReLU acts as the identity), with logits
+/// `relu_low_rank_scale(K, n, L, psi) Xbar kron 1_n^T`. H1 and W1 split the SVD of
+/// `H2 = [phi_2 (Xbar + Ybar); 0] kron 1_n^T` evenly (with the identity as the free frame).
+///
+/// Errors (naming the field) for imbalanced classes, L < 2 or d < K.
+pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, String> {
+    let (k, d, layers) = (spec.classes(), spec.width, spec.layers);
+    let n = spec
+        .per_class()
+        .ok_or("model.class_sizes: the B.9 construction needs balanced classes")?;
+    if layers < 2 {
+        return Err(format!(
+            "model.layers: the B.9 construction needs L >= 2, got {layers}"
+        ));
+    }
+    if d < k {
+        return Err(format!("model.width: must be >= classes = {k}, got {d}"));
+    }
+    let kf = k as f64;
+    let (xbar, ybar) = relu_blocks(k);
+    let (shift, chi_ratio) = if k % 2 == 0 {
+        (2.0, 2.0 / kf)
+    } else {
+        (3.0, 2.0 / (kf - 1.0))
+    };
+    let psi_last = ((kf + shift) / (kf + shift - 2.0)).sqrt() * psi;
+    let phi2 = (kf + shift) * psi * psi / (kf * (n as f64).sqrt());
+    let embed = |m: &Mat<f64>, rows: usize| {
+        Mat::from_fn(rows, d, |i, j| if i < k && j < k { m[(i, j)] } else { 0.0 })
+    };
+    // H2 = [phi2 (Xbar + Ybar); 0] kron 1_n^T and its even split into W1, H1.
+    let h2 = Mat::from_fn(d, k * n, |i, j| {
+        if i < k {
+            phi2 * (xbar[(i, j / n)] + ybar[(i, j / n)])
+        } else {
+            0.0
+        }
+    });
+    let svd = h2
+        .thin_svd()
+        .map_err(|e| format!("H2: SVD did not converge ({e:?})"))?;
+    let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
+    let tol = rank_threshold(d, k * n, s[0]);
+    let r = s.iter().take_while(|&&x| x > tol).count();
+    let root: Vec<f64> = s[..r].iter().map(|x| x.sqrt()).collect();
+    let frame = Mat::from_fn(d, r, |i, j| if i == j { 1.0 } else { 0.0 });
+    let mut mats = vec![
+        scaled_product(frame.as_ref(), &root, svd.V().subcols(0, r)),
+        scaled_product(svd.U().subcols(0, r), &root, frame.as_ref()),
+    ];
+    let mid = Mat::from_fn(k, k, |i, j| {
+        psi * xbar[(i, j)] + chi_ratio * psi * ybar[(i, j)]
+    });
+    for _ in 2..layers {
+        mats.push(embed(&mid, d));
+    }
+    mats.push(embed(
+        &Mat::from_fn(k, k, |i, j| psi_last * xbar[(i, j)]),
+        k,
+    ));
+    Ok(Params { mats })
+}

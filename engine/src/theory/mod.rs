@@ -11,7 +11,10 @@
 //!   critical point of the full loss for beta > 0: the extra class's softmax error has a component
 //!   along (1_{2m}, 0), outside the range of Z, so dL/dW_L != 0. Its "critical scales" here are
 //!   the stationary points of the one-parameter reduced loss only (enough for Theorem 1's bound).
-//! - Theorem 7's derived region is larger than the stated one (see [`regions`]).
+//! - Theorem 7: the B.9 construction checks out numerically ([`relu_low_rank_params`]), and the
+//!   region its inequalities give is strictly larger than the stated "K >= 10, L >= 5 or
+//!   K >= 16, L = 4": at L = 4 also K = 14 (B.9's own even-K bound), and for L >= 6 smaller K
+//!   (e.g. K = 8 at L = 6, K = 6 at L = 8). The statement is sound but not tight.
 
 pub mod closed_form;
 pub mod construct;
@@ -27,7 +30,10 @@ pub use closed_form::{
     cross_entropy, dnc_fit, dnc_loss, low_rank_fit, low_rank_loss, numerical_singular_values,
     reduced_loss, Structure,
 };
-pub use construct::{aligned_params, dnc_logits, low_rank_logits, structure_logits};
+pub use construct::{
+    aligned_params, dnc_logits, low_rank_logits, relu_blocks, relu_low_rank_params,
+    relu_low_rank_scale, structure_logits,
+};
 pub use critical::{
     critical_scales, dnc_lambda_max, dnc_roots, lambda_max, low_rank_lambda_max, low_rank_roots,
 };
