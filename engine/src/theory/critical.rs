@@ -93,7 +93,7 @@ pub(crate) fn bisect(h: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
     let mut h_lo = h(lo);
     for _ in 0..4000 {
         let mid = if hi > 2.0 * lo && lo > 0.0 {
-            (lo * hi).sqrt()
+            lo.sqrt() * hi.sqrt()
         } else {
             lo + 0.5 * (hi - lo)
         };

@@ -617,3 +617,20 @@ fn theorem7_region_contains_statement_and_more() {
         assert!((2..=200).all(|k| !theorem7_holds(k, layers)));
     }
 }
+
+#[test]
+fn critical_roots_found_for_tiny_lambda() {
+    // For L = 2 the small root scales like lambda^3: ~6e-268 at lambda = 1e-90. The geometric
+    // bisection must reach it without the bracket product underflowing.
+    for structure in Structure::ALL {
+        let (k, n, layers, lambda) = (5, 5, 2, 1e-90);
+        let roots = critical_scales(structure, k, n, layers, lambda);
+        assert_eq!(roots.len(), 2, "{structure:?}");
+        assert!(roots[0] > 1e-280 && roots[0] < 1e-260, "{roots:?}");
+        for s in roots {
+            let fit = structure.fit_slope(k, s);
+            let reg = structure.reg_slope(k, n, layers, lambda, s);
+            assert!((fit + reg).abs() <= 1e-10 * (fit.abs() + reg.abs()), "{s}");
+        }
+    }
+}
