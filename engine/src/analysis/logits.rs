@@ -73,12 +73,14 @@ pub fn simplex_cosine(class_mean_logits: MatRef<f64>) -> f64 {
     }
     let c = centred_logit_means(class_mean_logits);
     // Scale-free: normalise before forming products (no overflow for huge logits).
-    let amax = c
-        .col_iter()
-        .flat_map(|col| col.iter().map(|x| x.abs()).collect::<Vec<_>>())
-        .fold(0.0f64, f64::max);
-    if amax.is_nan() || amax.is_infinite() {
-        return f64::NAN;
+    let mut amax = 0.0f64;
+    for j in 0..k {
+        for &x in c.col(j).iter() {
+            if !x.is_finite() {
+                return f64::NAN;
+            }
+            amax = amax.max(x.abs());
+        }
     }
     if amax == 0.0 {
         return 0.0;
