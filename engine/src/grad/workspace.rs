@@ -1,0 +1,381 @@
+//! Preallocated buffers and the two gradient algorithms.
+
+use super::elementwise::{relu_into, relu_mask, set_scaled, squared_norm};
+use super::fit::{fit_and_dz, fit_only};
+use super::{GradPath, LossParts};
+use crate::model::{Activation, ModelSpec, Params};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
+
+/// Every buffer one loss/gradient evaluation needs, sized once for a model. After
+/// [`Workspace::new`], [`Workspace::loss_and_grad`] does not allocate.
+pub struct Workspace {
+    path: GradPath,
+    par: Par,
+    labels: Vec<usize>,
+    z: Mat<f64>,
+    dz: Mat<f64>,
+    /// Factored path: prod[l] = W_L ... W_{l+1} for l = 1..L-1 (index l - 1), K x d.
+    prod: Vec<Mat<f64>>,
+    /// Factored path: back[l] = dZ H1^T W_1^T ... W_l^T for l = 0..L-1, K x d.
+    back: Vec<Mat<f64>>,
+    /// Layered path: pre-activation H_{l+1} = W_l post_{l-1} for l = 1..L-1 (index l - 1).
+    pre: Vec<Mat<f64>>,
+    /// Layered path: post-activation copies (ReLU only; linear models reuse `pre`).
+    post: Vec<Mat<f64>>,
+    /// Layered path: two d x N buffers for the backpropagated signal.
+    delta: [Mat<f64>; 2],
+    /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
+    sq: Vec<f64>,
+}
+
+impl Workspace {
+    /// Buffers for `spec`. `GradPath::Auto` resolves to `Factored` for linear models and to
+    /// `Layered` otherwise; asking for `Factored` on a ReLU model falls back to `Layered`, since
+    /// the factorisation needs linear layers. `par` is the matmul parallelism (`Par::Seq` for
+    /// one run per thread, the default everywhere in ufm).
+    pub fn new(spec: &ModelSpec, path: GradPath, par: Par) -> Self {
+        let (k, d, n, layers) = (spec.classes(), spec.width, spec.samples(), spec.layers);
+        let path = match (path, spec.activation) {
+            (GradPath::Layered, _) | (_, Activation::Relu) => GradPath::Layered,
+            _ => GradPath::Factored,
+        };
+        let factored = path == GradPath::Factored;
+        let relu = spec.activation == Activation::Relu;
+        let mats =
+            |count: usize, r: usize, c: usize| (0..count).map(|_| Mat::zeros(r, c)).collect();
+        Workspace {
+            path,
+            par,
+            labels: spec.labels(),
+            z: Mat::zeros(k, n),
+            dz: Mat::zeros(k, n),
+            prod: if factored {
+                mats(layers - 1, k, d)
+            } else {
+                vec![]
+            },
+            back: if factored { mats(layers, k, d) } else { vec![] },
+            pre: if factored {
+                vec![]
+            } else {
+                mats(layers - 1, d, n)
+            },
+            post: if relu { mats(layers - 1, d, n) } else { vec![] },
+            sq: vec![0.0; layers + 1],
+            delta: if factored {
+                [Mat::zeros(0, 0), Mat::zeros(0, 0)]
+            } else {
+                [Mat::zeros(d, n), Mat::zeros(d, n)]
+            },
+        }
+    }
+
+    /// The algorithm this workspace runs (never `Auto`).
+    pub fn path(&self) -> GradPath {
+        self.path
+    }
+
+    /// The logits Z of the last evaluation.
+    pub fn logits(&self) -> MatRef<'_, f64> {
+        self.z.as_ref()
+    }
+
+    /// Loss at `params`, writing the full gradient (fit + weight decay) into `grad`, which must
+    /// have the shapes of `params`.
+    pub fn loss_and_grad(
+        &mut self,
+        spec: &ModelSpec,
+        params: &Params,
+        grad: &mut Params,
+    ) -> LossParts {
+        match self.path {
+            GradPath::Factored => self.factored(spec, params, Some(grad)),
+            _ => self.layered(spec, params, Some(grad)),
+        }
+    }
+
+    /// Loss at `params` without the gradient.
+    pub fn loss(&mut self, spec: &ModelSpec, params: &Params) -> LossParts {
+        match self.path {
+            GradPath::Factored => self.factored(spec, params, None),
+            _ => self.layered(spec, params, None),
+        }
+    }
+
+    fn regulariser(spec: &ModelSpec, params: &Params) -> f64 {
+        let h = squared_norm(params.h1());
+        let w: f64 = (1..=spec.layers).map(|l| squared_norm(params.w(l))).sum();
+        0.5 * (spec.lambda_h * h + spec.lambda_w * w)
+    }
+
+    fn parts(spec: &ModelSpec, params: &Params, fit: f64) -> LossParts {
+        let reg = Self::regulariser(spec, params);
+        LossParts {
+            loss: fit + reg,
+            fit,
+            reg,
+        }
+    }
+
+    /// Loss parts from squared norms the gradient pass already summed (same order and values
+    /// as [`Self::regulariser`], so loss with and without gradient agree bit for bit).
+    fn parts_from(spec: &ModelSpec, fit: f64, h_sq: f64, w_sq: &[f64]) -> LossParts {
+        let w: f64 = w_sq.iter().sum();
+        let reg = 0.5 * (spec.lambda_h * h_sq + spec.lambda_w * w);
+        LossParts {
+            loss: fit + reg,
+            fit,
+            reg,
+        }
+    }
+
+    /// Linear models, through K-row products only (see the module docs).
+    fn factored(
+        &mut self,
+        spec: &ModelSpec,
+        params: &Params,
+        grad: Option<&mut Params>,
+    ) -> LossParts {
+        let layers = spec.layers;
+        let par = self.par;
+        let Workspace {
+            prod,
+            back,
+            z,
+            dz,
+            labels,
+            sq,
+            ..
+        } = self;
+        // prod[l-1] = W_L ... W_l for l = 1..L-1, built from the top.
+        for l in (1..layers).rev() {
+            let (lower, upper) = prod.split_at_mut(l);
+            let above = if l + 1 == layers {
+                params.w(layers)
+            } else {
+                upper[0].as_ref()
+            };
+            matmul(
+                lower[l - 1].as_mut(),
+                Accum::Replace,
+                above,
+                params.w(l),
+                1.0,
+                par,
+            );
+        }
+        let a1 = product_from(params, prod, 1);
+        matmul(z.as_mut(), Accum::Replace, a1, params.h1(), 1.0, par);
+        let Some(grad) = grad else {
+            let fit = fit_only(spec.loss, z.as_ref(), labels);
+            return Self::parts(spec, params, fit);
+        };
+        let fit = fit_and_dz(spec.loss, z, labels, dz);
+        // dH1 = A_1^T dZ + lambda_h H1.
+        sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
+        matmul(
+            grad.mats[0].as_mut(),
+            Accum::Add,
+            a1.transpose(),
+            dz.as_ref(),
+            1.0,
+            par,
+        );
+        // back[0] = dZ H1^T; back[l] = back[l-1] W_l^T.
+        matmul(
+            back[0].as_mut(),
+            Accum::Replace,
+            dz.as_ref(),
+            params.h1().transpose(),
+            1.0,
+            par,
+        );
+        for l in 1..layers {
+            let (prev, cur) = back.split_at_mut(l);
+            matmul(
+                cur[0].as_mut(),
+                Accum::Replace,
+                prev[l - 1].as_ref(),
+                params.w(l).transpose(),
+                1.0,
+                par,
+            );
+        }
+        // dW_l = A_{l+1}^T back[l-1] + lambda_w W_l, with A_{L+1} = I.
+        for l in 1..=layers {
+            let g = &mut grad.mats[l];
+            sq[l] = set_scaled(g.as_mut(), params.w(l), spec.lambda_w);
+            if l == layers {
+                add_into(g, &back[l - 1]);
+            } else {
+                let a = product_from(params, prod, l + 1);
+                matmul(
+                    g.as_mut(),
+                    Accum::Add,
+                    a.transpose(),
+                    back[l - 1].as_ref(),
+                    1.0,
+                    par,
+                );
+            }
+        }
+        Self::parts_from(spec, fit, sq[0], &sq[1..])
+    }
+
+    /// Plain backpropagation through materialised d x N features; linear or ReLU.
+    fn layered(
+        &mut self,
+        spec: &ModelSpec,
+        params: &Params,
+        grad: Option<&mut Params>,
+    ) -> LossParts {
+        let layers = spec.layers;
+        let par = self.par;
+        let relu = spec.activation == Activation::Relu;
+        for l in 1..layers {
+            // pre[l-1] = W_l input_l, where input_l lives in pre/post[l-2] (or is H1).
+            let (done, todo) = self.pre.split_at_mut(l - 1);
+            let input = layer_input(params, done, &self.post, l, relu);
+            matmul(
+                todo[0].as_mut(),
+                Accum::Replace,
+                params.w(l),
+                input,
+                1.0,
+                par,
+            );
+            if relu {
+                relu_into(&mut self.post[l - 1], &todo[0]);
+            }
+        }
+        let Workspace {
+            pre,
+            post,
+            z,
+            dz,
+            delta,
+            sq,
+            ..
+        } = self;
+        let last_input = layer_input(params, pre, post, layers, relu);
+        matmul(
+            z.as_mut(),
+            Accum::Replace,
+            params.w(layers),
+            last_input,
+            1.0,
+            par,
+        );
+        let want_grad = grad.is_some();
+        let fit = if want_grad {
+            fit_and_dz(spec.loss, z, &self.labels, dz)
+        } else {
+            fit_only(spec.loss, z.as_ref(), &self.labels)
+        };
+        let Some(grad) = grad else {
+            return Self::parts(spec, params, fit);
+        };
+        // dW_L = dZ input_L^T + lambda_w W_L.
+        sq[layers] = set_scaled(grad.mats[layers].as_mut(), params.w(layers), spec.lambda_w);
+        matmul(
+            grad.mats[layers].as_mut(),
+            Accum::Add,
+            dz.as_ref(),
+            last_input.transpose(),
+            1.0,
+            par,
+        );
+        // `signal` is dLoss/d(input of W_l) as l walks down; it starts as dZ and then lives in
+        // one of the two d x N delta buffers, alternating so no step reads what it writes.
+        let [d0, d1] = delta;
+        let (mut signal, mut spare) = (d0, d1);
+        for l in (1..=layers).rev() {
+            if l < layers && relu {
+                // Through the ReLU after W_l: dLoss/d(pre_{l+1}) is zero where pre_{l+1} <= 0.
+                relu_mask(signal, &pre[l - 1]);
+            }
+            let upstream: MatRef<'_, f64> = if l == layers {
+                dz.as_ref()
+            } else {
+                signal.as_ref()
+            };
+            if l < layers {
+                let input = layer_input(params, pre, post, l, relu);
+                sq[l] = set_scaled(grad.mats[l].as_mut(), params.w(l), spec.lambda_w);
+                matmul(
+                    grad.mats[l].as_mut(),
+                    Accum::Add,
+                    upstream,
+                    input.transpose(),
+                    1.0,
+                    par,
+                );
+            }
+            let w = if l == layers {
+                params.w(layers)
+            } else {
+                params.w(l)
+            };
+            // Propagate to the input of W_l: W_l^T upstream.
+            if l == 1 {
+                sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
+                matmul(
+                    grad.mats[0].as_mut(),
+                    Accum::Add,
+                    w.transpose(),
+                    upstream,
+                    1.0,
+                    par,
+                );
+            } else {
+                matmul(
+                    spare.as_mut(),
+                    Accum::Replace,
+                    w.transpose(),
+                    upstream,
+                    1.0,
+                    par,
+                );
+                std::mem::swap(&mut signal, &mut spare);
+            }
+        }
+        Self::parts_from(spec, fit, sq[0], &sq[1..])
+    }
+}
+
+/// The matrix that multiplies W_l: H1 for l = 1, else the (post-activation) features of layer l,
+/// which live at index l - 2 of `pre` (linear) or `post` (ReLU).
+fn layer_input<'a>(
+    params: &'a Params,
+    pre: &'a [Mat<f64>],
+    post: &'a [Mat<f64>],
+    l: usize,
+    relu: bool,
+) -> MatRef<'a, f64> {
+    if l == 1 {
+        params.h1()
+    } else if relu {
+        post[l - 2].as_ref()
+    } else {
+        pre[l - 2].as_ref()
+    }
+}
+
+/// A_l = W_L ... W_l (K x d) for l = 1..=L, from the factored path's product buffers.
+fn product_from<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
+    if l == params.layers() {
+        params.w(l)
+    } else {
+        prod[l - 1].as_ref()
+    }
+}
+
+/// dst += src (same shapes).
+fn add_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
+    for j in 0..dst.ncols() {
+        for (x, &y) in dst.col_as_slice_mut(j).iter_mut().zip(src.col_as_slice(j)) {
+            *x += y;
+        }
+    }
+}
