@@ -1,0 +1,306 @@
+//! The job file's types (schema_version 1). serde parses them strictly (`deny_unknown_fields`);
+//! ranges are checked afterwards in `validate`. `docs/job.schema.json` is generated from these
+//! types (`ufm schema`), and a test fails when the committed copy is stale.
+
+use crate::grad::GradPath;
+use crate::model::{Activation, LossKind};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A whole job file.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// Must be 1.
+    pub schema_version: u32,
+    /// Free-form name, copied into results.
+    #[serde(default)]
+    pub name: String,
+    pub model: ModelSection,
+    pub init: InitChoice,
+    pub optimizer: OptimizerChoice,
+    #[serde(default)]
+    pub train: TrainSection,
+    #[serde(default)]
+    pub analysis: AnalysisSection,
+    /// Grid to sweep: dotted path of a scalar field -> list of values or {"range": [from, to]}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<IndexMap<String, SweepAxis>>,
+}
+
+/// The model: exactly one of `per_class` / `class_sizes`; `lambda` or both `lambda_h`, `lambda_w`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// K, the number of classes (>= 2). May be omitted when `class_sizes` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// n, samples per class (balanced classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_class: Option<usize>,
+    /// n_1..n_K (imbalanced classes), in class order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_sizes: Option<Vec<usize>>,
+    /// Feature width d (>= 1).
+    pub width: usize,
+    /// Number of weight matrices L (>= 1).
+    pub layers: usize,
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    #[serde(default = "default_loss")]
+    pub loss: LossKind,
+    /// Weight decay on every matrix (H1 and all W_l).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_h: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_w: Option<f64>,
+}
+
+fn default_activation() -> Activation {
+    Activation::Linear
+}
+fn default_loss() -> LossKind {
+    LossKind::CrossEntropy
+}
+fn one() -> f64 {
+    1.0
+}
+
+/// Declare an internally tagged enum (`"name": "..."`) of struct variants whose Deserialize
+/// dispatches on the tag by hand: serde's derived version buffers the content and loses the
+/// field path, and users should read `init.std: invalid type ...`, not just `init: ...`.
+macro_rules! tagged_by_name {
+    ($(#[$doc:meta])* $enum:ident { $($(#[$vdoc:meta])* $variant:ident($inner:ident) = $tag:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Serialize, JsonSchema)]
+        #[serde(tag = "name", rename_all = "snake_case")]
+        pub enum $enum {
+            $($(#[$vdoc])* $variant($inner),)+
+        }
+
+        impl<'de> Deserialize<'de> for $enum {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error;
+                let mut v = serde_json::Value::deserialize(d)?;
+                let obj = v.as_object_mut().ok_or_else(|| D::Error::custom("must be an object"))?;
+                let name = match obj.remove("name") {
+                    Some(serde_json::Value::String(s)) => s,
+                    Some(_) => return Err(D::Error::custom(super::errors::nested_message("name", "must be a string"))),
+                    None => return Err(D::Error::custom("missing field `name`")),
+                };
+                match name.as_str() {
+                    $($tag => serde_path_to_error::deserialize(v)
+                        .map($enum::$variant)
+                        .map_err(|e| D::Error::custom(super::errors::nested(&e))),)+
+                    other => Err(D::Error::custom(super::errors::nested_message(
+                        "name",
+                        &format!(
+                            "unknown variant `{other}`, expected one of {}",
+                            [$(concat!("`", $tag, "`")),+].join(", ")
+                        ),
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+tagged_by_name!(
+    /// A built-in initialiser. Every random initialiser draws matrix i (0 = H1, l = W_l) from its
+    /// own ChaCha8 stream keyed by `seed`, so adding layers never changes the earlier matrices.
+    BuiltinInit {
+        /// Every entry i.i.d. N(0, std^2).
+        Gaussian(GaussianInit) = "gaussian",
+        /// Every entry i.i.d. N(0, (scale / sqrt(fan_in))^2), fan_in = d for every matrix.
+        Scaled(ScaledInit) = "scaled",
+        /// Matrices read from `dir`/H1.npy, W1.npy, ... (float64, C or Fortran order).
+        Npy(NpyInit) = "npy",
+    }
+);
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GaussianInit {
+    pub std: f64,
+    #[serde(default)]
+    pub seed: u64,
+    /// Scales every matrix after drawing (small-initialisation studies).
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaledInit {
+    #[serde(default = "one")]
+    pub scale: f64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpyInit {
+    /// Folder with H1.npy, W1.npy, ...; relative paths are resolved against the job file's folder.
+    pub dir: String,
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
+
+/// A plugin reference: `{"plugin": "path/to/lib.so", "id": "org.example.x", "params": {...}}`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRef {
+    pub plugin: String,
+    pub id: String,
+    #[serde(default)]
+    pub params: serde_json::Value,
+}
+
+tagged_by_name!(
+    /// A built-in optimiser.
+    BuiltinOptimizer {
+        /// Full-batch gradient descent: X <- X - lr dL/dX for every matrix.
+        Gd(GdConfig) = "gd",
+    }
+);
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GdConfig {
+    /// Learning rate (> 0).
+    pub lr: f64,
+}
+
+macro_rules! builtin_or_plugin {
+    ($(#[$doc:meta])* $name:ident, $builtin:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Serialize)]
+        #[serde(untagged)]
+        pub enum $name {
+            Builtin($builtin),
+            Plugin(PluginRef),
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            /// Dispatch on the presence of `plugin` instead of serde's untagged matching, so that
+            /// a mistake inside a built-in reports its own field instead of "no variant matched".
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = serde_json::Value::deserialize(d)?;
+                let plugin = v.get("plugin").is_some();
+                let result = if plugin {
+                    serde_path_to_error::deserialize(v).map($name::Plugin)
+                } else {
+                    serde_path_to_error::deserialize(v).map($name::Builtin)
+                };
+                result.map_err(|e| serde::de::Error::custom(super::errors::nested(&e)))
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "anyOf": [g.subschema_for::<$builtin>(), g.subschema_for::<PluginRef>()]
+                })
+            }
+        }
+    };
+}
+
+builtin_or_plugin!(
+    /// `init`: a built-in initialiser by `name`, or a plugin.
+    InitChoice,
+    BuiltinInit
+);
+builtin_or_plugin!(
+    /// `optimizer`: a built-in optimiser by `name`, or a plugin.
+    OptimizerChoice,
+    BuiltinOptimizer
+);
+
+/// Stopping rules and recording.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// Upper bound on optimiser steps (status `max_steps` when reached).
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u64,
+    /// Stop (status `converged`) when |L(t) - L(t - record_every)| / |L(t)| < tol at a record
+    /// step; 0 disables the rule.
+    #[serde(default = "default_tol")]
+    pub tol: f64,
+    /// A curve row every this many steps (and at the last step).
+    #[serde(default = "default_record_every")]
+    pub record_every: u64,
+    /// Gradient algorithm: `auto` (factored for linear models), `factored` or `layered`.
+    #[serde(default)]
+    pub grad_path: GradPath,
+    /// Refuse models whose estimated memory exceeds this many GiB.
+    #[serde(default = "default_memory")]
+    pub max_memory_gib: f64,
+}
+
+fn default_max_steps() -> u64 {
+    100_000
+}
+fn default_tol() -> f64 {
+    1e-12
+}
+fn default_record_every() -> u64 {
+    100
+}
+fn default_memory() -> f64 {
+    4.0
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        TrainSection {
+            max_steps: default_max_steps(),
+            tol: default_tol(),
+            record_every: default_record_every(),
+            grad_path: GradPath::Auto,
+            max_memory_gib: default_memory(),
+        }
+    }
+}
+
+/// End-of-run analysis options.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSection {
+    /// Relative rank tolerance: rank counts singular values > rank_tol * the largest.
+    #[serde(default = "default_rank_tol")]
+    pub rank_tol: f64,
+}
+
+fn default_rank_tol() -> f64 {
+    1e-6
+}
+
+impl Default for AnalysisSection {
+    fn default() -> Self {
+        AnalysisSection {
+            rank_tol: default_rank_tol(),
+        }
+    }
+}
+
+/// One sweep axis: an explicit list of values, or an integer range (`to` exclusive).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SweepAxis {
+    List(Vec<serde_json::Value>),
+    Range {
+        /// [from, to): integers, to exclusive.
+        range: [i64; 2],
+    },
+}
