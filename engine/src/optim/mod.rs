@@ -1,1 +1,49 @@
-//! placeholder until filled
+//! Optimisers: per-matrix update rules with host-owned state (the optax-like split that the
+//! plugin ABI mirrors: the trainer owns every state buffer, so it can checkpoint them).
+//!
+//! Updates are out-of-place (`param_in` -> `param_out`): the trainer keeps two parameter buffers
+//! and swaps them, so the last state with a finite loss survives a diverging step at no cost.
+
+mod gd;
+
+pub use gd::Gd;
+
+use crate::job::BuiltinOptimizer;
+use faer::{MatMut, MatRef};
+
+/// Where an update happens: `step` is 1-based, `lr` the learning rate for this step, `tensor`
+/// the matrix index (0 = H1, l = W_l).
+#[derive(Clone, Copy, Debug)]
+pub struct StepInfo {
+    pub step: u64,
+    pub lr: f64,
+    pub tensor: usize,
+}
+
+/// One update rule, applied to every matrix of the model in turn.
+pub trait Optimizer: Send {
+    /// Number of f64 state entries needed for a rows x cols matrix.
+    fn state_len(&self, rows: usize, cols: usize) -> usize;
+
+    /// Fill a fresh state buffer (zeros unless the rule says otherwise).
+    fn init_state(&self, state: &mut [f64]) {
+        state.fill(0.0);
+    }
+
+    /// param_out = update(param_in, grad, state) for the step described by `at`.
+    fn update(
+        &mut self,
+        at: StepInfo,
+        param_in: MatRef<'_, f64>,
+        param_out: MatMut<'_, f64>,
+        grad: MatRef<'_, f64>,
+        state: &mut [f64],
+    ) -> Result<(), String>;
+}
+
+/// The optimiser a built-in job entry names, and its base learning rate.
+pub fn builtin(cfg: &BuiltinOptimizer) -> (Box<dyn Optimizer>, f64) {
+    match cfg {
+        BuiltinOptimizer::Gd(c) => (Box::new(Gd), c.lr),
+    }
+}

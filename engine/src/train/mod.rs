@@ -1,1 +1,296 @@
-//! placeholder until filled
+//! The training loop: steps, stopping rules, the loss curve, cancellation and progress.
+//!
+//! Step t means "parameters after t optimiser updates"; curve rows, `steps` and the final loss all
+//! refer to that numbering. The loop allocates nothing per step: two parameter buffers, the
+//! gradient, optimiser state and the gradient workspace are allocated in [`Trainer::new`].
+
+use crate::grad::{GradPath, LossParts, Workspace};
+use crate::model::{ModelSpec, Params};
+use crate::optim::{Optimizer, StepInfo};
+use faer::Par;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The loss stopped changing (relative change below `tol` over one record window).
+    Converged,
+    /// `max_steps` updates were made.
+    MaxSteps,
+    /// A step produced a non-finite loss; the last state with a finite loss is kept.
+    Diverged,
+    /// The cancellation flag was raised.
+    Cancelled,
+    /// The optimiser (e.g. a plugin) reported an error.
+    Failed,
+}
+
+/// One row of curve.csv.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurveRow {
+    pub step: u64,
+    pub loss: f64,
+    pub fit: f64,
+    pub reg: f64,
+    pub grad_norm: f64,
+}
+
+/// Stopping rules and recording (from the job's `train` section).
+#[derive(Clone, Copy, Debug)]
+pub struct TrainOptions {
+    pub max_steps: u64,
+    pub tol: f64,
+    pub record_every: u64,
+    pub path: GradPath,
+    pub par: Par,
+}
+
+/// What a progress callback sees at every recorded step.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub step: u64,
+    pub max_steps: u64,
+    pub loss: f64,
+}
+
+/// The end of a run.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub steps: u64,
+    pub seconds: f64,
+    pub message: Option<String>,
+}
+
+/// A model being trained: parameters, optimiser and all buffers.
+pub struct Trainer {
+    spec: ModelSpec,
+    opts: TrainOptions,
+    ws: Workspace,
+    /// Double buffer: `bufs[cur]` is the current state; updates write the other one.
+    bufs: [Params; 2],
+    cur: usize,
+    grad: Params,
+    state: Vec<Vec<f64>>,
+    optimizer: Box<dyn Optimizer>,
+    lr: f64,
+    step: u64,
+    loss: LossParts,
+    /// ||gradient|| at the current step, computed on demand (a full pass over the gradient
+    /// that the step loop does not need). `None` until asked for at this step.
+    grad_norm_step: Option<f64>,
+    curve: Vec<CurveRow>,
+}
+
+impl Trainer {
+    /// Set up training from `params` and evaluate the loss at step 0.
+    pub fn new(
+        spec: &ModelSpec,
+        params: Params,
+        optimizer: Box<dyn Optimizer>,
+        lr: f64,
+        opts: TrainOptions,
+    ) -> Self {
+        let ws = Workspace::new(spec, opts.path, opts.par);
+        let grad = Params::zeros(spec);
+        let state = spec
+            .shapes()
+            .iter()
+            .map(|&(r, c)| {
+                let mut s = vec![0.0; optimizer.state_len(r, c)];
+                optimizer.init_state(&mut s);
+                s
+            })
+            .collect();
+        let rows = (opts.max_steps / opts.record_every + 2).min(1 << 16) as usize;
+        let spare = params.clone();
+        let mut t = Trainer {
+            spec: spec.clone(),
+            opts,
+            ws,
+            bufs: [params, spare],
+            cur: 0,
+            grad,
+            state,
+            optimizer,
+            lr,
+            step: 0,
+            loss: LossParts::default(),
+            grad_norm_step: None,
+            curve: Vec::with_capacity(rows),
+        };
+        t.loss = t.ws.loss_and_grad(&t.spec, &t.bufs[0], &mut t.grad);
+        t
+    }
+
+    /// Current parameters (after `steps()` updates).
+    pub fn params(&self) -> &Params {
+        &self.bufs[self.cur]
+    }
+
+    /// Replace the current parameters (same shapes) and re-evaluate loss and gradient.
+    pub fn set_params(&mut self, params: Params) {
+        self.bufs[self.cur] = params;
+        self.loss = self
+            .ws
+            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.grad_norm_step = None;
+    }
+
+    /// Gradient at the current parameters.
+    pub fn gradient(&self) -> &Params {
+        &self.grad
+    }
+
+    pub fn loss(&self) -> LossParts {
+        self.loss
+    }
+
+    /// Euclidean norm of the gradient at the current parameters.
+    pub fn grad_norm(&mut self) -> f64 {
+        *self.grad_norm_step.get_or_insert_with(|| norm(&self.grad))
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn curve(&self) -> &[CurveRow] {
+        &self.curve
+    }
+
+    /// Optimiser state buffers, one per matrix (for checkpoints).
+    pub fn optimizer_state(&self) -> &[Vec<f64>] {
+        &self.state
+    }
+
+    /// The gradient algorithm in use.
+    pub fn grad_path(&self) -> GradPath {
+        self.ws.path()
+    }
+
+    fn row(&mut self) -> CurveRow {
+        CurveRow {
+            step: self.step,
+            loss: self.loss.loss,
+            fit: self.loss.fit,
+            reg: self.loss.reg,
+            grad_norm: self.grad_norm(),
+        }
+    }
+
+    /// One optimiser update and the evaluation at the new point. On a non-finite loss the new
+    /// point is discarded (the state stays at the last finite one) and
+    /// `Ok(false)` is returned.
+    pub fn advance(&mut self) -> Result<bool, String> {
+        let (a, b) = self.bufs.split_at_mut(1);
+        let (cur, next) = if self.cur == 0 {
+            (&a[0], &mut b[0])
+        } else {
+            (&b[0], &mut a[0])
+        };
+        for (i, state) in self.state.iter_mut().enumerate() {
+            let at = StepInfo {
+                step: self.step + 1,
+                lr: self.lr,
+                tensor: i,
+            };
+            self.optimizer.update(
+                at,
+                cur.mats[i].as_ref(),
+                next.mats[i].as_mut(),
+                self.grad.mats[i].as_ref(),
+                state,
+            )?;
+        }
+        let loss = self.ws.loss_and_grad(&self.spec, next, &mut self.grad);
+        if !loss.is_finite() {
+            return Ok(false);
+        }
+        self.cur = 1 - self.cur;
+        self.step += 1;
+        self.loss = loss;
+        self.grad_norm_step = None;
+        Ok(true)
+    }
+
+    /// Train until a stopping rule fires. `cancel` is polled every step; `progress` is called at
+    /// every recorded step.
+    pub fn run(
+        &mut self,
+        cancel: Option<&AtomicBool>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Outcome {
+        let start = Instant::now();
+        if self.curve.last().map(|r| r.step) != Some(self.step) {
+            let row = self.row();
+            self.curve.push(row);
+        }
+        let mut window_start = self.loss.loss;
+        let mut message = None;
+        let status = loop {
+            if self.step >= self.opts.max_steps {
+                break Status::MaxSteps;
+            }
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                break Status::Cancelled;
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => {
+                    message = Some(format!(
+                        "non-finite loss at step {}; kept the state of step {}",
+                        self.step + 1,
+                        self.step
+                    ));
+                    break Status::Diverged;
+                }
+                Err(e) => {
+                    message = Some(e);
+                    break Status::Failed;
+                }
+            }
+            if self.step % self.opts.record_every == 0 {
+                let row = self.row();
+                self.curve.push(row);
+                progress(Progress {
+                    step: self.step,
+                    max_steps: self.opts.max_steps,
+                    loss: self.loss.loss,
+                });
+                let now = self.loss.loss;
+                let change = (now - window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
+                window_start = now;
+                if self.opts.tol > 0.0 && change < self.opts.tol {
+                    break Status::Converged;
+                }
+            }
+        };
+        if self.curve.last().map(|r| r.step) != Some(self.step) {
+            let row = self.row();
+            self.curve.push(row);
+        }
+        Outcome {
+            status,
+            steps: self.step,
+            seconds: start.elapsed().as_secs_f64(),
+            message,
+        }
+    }
+}
+
+/// Euclidean norm of all entries of all matrices.
+pub fn norm(p: &Params) -> f64 {
+    p.mats
+        .iter()
+        .map(|m| crate::grad::elementwise::squared_norm(m.as_ref()))
+        .sum::<f64>()
+        .sqrt()
+}

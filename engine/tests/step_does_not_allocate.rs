@@ -1,0 +1,83 @@
+//! The training step's hot loop must not allocate: a counting global allocator watches
+//! `Trainer::advance` for every gradient path and activation after one warm-up step (faer's
+//! matmul keeps per-thread scratch that is sized on first use).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use ufm::grad::GradPath;
+use ufm::init::{gaussian_matrix, stream};
+use ufm::model::{Activation, LossKind, ModelSpec, Params};
+use ufm::optim::Gd;
+use ufm::train::{TrainOptions, Trainer};
+
+struct Counting;
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
+    let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
+    let params = Params {
+        mats: spec
+            .shapes()
+            .iter()
+            .enumerate()
+            .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
+            .collect(),
+    };
+    let opts = TrainOptions {
+        max_steps: 100,
+        tol: 0.0,
+        record_every: 1000,
+        path,
+        par: faer::Par::Seq,
+    };
+    let mut t = Trainer::new(&spec, params, Box::new(Gd), 0.1, opts);
+    assert!(t.advance().unwrap());
+    COUNT.store(0, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    for _ in 0..20 {
+        assert!(t.advance().unwrap());
+    }
+    ARMED.store(false, Ordering::SeqCst);
+    COUNT.load(Ordering::SeqCst)
+}
+
+#[test]
+fn training_steps_allocate_nothing() {
+    for layers in [1, 2, 4] {
+        for loss in [LossKind::CrossEntropy, LossKind::Mse] {
+            for (act, path) in [
+                (Activation::Linear, GradPath::Factored),
+                (Activation::Linear, GradPath::Layered),
+                (Activation::Relu, GradPath::Layered),
+            ] {
+                let n = allocations_in_steps(act, loss, path, layers);
+                assert_eq!(
+                    n, 0,
+                    "{n} allocations in 20 steps ({act:?}, {loss:?}, {path:?}, L={layers})"
+                );
+            }
+        }
+    }
+}
