@@ -4,12 +4,14 @@
 //! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
 
 pub mod analysis;
+pub mod bench;
 pub mod grad;
 pub mod init;
 pub mod job;
 pub mod model;
 pub mod optim;
 pub mod report;
+pub mod run;
 pub mod theory;
 pub mod train;
 

@@ -1,1 +1,71 @@
-fn main() {}
+//! The `ufm` command line: a thin layer over the engine (see `ufm --help`).
+//! Exit status: 0 success, 2 invalid input (the message names the field or argument),
+//! 1 failure at run time.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[path = "cli"]
+mod cli {
+    pub mod bench;
+    pub mod progress;
+    pub mod run;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "ufm",
+    version,
+    about = "Train and measure the deep unconstrained feature model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one job and write result.json, curve.csv and params/ into --out.
+    Run(cli::run::RunArgs),
+    /// Check a job file (and every point of its sweep) without running it.
+    Validate(cli::run::ValidateArgs),
+    /// Time GD steps on the benchmark settings (see BENCHMARKS.md).
+    Bench(cli::bench::BenchArgs),
+    /// Print the JSON Schema of the job file.
+    Schema,
+}
+
+/// A command's failure, mapped to the exit status contract.
+pub enum Failure {
+    /// Invalid input: exit 2.
+    Input(String),
+    /// Run-time failure: exit 1.
+    Runtime(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => cli::run::run(a),
+        Command::Validate(a) => cli::run::validate(a),
+        Command::Bench(a) => cli::bench::bench(a),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ufm::job::json_schema()).unwrap_or_default()
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,8 @@
-//! placeholder until filled
+//! Result files: result.json, curve.csv and the final parameters as .npy.
+
+mod files;
+pub mod npy;
+mod result;
+
+pub use files::{curve_csv, write_atomic, write_run};
+pub use result::{FinalReport, Reference, RunResult};

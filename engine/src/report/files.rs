@@ -1,0 +1,58 @@
+//! Writing a run's files: result.json, curve.csv, params/*.npy. Every file is written to a
+//! temporary name and renamed into place, so a killed process never leaves a half-written file.
+
+use super::npy::write_matrix;
+use super::result::RunResult;
+use crate::model::Params;
+use crate::train::CurveRow;
+use std::io::Write;
+use std::path::Path;
+
+/// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// curve.csv text: header `step,loss,fit,reg,grad_norm`, full precision (shortest round-trip).
+pub fn curve_csv(curve: &[CurveRow]) -> String {
+    let mut s = String::from("step,loss,fit,reg,grad_norm\n");
+    for r in curve {
+        s.push_str(&format!(
+            "{},{:?},{:?},{:?},{:?}\n",
+            r.step, r.loss, r.fit, r.reg, r.grad_norm
+        ));
+    }
+    s
+}
+
+/// Write result.json, curve.csv and params/ into `dir` (created if needed). result.json is
+/// written last, so its presence means the run's files are complete.
+pub fn write_run(
+    dir: &Path,
+    result: &RunResult,
+    curve: &[CurveRow],
+    params: &Params,
+) -> Result<(), String> {
+    let ctx = |e: std::io::Error| format!("cannot write into {}: {e}", dir.display());
+    let pdir = dir.join("params");
+    std::fs::create_dir_all(&pdir).map_err(ctx)?;
+    for (name, m) in Params::names(params.layers()).iter().zip(&params.mats) {
+        let final_path = pdir.join(format!("{name}.npy"));
+        let tmp = pdir.join(format!("{name}.npy.tmp{}", std::process::id()));
+        write_matrix(&tmp, m.as_ref())?;
+        std::fs::rename(&tmp, &final_path).map_err(ctx)?;
+    }
+    write_atomic(&dir.join("curve.csv"), curve_csv(curve).as_bytes()).map_err(ctx)?;
+    let json = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("result.json"), json.as_bytes()).map_err(ctx)
+}
