@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use ufm::grad::GradPath;
 use ufm::init::{gaussian_matrix, stream};
+use ufm::job::Schedule;
 use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::optim::Gd;
+use ufm::optim::{Gd, LrSchedule, Optimizer};
 use ufm::train::{TrainOptions, Trainer};
 
 struct Counting;
@@ -36,6 +37,17 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
+    allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
+}
+
+fn allocations_with(
+    act: Activation,
+    loss: LossKind,
+    path: GradPath,
+    layers: usize,
+    make: impl Fn(&ModelSpec) -> Box<dyn Optimizer>,
+    batch: Option<usize>,
+) -> usize {
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
     let params = Params {
         mats: spec
@@ -52,7 +64,19 @@ fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers:
         path,
         par: faer::Par::Seq,
     };
-    let mut t = Trainer::new(&spec, params, Box::new(Gd), 0.1, opts);
+    let schedule = LrSchedule {
+        base: 0.1,
+        schedule: Some(Schedule::Cosine {
+            steps: None,
+            min_lr: 0.0,
+            warmup: 3,
+        }),
+        max_steps: 100,
+    };
+    let mut t = Trainer::new(&spec, params, make(&spec), 0.1, opts).with_schedule(schedule);
+    if let Some(b) = batch {
+        t = t.with_batches(b, 1);
+    }
     assert!(t.advance().unwrap());
     COUNT.store(0, Ordering::SeqCst);
     ARMED.store(true, Ordering::SeqCst);
@@ -78,6 +102,38 @@ fn training_steps_allocate_nothing() {
                     "{n} allocations in 20 steps ({act:?}, {loss:?}, {path:?}, L={layers})"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
+    let cases: [(&str, serde_json::Value, Option<usize>); 7] = [
+        ("gd", serde_json::json!({}), None),
+        ("sgd", serde_json::json!({}), Some(7)),
+        ("sgd", serde_json::json!({}), Some(20)),
+        ("momentum", serde_json::json!({"dampening": 0.1}), None),
+        ("nesterov", serde_json::json!({}), None),
+        ("adam", serde_json::json!({}), None),
+        ("adamw", serde_json::json!({}), None),
+    ];
+    for (id, params, batch) in cases {
+        for (act, path) in [
+            (Activation::Linear, GradPath::Factored),
+            (Activation::Relu, GradPath::Layered),
+        ] {
+            let n = allocations_with(
+                act,
+                LossKind::CrossEntropy,
+                path,
+                2,
+                |_| Box::new(ufm::plugin::builtin().optimizer(id, &params).unwrap()),
+                batch,
+            );
+            assert_eq!(
+                n, 0,
+                "{n} allocations in 20 steps ({id}, batch {batch:?}, {act:?})"
+            );
         }
     }
 }

@@ -34,11 +34,34 @@ pub fn fit_only(loss: LossKind, z: MatRef<'_, f64>, labels: &[usize]) -> f64 {
 /// g(Z), writing dg/dZ into `dz` (same shape as Z). Cross-entropy uses the max-shifted
 /// log-sum-exp so that logits of any size give finite values: dg/dZ = (softmax(Z) - Y)/N.
 pub fn fit_and_dz(loss: LossKind, z: &Mat<f64>, labels: &[usize], dz: &mut Mat<f64>) -> f64 {
+    fit_and_dz_batch(loss, z, labels, dz, None)
+}
+
+/// As [`fit_and_dz`], but with `batch = Some(mask)` dg/dZ is the gradient of the fit term
+/// averaged over the columns where `mask` is true (zero in the others). The returned fit is
+/// still the full mean over every column. With every column in the batch the arithmetic is
+/// exactly that of [`fit_and_dz`].
+pub fn fit_and_dz_batch(
+    loss: LossKind,
+    z: &Mat<f64>,
+    labels: &[usize],
+    dz: &mut Mat<f64>,
+    batch: Option<&[bool]>,
+) -> f64 {
     let inv_n = 1.0 / z.ncols() as f64;
+    let inv_b = match batch {
+        Some(mask) => 1.0 / mask.iter().filter(|&&b| b).count().max(1) as f64,
+        None => inv_n,
+    };
     let mut total = 0.0;
     for (j, &y) in labels.iter().enumerate() {
         let zc = z.col_as_slice(j);
         let dc = dz.col_as_slice_mut(j);
+        let inv_n = if batch.is_none_or(|m| m[j]) {
+            inv_b
+        } else {
+            0.0
+        };
         match loss {
             LossKind::CrossEntropy => {
                 let m = zc.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
@@ -66,5 +89,5 @@ pub fn fit_and_dz(loss: LossKind, z: &Mat<f64>, labels: &[usize], dz: &mut Mat<f
             }
         }
     }
-    total * inv_n
+    total * (1.0 / z.ncols() as f64)
 }

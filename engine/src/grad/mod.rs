@@ -13,7 +13,7 @@ pub(crate) mod elementwise;
 mod fit;
 mod workspace;
 
-pub use fit::{fit_and_dz, fit_only};
+pub use fit::{fit_and_dz, fit_and_dz_batch, fit_only};
 pub use workspace::Workspace;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Preallocated buffers and the two gradient algorithms.
 
 use super::elementwise::{relu_into, relu_mask, set_scaled, squared_norm};
-use super::fit::{fit_and_dz, fit_only};
+use super::fit::{fit_and_dz_batch, fit_only};
 use super::{GradPath, LossParts};
 use crate::model::{Activation, ModelSpec, Params};
 use faer::linalg::matmul::matmul;
@@ -27,6 +27,8 @@ pub struct Workspace {
     delta: [Mat<f64>; 2],
     /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
     sq: Vec<f64>,
+    /// Mini-batch mask over the N columns (empty: full batch). See [`Workspace::set_batch`].
+    batch: Vec<bool>,
 }
 
 impl Workspace {
@@ -63,12 +65,31 @@ impl Workspace {
             },
             post: if relu { mats(layers - 1, d, n) } else { vec![] },
             sq: vec![0.0; layers + 1],
+            batch: Vec::new(),
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]
             } else {
                 [Mat::zeros(d, n), Mat::zeros(d, n)]
             },
         }
+    }
+
+    /// Restrict the fit term's gradient to the columns in `cols` (averaged over them); the
+    /// regulariser's gradient and the reported loss stay full. Allocation-free after the first
+    /// call. [`Workspace::full_batch`] undoes it.
+    pub fn set_batch(&mut self, cols: &[usize]) {
+        if self.batch.len() != self.z.ncols() {
+            self.batch = vec![false; self.z.ncols()];
+        }
+        self.batch.fill(false);
+        for &c in cols {
+            self.batch[c] = true;
+        }
+    }
+
+    /// Use every column again.
+    pub fn full_batch(&mut self) {
+        self.batch.clear();
     }
 
     /// The algorithm this workspace runs (never `Auto`).
@@ -146,6 +167,7 @@ impl Workspace {
             dz,
             labels,
             sq,
+            batch,
             ..
         } = self;
         // prod[l-1] = W_L ... W_l for l = 1..L-1, built from the top.
@@ -171,7 +193,8 @@ impl Workspace {
             let fit = fit_only(spec.loss, z.as_ref(), labels);
             return Self::parts(spec, params, fit);
         };
-        let fit = fit_and_dz(spec.loss, z, labels, dz);
+        let mask = (!batch.is_empty()).then_some(batch.as_slice());
+        let fit = fit_and_dz_batch(spec.loss, z, labels, dz, mask);
         // dH1 = A_1^T dZ + lambda_h H1.
         sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
         matmul(
@@ -269,7 +292,8 @@ impl Workspace {
         );
         let want_grad = grad.is_some();
         let fit = if want_grad {
-            fit_and_dz(spec.loss, z, &self.labels, dz)
+            let mask = (!self.batch.is_empty()).then_some(self.batch.as_slice());
+            fit_and_dz_batch(spec.loss, z, &self.labels, dz, mask)
         } else {
             fit_only(spec.loss, z.as_ref(), &self.labels)
         };

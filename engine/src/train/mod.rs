@@ -6,7 +6,7 @@
 
 use crate::grad::{GradPath, LossParts, Workspace};
 use crate::model::{ModelSpec, Params};
-use crate::optim::{Optimizer, StepInfo};
+use crate::optim::{LrSchedule, Optimizer, StepInfo};
 use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +76,9 @@ pub struct Trainer {
     grad: Params,
     state: Vec<Vec<f64>>,
     optimizer: Box<dyn Optimizer>,
-    lr: f64,
+    schedule: LrSchedule,
+    /// Mini-batches (`sgd`, or any optimiser with `batch_size`): `None` = full batch.
+    sampler: Option<Sampler>,
     step: u64,
     loss: LossParts,
     /// ||gradient|| at the current step, computed on demand (a full pass over the gradient
@@ -90,7 +92,7 @@ impl Trainer {
     pub fn new(
         spec: &ModelSpec,
         params: Params,
-        optimizer: Box<dyn Optimizer>,
+        mut optimizer: Box<dyn Optimizer>,
         lr: f64,
         opts: TrainOptions,
     ) -> Self {
@@ -101,7 +103,7 @@ impl Trainer {
             .iter()
             .map(|&(r, c)| {
                 let mut s = vec![0.0; optimizer.state_len(r, c)];
-                optimizer.init_state(&mut s);
+                optimizer.init_state(r, c, &mut s);
                 s
             })
             .collect();
@@ -116,7 +118,8 @@ impl Trainer {
             grad,
             state,
             optimizer,
-            lr,
+            schedule: LrSchedule::constant(lr),
+            sampler: None,
             step: 0,
             loss: LossParts::default(),
             grad_norm_step: None,
@@ -124,6 +127,31 @@ impl Trainer {
         };
         t.loss = t.ws.loss_and_grad(&t.spec, &t.bufs[0], &mut t.grad);
         t
+    }
+
+    /// Use `schedule` for the learning rate of every step.
+    pub fn with_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Train on mini-batches of `batch_size` samples drawn without replacement per epoch
+    /// (see [`Sampler`]) from `seed`; the gradient at the current point is re-evaluated on the
+    /// first batch. `batch_size` >= N still draws (the permutation of) every sample each step.
+    pub fn with_batches(mut self, batch_size: usize, seed: u64) -> Self {
+        let mut sampler = Sampler::new(self.spec.samples(), batch_size, seed);
+        self.ws.set_batch(sampler.next_batch());
+        self.sampler = Some(sampler);
+        self.loss = self
+            .ws
+            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.grad_norm_step = None;
+        self
+    }
+
+    /// The learning-rate schedule in use.
+    pub fn schedule(&self) -> &LrSchedule {
+        &self.schedule
     }
 
     /// Current parameters (after `steps()` updates).
@@ -196,10 +224,11 @@ impl Trainer {
         } else {
             (&b[0], &mut a[0])
         };
+        let lr = self.schedule.lr(self.step + 1);
         for (i, state) in self.state.iter_mut().enumerate() {
             let at = StepInfo {
                 step: self.step + 1,
-                lr: self.lr,
+                lr,
                 tensor: i,
             };
             self.optimizer.update(
@@ -209,6 +238,9 @@ impl Trainer {
                 self.grad.mats[i].as_ref(),
                 state,
             )?;
+        }
+        if let Some(sampler) = &mut self.sampler {
+            self.ws.set_batch(sampler.next_batch());
         }
         let loss = self.ws.loss_and_grad(&self.spec, next, &mut self.grad);
         if !loss.is_finite() {
@@ -283,6 +315,56 @@ impl Trainer {
             seconds: start.elapsed().as_secs_f64(),
             message,
         }
+    }
+}
+
+/// Mini-batch sampling without replacement: a permutation of the N samples is drawn at the start
+/// of every epoch and cut into floor(N / batch_size) consecutive batches (a remainder smaller
+/// than a batch is skipped). The permutation is a Fisher-Yates shuffle driven by ChaCha8
+/// seeded with `seed` on stream [`Sampler::STREAM`] (`j = next_u64() % (i + 1)`), so batches are
+/// a stable function of the seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sampler {
+    seed: u64,
+    /// 32-bit words of the generator consumed so far (its position, for checkpoints).
+    word_pos: u128,
+    perm: Vec<usize>,
+    pos: usize,
+    batch: usize,
+}
+
+impl Sampler {
+    /// The ChaCha8 stream of the batch generator (initialisers use streams 0..=L).
+    pub const STREAM: u64 = 1 << 40;
+
+    pub fn new(samples: usize, batch_size: usize, seed: u64) -> Self {
+        let batch = batch_size.clamp(1, samples.max(1));
+        Sampler {
+            seed,
+            word_pos: 0,
+            perm: (0..samples).collect(),
+            pos: samples,
+            batch,
+        }
+    }
+
+    /// The next batch of column indices.
+    pub fn next_batch(&mut self) -> &[usize] {
+        use rand::{Rng, SeedableRng};
+        if self.pos + self.batch > self.perm.len() {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+            rng.set_stream(Self::STREAM);
+            rng.set_word_pos(self.word_pos);
+            for i in (1..self.perm.len()).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                self.perm.swap(i, j);
+            }
+            self.word_pos = rng.get_word_pos();
+            self.pos = 0;
+        }
+        let b = &self.perm[self.pos..self.pos + self.batch];
+        self.pos += self.batch;
+        b
     }
 }
 
