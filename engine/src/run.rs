@@ -137,6 +137,72 @@ pub fn execute(
     Ok(finish(job, &mut trainer, outcome))
 }
 
+/// Where and how often [`execute_checkpointed`] saves the run.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointOptions<'a> {
+    /// The checkpoint folder (the CLI uses `OUT/checkpoint`).
+    pub dir: &'a Path,
+    /// Save every this many steps (a multiple of `train.record_every`); 0 = only at the end.
+    pub every: u64,
+    /// Continue from the checkpoint in `dir` instead of starting afresh.
+    pub resume: bool,
+}
+
+/// The job sections a checkpoint belongs to (a resume may change `train`, not these).
+pub fn checkpoint_key(job: &Job) -> serde_json::Value {
+    serde_json::json!({"model": job.model, "init": job.init, "optimizer": job.optimizer})
+}
+
+/// As [`execute`], saving a checkpoint every `ck.every` steps and at the end (whatever the
+/// status), and optionally resuming from one: a resumed run ends bit-identical to an
+/// uninterrupted one.
+pub fn execute_checkpointed(
+    job: &Job,
+    spec: &ModelSpec,
+    base_dir: &Path,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+    ck: CheckpointOptions<'_>,
+) -> Result<RunOutput, RunError> {
+    let record = job.train.record_every;
+    if ck.every > 0 && ck.every % record != 0 {
+        return Err(RunError::Input(format!(
+            "--checkpoint-every: must be a multiple of train.record_every = {record}, got {}",
+            ck.every
+        )));
+    }
+    let key = checkpoint_key(job);
+    let params = initial_params(job, spec, base_dir)?;
+    let mut trainer = trainer_in(job, spec, params, base_dir)?;
+    if ck.resume {
+        let c = crate::train::checkpoint::read(ck.dir, &key).map_err(RunError::Input)?;
+        trainer.restore(c).map_err(RunError::Input)?;
+    }
+    let max = job.train.max_steps;
+    let mut seconds = 0.0;
+    let outcome = loop {
+        let target = if ck.every > 0 {
+            ((trainer.steps() / ck.every + 1) * ck.every).min(max)
+        } else {
+            max
+        };
+        trainer.set_max_steps(target);
+        let o = trainer.run(cancel, progress);
+        seconds += o.seconds;
+        if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
+            crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
+                .map_err(RunError::Runtime)?;
+            continue;
+        }
+        break o;
+    };
+    trainer.set_max_steps(max);
+    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
+        .map_err(RunError::Runtime)?;
+    let outcome = crate::train::Outcome { seconds, ..outcome };
+    Ok(finish(job, &mut trainer, outcome))
+}
+
 /// Analyse a trainer's current state into a result.
 pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) -> RunOutput {
     let grad_norm = trainer.grad_norm();

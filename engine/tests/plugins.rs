@@ -425,3 +425,60 @@ fn a_plugin_error_or_panic_fails_the_run_not_the_process() {
     let msg = out.result.message.unwrap();
     assert!(msg.contains("plugin panicked: reached step 3"), "{msg}");
 }
+
+fn checkpointed(v: Value, dir: &Path, every: u64, resume: bool) -> RunOutput {
+    use ufm::run::{execute_checkpointed, CheckpointOptions};
+    let job = parse_value(v).unwrap();
+    let spec = validate(&job).unwrap();
+    let ck = CheckpointOptions { dir, every, resume };
+    execute_checkpointed(&job, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
+    let optimizers = [
+        json!({"name": "adam", "lr": 0.01, "schedule": {"kind": "cosine", "steps": 40, "warmup": 4}}),
+        json!({"name": "sgd", "lr": 0.1, "batch_size": 5}),
+        json!({"name": "nesterov", "lr": 0.05}),
+        json!({"plugin": c_ok(), "id": "example.c_momentum", "lr": 0.05, "params": {}}),
+    ];
+    for (i, opt) in optimizers.into_iter().enumerate() {
+        let full = run(job(gaussian(), opt.clone()));
+        for cut in [20, 23] {
+            let dir = scratch().join(format!("ck-{i}-{cut}"));
+            let mut first = job(gaussian(), opt.clone());
+            first["train"]["max_steps"] = json!(cut);
+            let part = checkpointed(first, &dir, 10, false);
+            assert_eq!(part.result.steps, cut);
+            let resumed = checkpointed(job(gaussian(), opt.clone()), &dir, 10, true);
+            assert_eq!(resumed.result.steps, 40);
+            assert_eq!(
+                bits(&resumed.params),
+                bits(&full.params),
+                "{opt} cut at {cut}"
+            );
+            assert_eq!(resumed.curve, full.curve, "{opt} cut at {cut}");
+            assert_eq!(resumed.result.status, full.result.status);
+        }
+    }
+    // A checkpoint belongs to its job.
+    let dir = scratch().join("ck-other");
+    let _ = checkpointed(
+        job(gaussian(), json!({"name": "gd", "lr": 0.1})),
+        &dir,
+        0,
+        false,
+    );
+    let j = parse_value(job(gaussian(), json!({"name": "adam", "lr": 0.1}))).unwrap();
+    let spec = validate(&j).unwrap();
+    let ck = ufm::run::CheckpointOptions {
+        dir: &dir,
+        every: 0,
+        resume: true,
+    };
+    let e = ufm::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("made for another job"), "{e}");
+}

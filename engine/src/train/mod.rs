@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+pub mod checkpoint;
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +87,8 @@ pub struct Trainer {
     /// that the step loop does not need). `None` until asked for at this step.
     grad_norm_step: Option<f64>,
     curve: Vec<CurveRow>,
+    /// Loss at the start of the current convergence window (the last record step).
+    window_start: f64,
 }
 
 impl Trainer {
@@ -124,8 +128,10 @@ impl Trainer {
             loss: LossParts::default(),
             grad_norm_step: None,
             curve: Vec::with_capacity(rows),
+            window_start: 0.0,
         };
         t.loss = t.ws.loss_and_grad(&t.spec, &t.bufs[0], &mut t.grad);
+        t.window_start = t.loss.loss;
         t
     }
 
@@ -166,6 +172,65 @@ impl Trainer {
             .ws
             .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
         self.grad_norm_step = None;
+        self.window_start = self.loss.loss;
+    }
+
+    /// Change the step bound (e.g. to run in chunks between checkpoints).
+    pub fn set_max_steps(&mut self, max_steps: u64) {
+        self.opts.max_steps = max_steps;
+    }
+
+    /// Everything needed to continue this run exactly: see [`checkpoint`].
+    pub fn checkpoint(&self) -> checkpoint::Checkpoint {
+        checkpoint::Checkpoint {
+            step: self.step,
+            params: self.bufs[self.cur].clone(),
+            state: self.state.clone(),
+            curve: self.curve.clone(),
+            window_start: self.window_start,
+            sampler: self.sampler.clone(),
+        }
+    }
+
+    /// Continue from `c` (made by [`Trainer::checkpoint`] for the same model and optimiser).
+    pub fn restore(&mut self, c: checkpoint::Checkpoint) -> Result<(), String> {
+        let shapes: Vec<(usize, usize)> = c
+            .params
+            .mats
+            .iter()
+            .map(|m| (m.nrows(), m.ncols()))
+            .collect();
+        if shapes != self.spec.shapes() {
+            return Err("checkpoint: parameter shapes differ from the model".into());
+        }
+        let lens: Vec<usize> = c.state.iter().map(Vec::len).collect();
+        let want: Vec<usize> = self.state.iter().map(Vec::len).collect();
+        if lens != want {
+            return Err("checkpoint: optimiser state sizes differ from this optimiser's".into());
+        }
+        if c.sampler.is_some() != self.sampler.is_some() {
+            return Err("checkpoint: mini-batch settings differ".into());
+        }
+        if let Some(s) = &c.sampler {
+            self.ws.set_batch(s.current());
+        }
+        self.sampler = c.sampler;
+        self.bufs[self.cur] = c.params;
+        self.state = c.state;
+        self.curve = c.curve;
+        // An interrupted run ends with a row for its last step; an uninterrupted one records
+        // that step only if it is a record step.
+        if c.step % self.opts.record_every != 0 && self.curve.last().map(|r| r.step) == Some(c.step)
+        {
+            self.curve.pop();
+        }
+        self.step = c.step;
+        self.loss = self
+            .ws
+            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.grad_norm_step = None;
+        self.window_start = c.window_start;
+        Ok(())
     }
 
     /// Gradient at the current parameters.
@@ -261,11 +326,14 @@ impl Trainer {
         progress: &mut dyn FnMut(Progress),
     ) -> Outcome {
         let start = Instant::now();
-        if self.curve.last().map(|r| r.step) != Some(self.step) {
+        // The starting point is a curve row when it is a record step (step 0 of a fresh run;
+        // a run resumed between record steps already has its rows).
+        if self.step % self.opts.record_every == 0
+            && self.curve.last().map(|r| r.step) != Some(self.step)
+        {
             let row = self.row();
             self.curve.push(row);
         }
-        let mut window_start = self.loss.loss;
         let mut message = None;
         let status = loop {
             if self.step >= self.opts.max_steps {
@@ -298,8 +366,8 @@ impl Trainer {
                     loss: self.loss.loss,
                 });
                 let now = self.loss.loss;
-                let change = (now - window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
-                window_start = now;
+                let change = (now - self.window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
+                self.window_start = now;
                 if self.opts.tol > 0.0 && change < self.opts.tol {
                     break Status::Converged;
                 }
@@ -345,6 +413,15 @@ impl Sampler {
             perm: (0..samples).collect(),
             pos: samples,
             batch,
+        }
+    }
+
+    /// The batch drawn last (empty before the first draw).
+    pub fn current(&self) -> &[usize] {
+        if self.pos >= self.batch {
+            &self.perm[self.pos - self.batch..self.pos]
+        } else {
+            &[]
         }
     }
 

@@ -121,7 +121,7 @@ impl Initializer for Orthogonal {
                 }
             }
             let norm = (0..len).map(|t| g[at(k, t)].powi(2)).sum::<f64>().sqrt();
-            if !(norm > 1e-300) {
+            if norm.is_nan() || norm <= 1e-300 {
                 return Err(format!("tensor {tensor}: degenerate Gaussian draw"));
             }
             for t in 0..len {
