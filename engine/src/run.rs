@@ -181,10 +181,9 @@ pub fn execute_checkpointed(
     let max = job.train.max_steps;
     let mut seconds = 0.0;
     let outcome = loop {
-        let target = if ck.every > 0 {
-            ((trainer.steps() / ck.every + 1) * ck.every).min(max)
-        } else {
-            max
+        let target = match trainer.steps().checked_div(ck.every) {
+            Some(k) => ((k + 1) * ck.every).min(max),
+            None => max,
         };
         trainer.set_max_steps(target);
         let o = trainer.run(cancel, progress);
