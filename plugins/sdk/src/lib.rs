@@ -505,3 +505,76 @@ macro_rules! export_plugin {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elementwise_handles_strided_views_and_checks_sizes() {
+        // A 2 x 3 matrix stored row-major (row_stride 3, col_stride 1).
+        let mut p = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let g = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0];
+        let mut state = [0.0; 6];
+        // SAFETY: both views cover exactly the arrays above.
+        let (pm, gm) = unsafe {
+            (
+                MatMut::from_raw(UfmMatrix {
+                    ptr: p.as_mut_ptr(),
+                    rows: 2,
+                    cols: 3,
+                    row_stride: 3,
+                    col_stride: 1,
+                }),
+                MatRef::from_raw(UfmConstMatrix {
+                    ptr: g.as_ptr(),
+                    rows: 2,
+                    cols: 3,
+                    row_stride: 3,
+                    col_stride: 1,
+                }),
+            )
+        };
+        let mut order = Vec::new();
+        elementwise::<1>(pm, gm, &mut state, |p, g, [v]| {
+            order.push(*p);
+            *v = g;
+            *p -= 0.1 * g;
+        })
+        .unwrap();
+        assert_eq!(order, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0], "column-major walk");
+        assert_eq!(p, [0.0; 6]);
+        assert_eq!(state, [10.0, 40.0, 20.0, 50.0, 30.0, 60.0]);
+
+        let mut q = [0.0; 4];
+        let err = elementwise::<2>(
+            MatMut::from_slice(&mut q, 2, 2),
+            // SAFETY: covers g's first 4 entries.
+            unsafe {
+                MatRef::from_raw(UfmConstMatrix {
+                    ptr: g.as_ptr(),
+                    rows: 2,
+                    cols: 2,
+                    row_stride: 1,
+                    col_stride: 2,
+                })
+            },
+            &mut [0.0; 3],
+            |_, _, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(err, "state has 3 entries, expected 8");
+    }
+
+    #[test]
+    fn error_messages_are_truncated_at_a_char_boundary() {
+        let mut buf = [0x7f_u8 as c_char; 5];
+        // SAFETY: 5 writable bytes.
+        unsafe { write_error(buf.as_mut_ptr(), 5, "abcé!") };
+        // "abc" + 'é' (2 bytes) would need 6 bytes with the NUL: truncated before 'é'.
+        assert_eq!(
+            &buf[..4],
+            &[b'a' as c_char, b'b' as c_char, b'c' as c_char, 0]
+        );
+    }
+}
