@@ -63,7 +63,7 @@ impl Library {
             cfg,
             what,
             err: vec![0; ERR_CAP],
-            pending: None,
+            pending: Default::default(),
         })
     }
 
@@ -340,7 +340,7 @@ pub struct PluginOptimizer {
     what: String,
     err: Vec<u8>,
     /// An error from `state_len` / `init_state`, reported by the first `update`.
-    pending: Option<String>,
+    pending: std::cell::RefCell<Option<String>>,
 }
 
 // SAFETY: a cfg is used by one thread at a time (the ABI's threading rule); the vtable is static.
@@ -358,7 +358,20 @@ impl Drop for PluginOptimizer {
 impl Optimizer for PluginOptimizer {
     fn state_len(&self, rows: usize, cols: usize) -> usize {
         // SAFETY: checked non-null at load; cfg from create.
-        unsafe { (self.vt.state_len.expect("checked"))(self.cfg, rows, cols) }
+        let n = unsafe { (self.vt.state_len.expect("checked"))(self.cfg, rows, cols) };
+        // SIZE_MAX means failure; anything beyond 1024 values per entry is taken as one too
+        // (rather than attempting the allocation).
+        if n == usize::MAX || n / 1024 > rows.saturating_mul(cols).max(1) {
+            let mut pending = self.pending.borrow_mut();
+            if pending.is_none() {
+                *pending = Some(format!(
+                    "{}: state_len failed for a {rows} x {cols} matrix (returned {n})",
+                    self.what
+                ));
+            }
+            return 0;
+        }
+        n
     }
 
     fn init_state(&mut self, rows: usize, cols: usize, state: &mut [f64]) {
@@ -374,8 +387,8 @@ impl Optimizer for PluginOptimizer {
                 ERR_CAP,
             )
         };
-        if code != 0 && self.pending.is_none() {
-            self.pending = Some(format!(
+        if code != 0 && self.pending.get_mut().is_none() {
+            *self.pending.get_mut() = Some(format!(
                 "{}: init_state failed: {}",
                 self.what,
                 message(&self.err, code)
@@ -391,7 +404,7 @@ impl Optimizer for PluginOptimizer {
         grad: MatRef<'_, f64>,
         state: &mut [f64],
     ) -> Result<(), String> {
-        if let Some(e) = self.pending.take() {
+        if let Some(e) = self.pending.get_mut().take() {
             return Err(e);
         }
         param_out.copy_from(param_in);

@@ -64,6 +64,10 @@ static void destroy(void *cfg) { free(cfg); }
 
 static size_t state_len(const void *cfg, size_t rows, size_t cols) {
     (void)cfg;
+#ifdef UFM_EXAMPLE_BAD_STATE_LEN
+    (void)rows; (void)cols;
+    return SIZE_MAX; /* signals a failure */
+#endif
     return rows * cols;
 }
 
