@@ -13,7 +13,7 @@ pub(crate) mod elementwise;
 mod fit;
 mod workspace;
 
-pub use fit::{fit_and_dz, fit_only};
+pub use fit::{fit_and_dz, fit_only, fit_transposed};
 pub use workspace::Workspace;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Preallocated buffers and the two gradient algorithms.
 
 use super::elementwise::{relu_into, relu_mask, set_scaled, squared_norm};
-use super::fit::{fit_and_dz, fit_only};
+use super::fit::{fit_and_dz, fit_only, fit_transposed};
 use super::{GradPath, LossParts};
 use crate::model::{Activation, ModelSpec, Params};
 use faer::linalg::matmul::matmul;
@@ -15,9 +15,9 @@ pub struct Workspace {
     labels: Vec<usize>,
     z: Mat<f64>,
     dz: Mat<f64>,
-    /// Factored path: prod[l] = W_L ... W_{l+1} for l = 1..L-1 (index l - 1), K x d.
+    /// Factored path: prod[l-1] = (W_L ... W_l)^T for l = 1..L-1, d x K.
     prod: Vec<Mat<f64>>,
-    /// Factored path: back[l] = dZ H1^T W_1^T ... W_l^T for l = 0..L-1, K x d.
+    /// Factored path: back[l] = (dZ H1^T W_1^T ... W_l^T)^T for l = 0..L-1, d x K.
     back: Vec<Mat<f64>>,
     /// Layered path: pre-activation H_{l+1} = W_l post_{l-1} for l = 1..L-1 (index l - 1).
     pre: Vec<Mat<f64>>,
@@ -48,14 +48,23 @@ impl Workspace {
             path,
             par,
             labels: spec.labels(),
-            z: Mat::zeros(k, n),
-            dz: Mat::zeros(k, n),
+            // Z and dZ: K x N for the layered path, transposed (N x K) for the factored one.
+            z: if factored {
+                Mat::zeros(n, k)
+            } else {
+                Mat::zeros(k, n)
+            },
+            dz: if factored {
+                Mat::zeros(n, k)
+            } else {
+                Mat::zeros(k, n)
+            },
             prod: if factored {
-                mats(layers - 1, k, d)
+                mats(layers - 1, d, k)
             } else {
                 vec![]
             },
-            back: if factored { mats(layers, k, d) } else { vec![] },
+            back: if factored { mats(layers, d, k) } else { vec![] },
             pre: if factored {
                 vec![]
             } else {
@@ -74,11 +83,6 @@ impl Workspace {
     /// The algorithm this workspace runs (never `Auto`).
     pub fn path(&self) -> GradPath {
         self.path
-    }
-
-    /// The logits Z of the last evaluation.
-    pub fn logits(&self) -> MatRef<'_, f64> {
-        self.z.as_ref()
     }
 
     /// Loss at `params`, writing the full gradient (fit + weight decay) into `grad`, which must
@@ -130,7 +134,9 @@ impl Workspace {
         }
     }
 
-    /// Linear models, through K-row products only (see the module docs).
+    /// Linear models, through K-wide products only (see the module docs). Every K-wide matrix
+    /// is stored transposed (d x K, and Z^T as N x K): with K small, products whose output has
+    /// K columns run faster in faer than those with K rows.
     fn factored(
         &mut self,
         spec: &ModelSpec,
@@ -148,46 +154,54 @@ impl Workspace {
             sq,
             ..
         } = self;
-        // prod[l-1] = W_L ... W_l for l = 1..L-1, built from the top.
+        // prod[l-1] = A_l^T = W_l^T A_{l+1}^T for l = 1..L-1, built from the top (A_L = W_L).
         for l in (1..layers).rev() {
             let (lower, upper) = prod.split_at_mut(l);
             let above = if l + 1 == layers {
-                params.w(layers)
+                params.w(layers).transpose()
             } else {
                 upper[0].as_ref()
             };
             matmul(
                 lower[l - 1].as_mut(),
                 Accum::Replace,
+                params.w(l).transpose(),
                 above,
-                params.w(l),
                 1.0,
                 par,
             );
         }
-        let a1 = product_from(params, prod, 1);
-        matmul(z.as_mut(), Accum::Replace, a1, params.h1(), 1.0, par);
+        let a1t = product_t(params, prod, 1);
+        // Z^T = H1^T A_1^T.
+        matmul(
+            z.as_mut(),
+            Accum::Replace,
+            params.h1().transpose(),
+            a1t,
+            1.0,
+            par,
+        );
         let Some(grad) = grad else {
-            let fit = fit_only(spec.loss, z.as_ref(), labels);
+            let fit = fit_transposed(spec.loss, z.as_ref(), labels, None);
             return Self::parts(spec, params, fit);
         };
-        let fit = fit_and_dz(spec.loss, z, labels, dz);
+        let fit = fit_transposed(spec.loss, z.as_ref(), labels, Some(dz));
         // dH1 = A_1^T dZ + lambda_h H1.
         sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
         matmul(
             grad.mats[0].as_mut(),
             Accum::Add,
-            a1.transpose(),
-            dz.as_ref(),
+            a1t,
+            dz.transpose(),
             1.0,
             par,
         );
-        // back[0] = dZ H1^T; back[l] = back[l-1] W_l^T.
+        // back[0] = (dZ H1^T)^T = H1 dZ^T; back[l] = W_l back[l-1].
         matmul(
             back[0].as_mut(),
             Accum::Replace,
+            params.h1(),
             dz.as_ref(),
-            params.h1().transpose(),
             1.0,
             par,
         );
@@ -196,25 +210,25 @@ impl Workspace {
             matmul(
                 cur[0].as_mut(),
                 Accum::Replace,
+                params.w(l),
                 prev[l - 1].as_ref(),
-                params.w(l).transpose(),
                 1.0,
                 par,
             );
         }
-        // dW_l = A_{l+1}^T back[l-1] + lambda_w W_l, with A_{L+1} = I.
+        // dW_l = A_{l+1}^T back[l-1]^T + lambda_w W_l, with A_{L+1} = I.
         for l in 1..=layers {
             let g = &mut grad.mats[l];
             sq[l] = set_scaled(g.as_mut(), params.w(l), spec.lambda_w);
             if l == layers {
-                add_into(g, &back[l - 1]);
+                add_transposed_into(g, &back[l - 1]);
             } else {
-                let a = product_from(params, prod, l + 1);
+                let at = product_t(params, prod, l + 1);
                 matmul(
                     g.as_mut(),
                     Accum::Add,
-                    a.transpose(),
-                    back[l - 1].as_ref(),
+                    at,
+                    back[l - 1].transpose(),
                     1.0,
                     par,
                 );
@@ -362,20 +376,20 @@ fn layer_input<'a>(
     }
 }
 
-/// A_l = W_L ... W_l (K x d) for l = 1..=L, from the factored path's product buffers.
-fn product_from<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
+/// A_l^T = (W_L ... W_l)^T (d x K) for l = 1..=L, from the factored path's product buffers.
+fn product_t<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
     if l == params.layers() {
-        params.w(l)
+        params.w(l).transpose()
     } else {
         prod[l - 1].as_ref()
     }
 }
 
-/// dst += src (same shapes).
-fn add_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
+/// dst += src^T (dst K x d, src d x K).
+fn add_transposed_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
     for j in 0..dst.ncols() {
-        for (x, &y) in dst.col_as_slice_mut(j).iter_mut().zip(src.col_as_slice(j)) {
-            *x += y;
+        for (i, x) in dst.col_as_slice_mut(j).iter_mut().enumerate() {
+            *x += src[(j, i)];
         }
     }
 }
