@@ -1,6 +1,6 @@
 //! Preallocated buffers and the two gradient algorithms.
 
-use super::elementwise::{relu_into, relu_mask, set_scaled, squared_norm};
+use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
 use super::fit::{fit_and_dz, fit_only, fit_transposed};
 use super::{GradPath, LossParts};
 use crate::model::{Activation, ModelSpec, Params};
@@ -19,10 +19,10 @@ pub struct Workspace {
     prod: Vec<Mat<f64>>,
     /// Factored path: back[l] = (dZ H1^T W_1^T ... W_l^T)^T for l = 0..L-1, d x K.
     back: Vec<Mat<f64>>,
-    /// Layered path: pre-activation H_{l+1} = W_l post_{l-1} for l = 1..L-1 (index l - 1).
+    /// Layered path: the features entering W_{l+1}, s(W_l ...), for l = 1..L-1 (index l - 1).
+    /// ReLU is applied in place: the backward mask needs only the sign, and post-activation
+    /// values are positive exactly where pre-activation values are.
     pre: Vec<Mat<f64>>,
-    /// Layered path: post-activation copies (ReLU only; linear models reuse `pre`).
-    post: Vec<Mat<f64>>,
     /// Layered path: two d x N buffers for the backpropagated signal.
     delta: [Mat<f64>; 2],
     /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
@@ -41,7 +41,6 @@ impl Workspace {
             _ => GradPath::Factored,
         };
         let factored = path == GradPath::Factored;
-        let relu = spec.activation == Activation::Relu;
         let mats =
             |count: usize, r: usize, c: usize| (0..count).map(|_| Mat::zeros(r, c)).collect();
         Workspace {
@@ -70,7 +69,6 @@ impl Workspace {
             } else {
                 mats(layers - 1, d, n)
             },
-            post: if relu { mats(layers - 1, d, n) } else { vec![] },
             sq: vec![0.0; layers + 1],
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]
@@ -248,9 +246,9 @@ impl Workspace {
         let par = self.par;
         let relu = spec.activation == Activation::Relu;
         for l in 1..layers {
-            // pre[l-1] = W_l input_l, where input_l lives in pre/post[l-2] (or is H1).
+            // pre[l-1] = s(W_l input_l), where input_l is pre[l-2] (or H1).
             let (done, todo) = self.pre.split_at_mut(l - 1);
-            let input = layer_input(params, done, &self.post, l, relu);
+            let input = layer_input(params, done, l);
             matmul(
                 todo[0].as_mut(),
                 Accum::Replace,
@@ -260,19 +258,18 @@ impl Workspace {
                 par,
             );
             if relu {
-                relu_into(&mut self.post[l - 1], &todo[0]);
+                relu_in_place(&mut todo[0]);
             }
         }
         let Workspace {
             pre,
-            post,
             z,
             dz,
             delta,
             sq,
             ..
         } = self;
-        let last_input = layer_input(params, pre, post, layers, relu);
+        let last_input = layer_input(params, pre, layers);
         matmul(
             z.as_mut(),
             Accum::Replace,
@@ -306,7 +303,8 @@ impl Workspace {
         let (mut signal, mut spare) = (d0, d1);
         for l in (1..=layers).rev() {
             if l < layers && relu {
-                // Through the ReLU after W_l: dLoss/d(pre_{l+1}) is zero where pre_{l+1} <= 0.
+                // Through the ReLU after W_l: the derivative is zero where the activation is 0
+                // (pre-activation <= 0, the convention of PyTorch and JAX).
                 relu_mask(signal, &pre[l - 1]);
             }
             let upstream: MatRef<'_, f64> = if l == layers {
@@ -315,7 +313,7 @@ impl Workspace {
                 signal.as_ref()
             };
             if l < layers {
-                let input = layer_input(params, pre, post, l, relu);
+                let input = layer_input(params, pre, l);
                 sq[l] = set_scaled(grad.mats[l].as_mut(), params.w(l), spec.lambda_w);
                 matmul(
                     grad.mats[l].as_mut(),
@@ -358,21 +356,13 @@ impl Workspace {
     }
 }
 
-/// The matrix that multiplies W_l: H1 for l = 1, else the (post-activation) features of layer l,
-/// which live at index l - 2 of `pre` (linear) or `post` (ReLU).
-fn layer_input<'a>(
-    params: &'a Params,
-    pre: &'a [Mat<f64>],
-    post: &'a [Mat<f64>],
-    l: usize,
-    relu: bool,
-) -> MatRef<'a, f64> {
+/// The matrix that multiplies W_l: H1 for l = 1, else the (post-activation) features at index
+/// l - 2 of the layered path's buffers.
+fn layer_input<'a>(params: &'a Params, feat: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
     if l == 1 {
         params.h1()
-    } else if relu {
-        post[l - 2].as_ref()
     } else {
-        pre[l - 2].as_ref()
+        feat[l - 2].as_ref()
     }
 }
 
