@@ -19,10 +19,15 @@
 pub mod closed_form;
 pub mod construct;
 pub mod critical;
+pub mod hessian;
+pub mod hvp;
 pub mod minimise;
 pub mod regions;
 pub mod report;
+pub mod spectrum;
 
+#[cfg(test)]
+mod hessian_tests;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +42,11 @@ pub use construct::{
 pub use critical::{
     critical_scales, dnc_lambda_max, dnc_roots, lambda_max, low_rank_lambda_max, low_rank_roots,
 };
+pub use hessian::{
+    constructed_point, hessian_report, orbit_dimension, orbit_tangents, HessianOptions,
+    HessianReport, Method, Root, Theorem5,
+};
+pub use hvp::{flatten, unflatten, HessianOp};
 pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
 pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
 pub use report::{
