@@ -195,12 +195,13 @@ pub fn orbit_tangents(spec: &ModelSpec, params: &Params) -> Mat<f64> {
     t
 }
 
-/// Numerical rank of the orbit tangent matrix: singular values above 1e-9 times the largest.
-/// The vectors are built exactly from the parameters, so stabiliser directions come out at
-/// rounding level (~1e-16 relative); 1e-9 leaves room for nearly-critical trained points while
-/// staying far below the smallest genuine singular value (~ the smallest nonzero singular value
-/// of a parameter matrix, O(1) at the constructed points).
-pub fn orbit_dimension(t: &Mat<f64>) -> Result<usize, String> {
+/// Numerical rank of the orbit tangent matrix: singular values above `max(1e-9 * largest,
+/// floor)`. The vectors are built exactly from the parameters, so at an exact Lemma-1 point the
+/// stabiliser directions come out at rounding level (~1e-16 relative); 1e-9 stays far below the
+/// smallest genuine singular value (~ the smallest nonzero singular value of a parameter matrix,
+/// O(1) at the constructed points). `floor` (absolute) is for points that are only nearly
+/// critical: see [`orbit_floor`].
+pub fn orbit_dimension(t: &Mat<f64>, floor: f64) -> Result<usize, String> {
     if t.ncols() == 0 {
         return Ok(0);
     }
@@ -208,7 +209,24 @@ pub fn orbit_dimension(t: &Mat<f64>) -> Result<usize, String> {
         .singular_values()
         .map_err(|e| format!("orbit: SVD did not converge ({e:?})"))?;
     let top = s.first().copied().unwrap_or(0.0);
-    Ok(s.iter().filter(|&&x| x > 1e-9 * top).count())
+    let tol = (1e-9 * top).max(floor);
+    Ok(s.iter().filter(|&&x| x > tol).count())
+}
+
+/// Absolute floor for [`orbit_dimension`] at a nearly critical point: `10 |grad| / lambda_min`.
+///
+/// A trained point keeps residual singular values s_res in its parameter matrices that weight
+/// decay is still shrinking; their gradient is ~ lambda s_res, so s_res ~ |grad| / lambda, and
+/// the orbit tangents they generate have singular values ~ s_res. Such directions cannot be told
+/// from those of the exact critical point nearby (where s_res = 0), so they are not counted.
+/// Zero when a lambda is 0 (no such bound; the relative tolerance alone applies).
+pub fn orbit_floor(spec: &ModelSpec, gradient_norm: f64) -> f64 {
+    let lambda = spec.lambda_h.min(spec.lambda_w);
+    if lambda > 0.0 {
+        10.0 * gradient_norm / lambda
+    } else {
+        0.0
+    }
 }
 
 /// The paper's Theorem 5 numbers for logits of rank r with the given nonzero singular values.
@@ -323,7 +341,7 @@ pub fn hessian_report(
     let linear = spec.activation == Activation::Linear;
     let orbit = if linear && p <= opts.orbit_max {
         let t = orbit_tangents(spec, params);
-        let dim = orbit_dimension(&t)?;
+        let dim = orbit_dimension(&t, orbit_floor(spec, gradient_norm))?;
         Some((t, dim))
     } else {
         None
@@ -332,6 +350,8 @@ pub fn hessian_report(
     let z = crate::model::features(spec, params).logits;
     let sv = numerical_singular_values(z.as_ref());
     let th5 = linear.then(|| theorem5(spec.layers, spec.width, &sv, symmetry_dimension));
+    // "Critical" = gradient below 1e-6 relative to the parameter norm: constructed points reach
+    // ~1e-16, GD-trained ones 1e-10..1e-8; a non-critical scale gives O(1e-2) (see the tests).
     let critical =
         gradient_norm <= 1e-6 * (1.0 + flatten(params).iter().map(|x| x * x).sum::<f64>().sqrt());
     let mut report = HessianReport {
