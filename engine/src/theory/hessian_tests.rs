@@ -351,6 +351,26 @@ fn theorem5_numerical_dimension_is_stiefel_not_paper_grassmann() {
     );
     let t5 = r.theorem5.unwrap();
     assert_eq!((t5.rank, t5.numerical, t5.paper), (2, Some(18), Some(16)));
+    // Theorem 5 says R(d) = D_DNC / D_Z* starts below 1 at d = K; numerically it starts above:
+    // at K = d = 4, L = 2, D_DNC = 12 > D_LR = 10 (the paper's formulas give 6 < 8).
+    let dnc = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (4, 2, 2, 4),
+        1e-3,
+        Method::Dense,
+    );
+    let lr = report_root(
+        Structure::LowRank,
+        Root::Large,
+        (4, 2, 2, 4),
+        1e-3,
+        Method::Dense,
+    );
+    let (a, b) = (dnc.theorem5.unwrap(), lr.theorem5.unwrap());
+    assert_eq!((a.numerical, b.numerical), (Some(12), Some(10)));
+    assert_eq!((a.paper, b.paper), (Some(6), Some(8)));
+    assert_eq!((dnc.zero, lr.zero), (Some(12), Some(10)));
     // Helper: all-distinct singular values give the Stiefel value as the paper's.
     let t = theorem5(3, 10, &[3.0, 2.0, 1.0], None);
     assert_eq!((t.paper, t.paper_lower, t.paper_upper), (Some(72), 63, 72));
