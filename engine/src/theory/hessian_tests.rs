@@ -436,3 +436,36 @@ fn orbit_floor_discounts_residual_directions_of_nearly_critical_points() {
     assert!(raw > exact, "raw {raw} vs exact {exact}");
     assert_eq!(orbit_dimension(&t, floor).unwrap(), exact);
 }
+
+#[test]
+fn job_analysis_hessian_adds_the_report_to_the_result() {
+    // A short GD run from a DNC-like start; the option must add the report, its absence must
+    // leave result.json without it (and the job echo without the field).
+    let text = |hessian: bool| {
+        format!(
+            r#"{{"schema_version": 1, "name": "h",
+            "model": {{"classes": 3, "per_class": 2, "width": 4, "layers": 2,
+                      "activation": "linear", "loss": "cross_entropy", "lambda": 0.01}},
+            "init": {{"name": "gaussian", "std": 0.3, "seed": 1}},
+            "optimizer": {{"name": "gd", "lr": 0.5}},
+            "train": {{"max_steps": 50, "tol": 0, "record_every": 10}},
+            "analysis": {{"hessian": {hessian}}}}}"#
+        )
+    };
+    for hessian in [true, false] {
+        let job = crate::job::parse_job(&text(hessian)).unwrap();
+        let spec = crate::job::validate(&job).unwrap();
+        let out =
+            crate::run::execute(&job, &spec, std::path::Path::new("."), None, &mut |_| {}).unwrap();
+        let v = serde_json::to_value(&out.result).unwrap();
+        assert_eq!(v.get("hessian").is_some(), hessian, "{v}");
+        if hessian {
+            let h = &v["hessian"];
+            assert_eq!(h["parameters"], spec.parameter_count());
+            assert_eq!(h["method"], "dense");
+            // 50 GD steps: not a critical point.
+            assert_eq!(h["classification"], "not_critical");
+        }
+        assert_eq!(v["job"]["analysis"].get("hessian").is_some(), hessian);
+    }
+}
