@@ -63,6 +63,9 @@ impl Method {
     }
 }
 
+/// Largest parameter count `Method::Dense` accepts (a 12000^2 matrix is 1.1 GiB).
+pub const DENSE_LIMIT: usize = 12_000;
+
 /// Knobs of [`hessian_report`].
 #[derive(Clone, Debug)]
 pub struct HessianOptions {
@@ -338,6 +341,13 @@ pub fn hessian_report(
         Method::Lanczos => false,
         Method::Auto => p <= opts.dense_max,
     };
+    if dense && p > DENSE_LIMIT {
+        return Err(format!(
+            "method: a dense Hessian of {p} parameters needs {:.1} GiB; use lanczos (dense is \
+             allowed up to {DENSE_LIMIT} parameters)",
+            (p * p * 8) as f64 / (1u64 << 30) as f64
+        ));
+    }
     let linear = spec.activation == Activation::Linear;
     let orbit = if linear && p <= opts.orbit_max {
         let t = orbit_tangents(spec, params);

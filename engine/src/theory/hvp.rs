@@ -100,6 +100,13 @@ impl HessianOp {
     /// The Hessian at `params` (shapes must match `spec`; `spec.check()` must pass).
     pub fn new(spec: &ModelSpec, params: &Params) -> Result<Self, String> {
         spec.check()?;
+        if params.mats.len() != spec.layers + 1 {
+            return Err(format!(
+                "params: expected {} matrices, got {}",
+                spec.layers + 1,
+                params.mats.len()
+            ));
+        }
         for (i, ((r, c), m)) in spec.shapes().into_iter().zip(&params.mats).enumerate() {
             if (m.nrows(), m.ncols()) != (r, c) {
                 return Err(format!(
@@ -109,13 +116,6 @@ impl HessianOp {
                     m.ncols()
                 ));
             }
-        }
-        if params.mats.len() != spec.layers + 1 {
-            return Err(format!(
-                "params: expected {} matrices, got {}",
-                spec.layers + 1,
-                params.mats.len()
-            ));
         }
         let layers = spec.layers;
         let f = features(spec, params);
@@ -184,6 +184,9 @@ impl HessianOp {
     }
 
     /// H V for a direction shaped like the parameters.
+    ///
+    /// # Panics
+    /// If `v` does not have the parameters' shapes (a programming error, not user input).
     pub fn apply(&self, v: &Params) -> Params {
         let (spec, w) = (&self.spec, &self.params);
         let layers = spec.layers;
@@ -249,7 +252,7 @@ impl HessianOp {
         Params { mats: out }
     }
 
-    /// H v on flat vectors (see [`flatten`]).
+    /// H v on flat vectors (see [`flatten`]). Panics if `v.len()` is not [`Self::dim`].
     pub fn apply_flat(&self, v: &[f64]) -> Vec<f64> {
         flatten(&self.apply(&unflatten(&self.spec, v)))
     }

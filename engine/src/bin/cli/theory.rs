@@ -372,7 +372,13 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
             (spec, params, Some(scale), what)
         }
     };
-    let mut r = theory::hessian_report(&spec, &params, &opts).map_err(Failure::Runtime)?;
+    let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| {
+        if e.starts_with("method:") {
+            input(e)
+        } else {
+            Failure::Runtime(e)
+        }
+    })?;
     r.scale = scale;
     if a.json {
         return print_json(&r);
