@@ -140,7 +140,9 @@ pub struct HessianReport {
     pub negative_eigenvalues: Vec<f64>,
     /// "minimum" (no negative curvature, null space = symmetry orbit), "degenerate" (no
     /// negative curvature but extra flat directions: minimum or degenerate saddle),
-    /// "strict_saddle", "not_critical", or "undetermined" (Lanczos found no negative value).
+    /// "no_negative_curvature" (flat directions but no symmetry dimension to compare with:
+    /// ReLU models, or too many parameters for the orbit rank), "strict_saddle",
+    /// "not_critical", or "undetermined" (Lanczos found no negative value).
     pub classification: String,
     /// ||H||_F (exact, or sqrt of the Hutchinson estimate).
     pub frobenius: f64,
@@ -419,9 +421,10 @@ pub fn hessian_report(
             "not_critical"
         } else if !neg.is_empty() {
             "strict_saddle"
-        } else if symmetry_dimension.is_some_and(|s| zero > s)
-            || (symmetry_dimension.is_none() && zero > 0)
-        {
+        } else if symmetry_dimension.is_none() && zero > 0 {
+            // Flat directions, but no orbit to attribute them to (ReLU, or too large).
+            "no_negative_curvature"
+        } else if symmetry_dimension.is_some_and(|s| zero > s) {
             "degenerate"
         } else {
             "minimum"
