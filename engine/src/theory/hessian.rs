@@ -431,7 +431,7 @@ pub fn hessian_report(
         }
         .into();
         if let Some((t, _)) = &orbit {
-            let ht = faer::Mat::from_fn(p, t.ncols(), |_, _| 0.0) + &h * t;
+            let ht = &h * t;
             let tn = t.norm_l2();
             report.orbit_residual = Some(if tn > 0.0 && spectral > 0.0 {
                 ht.norm_l2() / (spectral * tn)
