@@ -229,6 +229,11 @@ pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) 
         },
         analysis,
         reference: Reference::for_model(spec),
+        hessian: if job.analysis.hessian {
+            crate::theory::hessian_report(spec, &params, &Default::default()).ok()
+        } else {
+            None
+        },
     };
     RunOutput {
         result,

@@ -15,9 +15,18 @@ struct Counting;
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static ARMED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Only the measuring thread counts (the test harness allocates on other threads).
+    static MEASURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn counting() -> bool {
+    ARMED.load(Ordering::Relaxed) && MEASURING.try_with(|m| m.get()).unwrap_or(false)
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if counting() {
             COUNT.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.alloc(layout) }
@@ -26,7 +35,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if counting() {
             COUNT.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.realloc(ptr, layout, new) }
@@ -48,6 +57,9 @@ fn allocations_with(
     make: impl Fn(&ModelSpec) -> Box<dyn Optimizer>,
     batch: Option<usize>,
 ) -> usize {
+    // The counter is global: tests in this binary run on parallel threads, so measure one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
     let params = Params {
         mats: spec
@@ -79,11 +91,13 @@ fn allocations_with(
     }
     assert!(t.advance().unwrap());
     COUNT.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
     ARMED.store(true, Ordering::SeqCst);
     for _ in 0..20 {
         assert!(t.advance().unwrap());
     }
     ARMED.store(false, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(false));
     COUNT.load(Ordering::SeqCst)
 }
 

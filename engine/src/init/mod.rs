@@ -140,7 +140,6 @@ pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grad::Workspace;
     use crate::job::{GaussianInit, OrthogonalInit};
     use crate::model::{Activation, LossKind};
     use faer::linalg::matmul::matmul;
@@ -158,9 +157,7 @@ mod tests {
     }
 
     fn logits(spec: &ModelSpec, p: &Params) -> Mat<f64> {
-        let mut ws = Workspace::new(spec, crate::grad::GradPath::Factored, faer::Par::Seq);
-        ws.loss(spec, p);
-        ws.logits().to_owned()
+        crate::model::features(spec, p).logits
     }
 
     #[test]

@@ -509,6 +509,10 @@ pub struct AnalysisSection {
     /// Relative rank tolerance: rank counts singular values > rank_tol * the largest.
     #[serde(default = "default_rank_tol")]
     pub rank_tol: f64,
+    /// Also report the Hessian at the final parameters (`hessian` in result.json; spectrum,
+    /// flatness, symmetry dimension: see docs/theory.md). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hessian: bool,
 }
 
 fn default_rank_tol() -> f64 {
@@ -519,6 +523,7 @@ impl Default for AnalysisSection {
     fn default() -> Self {
         AnalysisSection {
             rank_tol: default_rank_tol(),
+            hessian: false,
         }
     }
 }

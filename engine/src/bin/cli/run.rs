@@ -74,6 +74,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         };
         PathBuf::from("out").join(name)
     });
+    // Fail before training, not after, when the output folder cannot be made.
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
     // Ctrl-C ends the run cleanly (status `cancelled`) so its results are still written.
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
