@@ -113,9 +113,7 @@ fn create_cfg(
             message(&err, code)
         ));
     }
-    if cfg.is_null() {
-        // A stateless plugin may use NULL as its cfg; that is allowed.
-    }
+    // A NULL cfg is allowed (a plugin without configuration may return one).
     Ok(cfg)
 }
 
