@@ -168,3 +168,62 @@ fn c_trains_figure1_bit_for_bit() {
     assert_eq!(field(&out.stdout, "status"), "0", "figure 1 converges");
     assert_ne!(field(&out.stdout, "progress_calls"), "0");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name == "__pycache__" || name == ".pytest_cache" || name == "build" {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Install bindings/python with pip (from a copy, so the source tree stays clean) and run its
+/// pytest suite against libufm, including the Figure-1 bit-for-bit test.
+#[test]
+fn python_package_installs_and_passes_pytest() {
+    let dir = scratch("python");
+    let result = dir.join("cli");
+    ufm_run_final_loss("examples/jobs/figure1.json", &result);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    run(
+        Command::new(&python).args(["-c", "import numpy, pytest, setuptools, wheel"]),
+        "python3 with numpy, pytest, setuptools and wheel (python3 -m pip install numpy pytest setuptools wheel)",
+    );
+    let src = dir.join("src");
+    copy_dir(&root().join("bindings/python"), &src);
+    let site = dir.join("site");
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-build-isolation",
+                "--no-deps",
+                "--target",
+            ])
+            .arg(&site)
+            .arg(&src),
+        "pip install bindings/python",
+    );
+    run(
+        Command::new(&python)
+            .current_dir(root())
+            .env("PYTHONPATH", &site)
+            .env("UFM_LIBRARY", target_dir().join("libufm.so"))
+            .env("UFM_FIGURE1_RESULT", result.join("result.json"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(root().join("bindings/python/tests")),
+        "pytest bindings/python/tests",
+    );
+}
