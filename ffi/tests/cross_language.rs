@@ -109,13 +109,11 @@ fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
 }
 
-#[allow(dead_code)] // used by the C++ tests
 fn cxx() -> String {
     std::env::var("CXX").unwrap_or_else(|_| "c++".into())
 }
 
 const C_FLAGS: [&str; 5] = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
-#[allow(dead_code)]
 const CXX_FLAGS: [&str; 5] = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
 
 /// Compile C (or C++) sources against libufm.so into `exe`.
@@ -145,10 +143,20 @@ fn assert_same_bits(what: &str, got: f64, want: f64) {
     );
 }
 
+/// `ufm run examples/jobs/figure1.json` once per test binary: its final loss and result.json.
+fn figure1() -> &'static (f64, PathBuf) {
+    static CLI: OnceLock<(f64, PathBuf)> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let dir = scratch("figure1_cli");
+        let loss = ufm_run_final_loss("examples/jobs/figure1.json", &dir);
+        (loss, dir.join("result.json"))
+    })
+}
+
 #[test]
 fn c_trains_figure1_bit_for_bit() {
     let dir = scratch("c_figure1");
-    let want = ufm_run_final_loss("examples/jobs/figure1.json", &dir.join("cli"));
+    let want = figure1().0;
     let exe = dir.join("train");
     compile(
         &cc(),
@@ -190,8 +198,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn python_package_installs_and_passes_pytest() {
     let dir = scratch("python");
-    let result = dir.join("cli");
-    ufm_run_final_loss("examples/jobs/figure1.json", &result);
+    let result = &figure1().1;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     run(
         Command::new(&python).args(["-c", "import numpy, pytest, setuptools, wheel"]),
@@ -220,10 +227,158 @@ fn python_package_installs_and_passes_pytest() {
             .current_dir(root())
             .env("PYTHONPATH", &site)
             .env("UFM_LIBRARY", target_dir().join("libufm.so"))
-            .env("UFM_FIGURE1_RESULT", result.join("result.json"))
+            .env("UFM_FIGURE1_RESULT", result)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .arg(root().join("bindings/python/tests")),
         "pytest bindings/python/tests",
     );
+}
+
+#[test]
+fn cpp_trains_figure1_bit_for_bit() {
+    let dir = scratch("cpp_figure1");
+    let want = figure1().0;
+    let exe = dir.join("train_cpp");
+    compile(
+        &cxx(),
+        &CXX_FLAGS,
+        &[root().join("bindings/cpp/train.cpp")],
+        &exe,
+        &[],
+    );
+    let out = run(
+        Command::new(&exe)
+            .current_dir(root())
+            .arg("examples/jobs/figure1.json"),
+        "bindings/cpp/train",
+    );
+    let got: f64 = field(&out.stdout, "final.loss").parse().unwrap();
+    assert_same_bits("C++", got, want);
+    assert_eq!(field(&out.stdout, "refused"), "UFM_STATUS_INVALID_ARGUMENT");
+}
+
+/// Each header compiles on its own: ufm.h as C99/C11/C17 and as C++17, ufm.hpp as C++17.
+#[test]
+fn headers_compile_on_their_own() {
+    build();
+    let dir = scratch("headers");
+    let inc = root().join("include");
+    for std in ["-std=c99", "-std=c11", "-std=c17"] {
+        let mut flags = C_FLAGS.to_vec();
+        flags[0] = std;
+        run(
+            Command::new(cc())
+                .args(&flags)
+                .arg("-I")
+                .arg(&inc)
+                .arg("-c")
+                .arg(root().join("tests/c/header_alone.c"))
+                .arg("-o")
+                .arg(dir.join("h.o")),
+            &format!("ufm.h alone as C ({std})"),
+        );
+    }
+    for (src, what) in [
+        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++17"),
+        ("tests/cpp/hpp_alone.cpp", "ufm.hpp alone"),
+    ] {
+        run(
+            Command::new(cxx())
+                .args(CXX_FLAGS)
+                .arg("-I")
+                .arg(&inc)
+                .arg("-c")
+                .arg(root().join(src))
+                .arg("-o")
+                .arg(dir.join("h.o")),
+            what,
+        );
+    }
+}
+
+#[test]
+fn hpp_links_from_two_translation_units() {
+    let dir = scratch("two_tu");
+    let exe = dir.join("two_tu");
+    compile(
+        &cxx(),
+        &CXX_FLAGS,
+        &[
+            root().join("tests/cpp/two_tu_a.cpp"),
+            root().join("tests/cpp/two_tu_b.cpp"),
+        ],
+        &exe,
+        &[],
+    );
+    run(&mut Command::new(&exe), "two_tu");
+}
+
+#[test]
+fn c_refusal_paths() {
+    let dir = scratch("refusals");
+    let exe = dir.join("refusals");
+    compile(
+        &cc(),
+        &C_FLAGS,
+        &[root().join("tests/c/refusals.c")],
+        &exe,
+        &[],
+    );
+    let out = run(&mut Command::new(&exe), "tests/c/refusals");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refusals ok"));
+}
+
+const SANITIZE: [&str; 5] = [
+    "-g",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-O1",
+];
+
+/// The C and C++ examples and the C refusal paths under AddressSanitizer (with leak checking)
+/// and UndefinedBehaviorSanitizer, on the small smoke job. Any report fails the run.
+#[test]
+fn sanitizers_are_clean() {
+    let dir = scratch("sanitizers");
+    let env = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        (
+            "UBSAN_OPTIONS",
+            "print_stacktrace=1:halt_on_error=1:exitcode=24",
+        ),
+    ];
+    let cases: [(&str, &[&str], &str, &[&str]); 3] = [
+        (
+            "bindings/c/train.c",
+            &C_FLAGS,
+            "c",
+            &["examples/jobs/smoke.json"],
+        ),
+        ("tests/c/refusals.c", &C_FLAGS, "c", &[]),
+        (
+            "bindings/cpp/train.cpp",
+            &CXX_FLAGS,
+            "cpp",
+            &["examples/jobs/smoke.json"],
+        ),
+    ];
+    for (i, (src, flags, lang, args)) in cases.iter().enumerate() {
+        let exe = dir.join(format!("san{i}"));
+        let compiler = if *lang == "c" { cc() } else { cxx() };
+        compile(&compiler, flags, &[root().join(src)], &exe, &SANITIZE);
+        let out = run(
+            Command::new(&exe).current_dir(root()).args(*args).envs(env),
+            &format!("{src} under ASan+UBSan"),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("Sanitizer") && !err.contains("runtime error"),
+            "{src}: sanitizer report:\n{err}"
+        );
+    }
 }
