@@ -382,3 +382,68 @@ fn sanitizers_are_clean() {
         );
     }
 }
+
+/// `ffi/dist/install.sh` into a scratch prefix; then a C program built with the flags of
+/// `pkg-config ufm`, and the CMake package (`find_package(ufm)`: shared, static and C++ targets)
+/// all train the smoke job to the same final loss.
+#[test]
+fn installed_package_works_with_pkg_config_and_cmake() {
+    build();
+    let dir = scratch("install");
+    let prefix = dir.join("prefix");
+    run(
+        Command::new("sh")
+            .arg(root().join("ffi/dist/install.sh"))
+            .arg(&prefix)
+            .arg(target_dir()),
+        "ffi/dist/install.sh",
+    );
+    let pc = run(
+        Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .args(["--cflags", "--libs", "ufm"]),
+        "pkg-config ufm (apt-get install pkg-config)",
+    );
+    let flags = String::from_utf8(pc.stdout).unwrap();
+    assert!(flags.contains("-lufm"), "{flags}");
+    let exe = dir.join("train_pc");
+    let mut cmd = Command::new(cc());
+    cmd.args(C_FLAGS)
+        .arg(root().join("bindings/c/train.c"))
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .arg("-o")
+        .arg(&exe);
+    run(&mut cmd, "compiling with pkg-config flags");
+    let smoke = |exe: &Path, what: &str| -> String {
+        let out = run(
+            Command::new(exe)
+                .current_dir(root())
+                .arg("examples/jobs/smoke.json"),
+            what,
+        );
+        field(&out.stdout, "final.loss")
+    };
+    let want = smoke(&exe, "pkg-config build");
+
+    let build_dir = dir.join("cmake-build");
+    run(
+        Command::new("cmake")
+            .arg("-S")
+            .arg(root().join("tests/cmake"))
+            .arg("-B")
+            .arg(&build_dir)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()))
+            .arg("-DCMAKE_BUILD_TYPE=Release")
+            .arg("-DCMAKE_C_FLAGS=-Wall -Wextra -Werror -pedantic")
+            .arg("-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror -pedantic"),
+        "cmake configure (apt-get install cmake)",
+    );
+    run(
+        Command::new("cmake").arg("--build").arg(&build_dir),
+        "cmake --build",
+    );
+    for t in ["train_shared", "train_static", "train_cpp"] {
+        assert_eq!(smoke(&build_dir.join(t), t), want, "{t}");
+    }
+}
