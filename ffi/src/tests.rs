@@ -669,3 +669,25 @@ fn theory_closed_forms() {
     );
     take(&mut err);
 }
+
+#[test]
+fn separate_handles_on_separate_threads() {
+    // Two trainers of the same job trained at once on two threads end bit-identical.
+    let losses: Vec<u64> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let t = new_trainer(SMOKE);
+                let mut err = null_mut();
+                ufm_trainer_run(t, None, None, null_mut(), null_mut(), &mut err);
+                let mut l = ufm_loss::default();
+                ufm_trainer_loss(t, &mut l, &mut err);
+                ufm_trainer_free(t);
+                l.loss.to_bits()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(losses[0], losses[1]);
+}
