@@ -10,6 +10,7 @@ pub mod init;
 pub mod job;
 pub mod model;
 pub mod optim;
+pub mod plugin;
 pub mod report;
 pub mod run;
 pub mod theory;

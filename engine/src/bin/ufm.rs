@@ -10,6 +10,7 @@ mod cli {
     pub mod bench;
     pub mod progress;
     pub mod run;
+    pub mod theory;
 }
 
 #[derive(Parser)]
@@ -33,6 +34,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Print the JSON Schema of the job file.
     Schema,
+    /// Closed forms, critical scales, regions and Hessian reports (docs/theory.md).
+    Theory(cli::theory::TheoryArgs),
 }
 
 /// A command's failure, mapped to the exit status contract.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::run(a),
         Command::Validate(a) => cli::run::validate(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Theory(a) => cli::theory::theory(a),
         Command::Schema => {
             println!(
                 "{}",
