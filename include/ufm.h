@@ -54,8 +54,10 @@ typedef enum {
   UFM_STATUS_RUNTIME = 8,
   // A string argument is not valid UTF-8.
   UFM_STATUS_INVALID_UTF8 = 9,
-  // The request is valid but not supported by this build (e.g. plugins).
+  // The request is valid but not supported by this build.
   UFM_STATUS_UNSUPPORTED = 10,
+  // A plugin library cannot be loaded or fails the plugin ABI checks.
+  UFM_STATUS_PLUGIN = 11,
 } ufm_status;
 
 // The solution class of result.json's `classification`.
@@ -245,6 +247,18 @@ void ufm_error_free(ufm_error *error);
 // left untouched. Thread safety: any thread.
 ufm_status ufm_job_validate(const char *job_json, ufm_error **err);
 
+// Load and check a plugin library (optimisers, initialisers; see docs/plugins.md) by path.
+// Libraries stay loaded for the life of the process; loading the same path again reuses it.
+// Jobs name plugins by path themselves (`{"plugin": "path/lib.so", "id": ...}`), so this call
+// is only needed to check a library early; a job naming the same path reuses the loaded one.
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_PLUGIN` (no such
+// file, not a loadable library, no entry symbol, another ABI major version, a null function
+// pointer, a duplicate id; the message says which).
+// Ownership: `path` is borrowed for the call. `err` as for `ufm_job_validate`.
+// Thread safety: any thread (loading is serialised inside the library).
+ufm_status ufm_plugin_load(const char *path, ufm_error **err);
+
 // Singular values of `m` (min(nrows, ncols) of them, nonincreasing) into `out[0..cap)`;
 // `*len` always receives the number of values (call with `out = NULL, cap = 0` to query it).
 //
@@ -430,11 +444,12 @@ ufm_status ufm_theory_lambda_max(int32_t structure,
 // loss at step 0. Training with `ufm_trainer_run` then gives bit for bit what `ufm run` gives.
 //
 // `base_dir` (may be NULL = the current directory) is the folder that relative paths in the job
-// (e.g. `init.dir` of the `npy` initialiser) are resolved against: pass the job file's folder.
+// (`init.dir` of the `npy` initialiser, plugin paths) are resolved against: pass the job file's
+// folder.
 //
 // Errors: `UFM_STATUS_NULL_POINTER` (job_json, out), `UFM_STATUS_INVALID_UTF8`,
 // `UFM_STATUS_INVALID_JOB` (the message names the field; also for a job with a `sweep` and
-// for unreadable initial-parameter files), `UFM_STATUS_UNSUPPORTED` (plugins).
+// for unreadable initial-parameter files and plugins that cannot be loaded or lack the id).
 // Ownership: strings are borrowed for the call; on success `*out` receives a new trainer that
 // the caller frees with `ufm_trainer_free` (on failure `*out` is left untouched). `err` may be
 // NULL; otherwise on failure `*err` receives a new error (free it with `ufm_error_free`).

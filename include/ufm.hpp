@@ -92,6 +92,9 @@ inline void validate_job(const std::string &job_json) {
     detail::check(ufm_job_validate, job_json.c_str());
 }
 
+/// Load and check a plugin library; throws ufm::Error (UFM_STATUS_PLUGIN) on failure.
+inline void load_plugin(const std::string &path) { detail::check(ufm_plugin_load, path.c_str()); }
+
 /// The scalar summary, loss and progress types of ufm.h.
 using Summary = ufm_summary;
 using Loss = ufm_loss;

@@ -59,8 +59,10 @@ pub enum ufm_status {
     UFM_STATUS_RUNTIME = 8,
     /// A string argument is not valid UTF-8.
     UFM_STATUS_INVALID_UTF8 = 9,
-    /// The request is valid but not supported by this build (e.g. plugins).
+    /// The request is valid but not supported by this build.
     UFM_STATUS_UNSUPPORTED = 10,
+    /// A plugin library cannot be loaded or fails the plugin ABI checks.
+    UFM_STATUS_PLUGIN = 11,
 }
 
 /// An error: a status and a message. Created by the library, freed with `ufm_error_free`.
@@ -318,6 +320,7 @@ pub extern "C" fn ufm_status_name(status: i32) -> *const c_char {
         8 => c"UFM_STATUS_RUNTIME",
         9 => c"UFM_STATUS_INVALID_UTF8",
         10 => c"UFM_STATUS_UNSUPPORTED",
+        11 => c"UFM_STATUS_PLUGIN",
         _ => c"UFM_STATUS_UNKNOWN",
     };
     s.as_ptr()
@@ -379,6 +382,26 @@ pub extern "C" fn ufm_job_validate(
         fail_point("ufm_job_validate");
         let text = c_str(job_json, "job_json")?;
         trainer::parse(text).map(|_| ())
+    })
+}
+
+/// Load and check a plugin library (optimisers, initialisers; see docs/plugins.md) by path.
+/// Libraries stay loaded for the life of the process; loading the same path again reuses it.
+/// Jobs name plugins by path themselves (`{"plugin": "path/lib.so", "id": ...}`), so this call
+/// is only needed to check a library early; a job naming the same path reuses the loaded one.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_PLUGIN` (no such
+/// file, not a loadable library, no entry symbol, another ABI major version, a null function
+/// pointer, a duplicate id; the message says which).
+/// Ownership: `path` is borrowed for the call. `err` as for `ufm_job_validate`.
+/// Thread safety: any thread (loading is serialised inside the library).
+#[no_mangle]
+pub extern "C" fn ufm_plugin_load(path: *const c_char, err: *mut *mut ufm_error) -> ufm_status {
+    guard("ufm_plugin_load", err, || {
+        let p = c_str(path, "path")?;
+        engine::plugin::load(std::path::Path::new(p))
+            .map(|_| ())
+            .map_err(|e| Error::new(ufm_status::UFM_STATUS_PLUGIN, e))
     })
 }
 

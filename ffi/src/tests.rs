@@ -247,20 +247,38 @@ fn invalid_jobs_name_the_field() {
         ufm_status::UFM_STATUS_INVALID_UTF8
     );
     take(&mut err);
-    // A plugin optimiser is not supported by this build.
+    // A plugin library that does not exist.
     let plugin = SMOKE.replace(
         "{\"name\": \"gd\", \"lr\": 0.5}",
-        "{\"plugin\": \"libx.so\", \"id\": \"x\", \"params\": {}}",
+        "{\"plugin\": \"libx.so\", \"id\": \"x\", \"lr\": 0.1, \"params\": {}}",
     );
     let j = cstr(&plugin);
     let s = ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err);
-    if s == ufm_status::UFM_STATUS_INVALID_JOB {
-        // the job schema may require more plugin fields; still refused with a message
-        take(&mut err);
-    } else {
-        assert_eq!(s, ufm_status::UFM_STATUS_UNSUPPORTED, "{}", take(&mut err));
-        take(&mut err);
-    }
+    assert_eq!(s, ufm_status::UFM_STATUS_INVALID_JOB);
+    assert!(take(&mut err).contains("libx.so"));
+}
+
+#[test]
+fn plugin_load_refusals() {
+    let mut err = null_mut();
+    assert_eq!(
+        ufm_plugin_load(null(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    let p = cstr("/nonexistent/libnothing.so");
+    assert_eq!(
+        ufm_plugin_load(p.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_PLUGIN
+    );
+    assert!(take(&mut err).contains("no such file"));
+    // A file that is not a library.
+    let p = cstr(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    assert_eq!(
+        ufm_plugin_load(p.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_PLUGIN
+    );
+    assert!(take(&mut err).contains("not a loadable library"));
 }
 
 #[test]

@@ -109,11 +109,12 @@ fn param_index(t: &ufm_trainer, index: usize) -> Res<(usize, usize)> {
 /// loss at step 0. Training with `ufm_trainer_run` then gives bit for bit what `ufm run` gives.
 ///
 /// `base_dir` (may be NULL = the current directory) is the folder that relative paths in the job
-/// (e.g. `init.dir` of the `npy` initialiser) are resolved against: pass the job file's folder.
+/// (`init.dir` of the `npy` initialiser, plugin paths) are resolved against: pass the job file's
+/// folder.
 ///
 /// Errors: `UFM_STATUS_NULL_POINTER` (job_json, out), `UFM_STATUS_INVALID_UTF8`,
 /// `UFM_STATUS_INVALID_JOB` (the message names the field; also for a job with a `sweep` and
-/// for unreadable initial-parameter files), `UFM_STATUS_UNSUPPORTED` (plugins).
+/// for unreadable initial-parameter files and plugins that cannot be loaded or lack the id).
 /// Ownership: strings are borrowed for the call; on success `*out` receives a new trainer that
 /// the caller frees with `ufm_trainer_free` (on failure `*out` is left untouched). `err` may be
 /// NULL; otherwise on failure `*err` receives a new error (free it with `ufm_error_free`).
@@ -141,16 +142,9 @@ pub extern "C" fn ufm_trainer_new(
                 format!("sweep: this job sweeps {points} runs; a trainer trains one run (remove `sweep`, or create one trainer per point)"),
             ));
         }
-        let classify = |e: engine::run::RunError| {
-            let e = run_error(e);
-            if e.message.contains("plugin loading is not available") {
-                Error::new(ufm_status::UFM_STATUS_UNSUPPORTED, e.message)
-            } else {
-                e
-            }
-        };
+        let classify = run_error;
         let params = engine::run::initial_params(&job, &spec, &dir).map_err(classify)?;
-        let tr = engine::run::trainer(&job, &spec, params).map_err(classify)?;
+        let tr = engine::run::trainer_in(&job, &spec, params, &dir).map_err(classify)?;
         *slot = register(
             ufm_trainer {
                 job,

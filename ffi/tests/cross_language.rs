@@ -50,7 +50,8 @@ fn run(cmd: &mut Command, what: &str) -> Output {
     out
 }
 
-/// Build libufm (cdylib + staticlib) and the `ufm` binary once per test binary.
+/// Build libufm (cdylib + staticlib), the `ufm` binary and the example plugin once per test
+/// binary.
 fn build() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -62,12 +63,14 @@ fn build() {
                 "-p",
                 "ufm-ffi",
                 "-p",
+                "ufm-plugin-example-rust",
+                "-p",
                 "ufm-engine",
                 "--bin",
                 "ufm",
                 "--lib",
             ]),
-            "cargo build libufm and ufm",
+            "cargo build libufm, ufm and the example plugin",
         );
     });
 }
@@ -228,6 +231,10 @@ fn python_package_installs_and_passes_pytest() {
             .env("PYTHONPATH", &site)
             .env("UFM_LIBRARY", target_dir().join("libufm.so"))
             .env("UFM_FIGURE1_RESULT", result)
+            .env(
+                "UFM_EXAMPLE_PLUGIN",
+                target_dir().join("libufm_plugin_example_rust.so"),
+            )
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .arg(root().join("bindings/python/tests")),

@@ -149,3 +149,20 @@ def test_analysis_and_theory():
     assert ufm.theory_lambda_max("low_rank", 10, 5, 2) > 0
     with pytest.raises(ufm.UFMError):
         ufm.theory_compare(1, 5, 2, 0.1)
+
+
+def test_plugins():
+    with pytest.raises(ufm.UFMError) as e:
+        ufm.load_plugin("/nonexistent/libnothing.so")
+    assert e.value.status_name == "UFM_STATUS_PLUGIN" and "no such file" in e.value.message
+    path = os.environ.get("UFM_EXAMPLE_PLUGIN")
+    if not path:
+        pytest.fail("set UFM_EXAMPLE_PLUGIN to the built libufm_plugin_example_rust.so")
+    ufm.load_plugin(path)
+    job = smoke_job(max_steps=100)
+    job["optimizer"] = {"plugin": path, "id": "example.clipped_momentum", "lr": 0.1,
+                        "params": {"momentum": 0.9}}
+    with ufm.Trainer(job) as t:
+        before = t.loss()["loss"]
+        assert t.run() == "max_steps"
+        assert t.loss()["loss"] < before

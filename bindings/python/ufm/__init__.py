@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = [
     "UFMError", "Trainer", "Result", "ABI_VERSION", "version", "abi_version",
-    "validate_job", "singular_values", "relative_rank", "class_means", "nc1", "nc1_quotient",
+    "validate_job", "load_plugin", "singular_values", "relative_rank", "class_means", "nc1", "nc1_quotient",
     "nc2", "nc3", "simplex_cosine", "classify", "theory_compare", "theory_loss",
     "theory_critical_scales", "theory_lambda_max",
 ]
@@ -37,7 +37,7 @@ STATUS_NAMES = {
     0: "UFM_STATUS_OK", 1: "UFM_STATUS_PANIC", 2: "UFM_STATUS_NULL_POINTER",
     3: "UFM_STATUS_INVALID_ARGUMENT", 4: "UFM_STATUS_INVALID_JOB", 5: "UFM_STATUS_SIZE_MISMATCH",
     6: "UFM_STATUS_BUFFER_TOO_SMALL", 7: "UFM_STATUS_INVALID_HANDLE", 8: "UFM_STATUS_RUNTIME",
-    9: "UFM_STATUS_INVALID_UTF8", 10: "UFM_STATUS_UNSUPPORTED",
+    9: "UFM_STATUS_INVALID_UTF8", 10: "UFM_STATUS_UNSUPPORTED", 11: "UFM_STATUS_PLUGIN",
 }
 RUN_STATUS = {0: "converged", 1: "max_steps", 2: "diverged", 3: "cancelled", 4: "failed"}
 CLASSIFICATION = {0: "dnc", 1: "low_rank", 2: "other"}
@@ -98,6 +98,7 @@ _SIGS = {
     "ufm_error_status": (c_int, [c_void_p]),
     "ufm_error_free": (None, [c_void_p]),
     "ufm_job_validate": (c_int, [c_char_p, _ERR]),
+    "ufm_plugin_load": (c_int, [c_char_p, _ERR]),
     "ufm_trainer_new": (c_int, [c_char_p, c_char_p, POINTER(c_void_p), _ERR]),
     "ufm_trainer_free": (None, [c_void_p]),
     "ufm_trainer_param_count": (c_int, [c_void_p, POINTER(c_size_t), _ERR]),
@@ -193,6 +194,11 @@ def _job_text(job) -> bytes:
 def validate_job(job) -> None:
     """Parse and validate a job (JSON text or a dict); raises UFMError naming the field."""
     _call(_lib.ufm_job_validate, _job_text(job))
+
+
+def load_plugin(path) -> None:
+    """Load and check a plugin library (jobs then name it by the same path)."""
+    _call(_lib.ufm_plugin_load, os.fsencode(path))
 
 
 class Trainer:

@@ -20,7 +20,7 @@ import JSON3
 
 export UFMError, Trainer, Result, run!, step!, set_param!, param, params, gradient, loss,
        steps, param_count, param_shape, result, json, summary, curve, logit_singular_values,
-       class_mean_logits, validate_job, singular_values, relative_rank, class_means, nc1,
+       class_mean_logits, validate_job, load_plugin, singular_values, relative_rank, class_means, nc1,
        nc1_quotient, nc2, nc3, simplex_cosine, classify, theory_compare, theory_loss,
        theory_critical_scales, theory_lambda_max
 
@@ -33,7 +33,8 @@ const STATUS_NAMES = Dict(0 => "UFM_STATUS_OK", 1 => "UFM_STATUS_PANIC",
     2 => "UFM_STATUS_NULL_POINTER", 3 => "UFM_STATUS_INVALID_ARGUMENT",
     4 => "UFM_STATUS_INVALID_JOB", 5 => "UFM_STATUS_SIZE_MISMATCH",
     6 => "UFM_STATUS_BUFFER_TOO_SMALL", 7 => "UFM_STATUS_INVALID_HANDLE",
-    8 => "UFM_STATUS_RUNTIME", 9 => "UFM_STATUS_INVALID_UTF8", 10 => "UFM_STATUS_UNSUPPORTED")
+    8 => "UFM_STATUS_RUNTIME", 9 => "UFM_STATUS_INVALID_UTF8", 10 => "UFM_STATUS_UNSUPPORTED",
+    11 => "UFM_STATUS_PLUGIN")
 const RUN_STATUS = (:converged, :max_steps, :diverged, :cancelled, :failed)
 const CLASSIFICATION = (:dnc, :low_rank, :other)
 
@@ -111,6 +112,7 @@ ufm_error_message(e) = @ccall libufm.ufm_error_message(e::Ptr{Cvoid})::Cstring
 ufm_error_status(e) = @ccall libufm.ufm_error_status(e::Ptr{Cvoid})::Cint
 ufm_error_free(e) = @ccall libufm.ufm_error_free(e::Ptr{Cvoid})::Cvoid
 ufm_job_validate(j, err) = @ccall libufm.ufm_job_validate(j::Cstring, err::Ptr{Ptr{Cvoid}})::Cint
+ufm_plugin_load(p, err) = @ccall libufm.ufm_plugin_load(p::Cstring, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_trainer_new(j, dir, out, err) = @ccall libufm.ufm_trainer_new(j::Cstring, dir::Cstring,
     out::Ptr{Ptr{Cvoid}}, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_trainer_free(t) = @ccall libufm.ufm_trainer_free(t::Ptr{Cvoid})::Cvoid
@@ -198,6 +200,9 @@ job_text(job) = JSON3.write(job)
 
 "Parse and validate a job (JSON text or a Dict); throws UFMError naming the field."
 validate_job(job) = check(ufm_job_validate, job_text(job))
+
+"Load and check a plugin library (jobs then name it by the same path)."
+load_plugin(path::AbstractString) = check(ufm_plugin_load, String(path))
 
 # ---- Trainer and Result -------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ smoke_job() = JSON3.read(read(SMOKE, String), Dict{String,Any})
         @test_throws UFMError set_param!(t, 0, zeros(3, 3))
         @test_throws UFMError param(t, 9)
         @test_throws UFMError validate_job("{")
+        @test_throws UFMError load_plugin("/nonexistent/libnothing.so")
     end
 
     @testset "analysis and theory" begin
