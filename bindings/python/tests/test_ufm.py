@@ -1,6 +1,6 @@
 """Tests of the ctypes bindings. Needs UFM_LIBRARY (libufm.so) and, for the bit-for-bit test,
 UFM_FIGURE1_RESULT (result.json of `ufm run examples/jobs/figure1.json`); the Rust test
-ffi/tests/cross_language.rs sets both."""
+ffi/tests/cross_language.rs sets both, and UFM_EXAMPLE_PLUGIN (the built example plugin)."""
 
 import json
 import os
