@@ -1,0 +1,245 @@
+//! `ufm_result`: the analysed state of a trainer (what result.json holds), with copies of its
+//! main arrays.
+
+use crate::trainer::{ufm_run_status, ufm_trainer};
+use crate::{
+    guard, handle, out, register, release, ufm_error, ufm_matrix_mut, ufm_status, Error, Kind, Res,
+};
+use engine::analysis::Classification;
+use engine::run::RunOutput;
+use engine::train::{Outcome, Status};
+use faer::Mat;
+use std::ffi::{c_char, CString};
+
+/// The analysed final state of a run. Created by `ufm_trainer_result`, freed by
+/// `ufm_result_free`; independent of the trainer afterwards. Not thread-safe (one thread at a
+/// time per result).
+pub struct ufm_result {
+    output: RunOutput,
+    json: CString,
+}
+
+/// The solution class of result.json's `classification`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ufm_classification {
+    UFM_CLASS_DNC = 0,
+    UFM_CLASS_LOW_RANK = 1,
+    UFM_CLASS_OTHER = 2,
+}
+
+impl From<Classification> for ufm_classification {
+    fn from(c: Classification) -> Self {
+        match c {
+            Classification::Dnc => ufm_classification::UFM_CLASS_DNC,
+            Classification::LowRank => ufm_classification::UFM_CLASS_LOW_RANK,
+            Classification::Other => ufm_classification::UFM_CLASS_OTHER,
+        }
+    }
+}
+
+/// The scalar summary of a result (the same numbers as result.json).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ufm_summary {
+    pub status: ufm_run_status,
+    pub steps: u64,
+    /// final.loss, final.fit, final.reg, final.grad_norm, final.train_accuracy.
+    pub loss: f64,
+    pub fit: f64,
+    pub reg: f64,
+    pub grad_norm: f64,
+    pub train_accuracy: f64,
+    /// logits.rank, logits.simplex_cosine.
+    pub logit_rank: usize,
+    pub simplex_cosine: f64,
+    pub classification: ufm_classification,
+    /// reference.dnc_loss and reference.low_rank_loss (NaN where result.json has null).
+    pub dnc_loss: f64,
+    pub low_rank_loss: f64,
+}
+
+/// The arrays a result hands out (shapes from `ufm_result_array_shape`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ufm_array {
+    /// rows x 5: one row per curve.csv row, columns step, loss, fit, reg, grad_norm.
+    UFM_ARRAY_CURVE = 0,
+    /// K x 1: singular values of the logit matrix Z, nonincreasing (logits.singular_values).
+    UFM_ARRAY_LOGIT_SINGULAR_VALUES = 1,
+    /// K x K: column c is the mean logit vector of class c (logits.class_means[c]).
+    UFM_ARRAY_CLASS_MEAN_LOGITS = 2,
+}
+
+fn result<'a>(r: *mut ufm_result) -> Res<&'a mut ufm_result> {
+    handle(r, Kind::Result, "result")
+}
+
+fn array(r: &ufm_result, which: i32) -> Res<Mat<f64>> {
+    let o = &r.output;
+    match which {
+        0 => Ok(Mat::from_fn(o.curve.len(), 5, |i, j| {
+            let row = &o.curve[i];
+            [row.step as f64, row.loss, row.fit, row.reg, row.grad_norm][j]
+        })),
+        1 => {
+            let sv = &o.result.analysis.logits.singular_values;
+            Ok(Mat::from_fn(sv.len(), 1, |i, _| sv[i]))
+        }
+        2 => {
+            let cm = &o.result.analysis.logits.class_means;
+            let k = cm.len();
+            Ok(Mat::from_fn(k, k, |i, j| cm[j][i]))
+        }
+        _ => Err(Error::arg(format!(
+            "which: not a ufm_array value (0..=2), got {which}"
+        ))),
+    }
+}
+
+/// Analyse the trainer's current state into a result: the content of `ufm run`'s result.json
+/// (status, steps, final loss, logit and layer spectra, NC metrics, classification, closed-form
+/// references). If the last call that moved the trainer was not `ufm_trainer_run` (e.g.
+/// `ufm_trainer_step`, `ufm_trainer_set_param`, or nothing), the status is `max_steps` with a
+/// message saying that no stopping rule was checked.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
+/// Ownership: `trainer` is borrowed; on success `*out` receives a new result that the caller
+/// frees with `ufm_result_free`. Thread safety: one thread per trainer at a time.
+#[no_mangle]
+pub extern "C" fn ufm_trainer_result(
+    trainer: *mut ufm_trainer,
+    out_result: *mut *mut ufm_result,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_trainer_result", err, || {
+        let t = handle(trainer, Kind::Trainer, "trainer")?;
+        let slot = out(out_result, "out")?;
+        let outcome = t.outcome.clone().unwrap_or_else(|| Outcome {
+            status: Status::MaxSteps,
+            steps: t.trainer.steps(),
+            seconds: 0.0,
+            message: Some(
+                "the trainer was moved by ufm_trainer_step or ufm_trainer_set_param (or not at all): no stopping rule was checked".into(),
+            ),
+        });
+        let output = engine::run::finish(&t.job, &mut t.trainer, outcome);
+        let json = serde_json::to_string_pretty(&output.result)
+            .map_err(|e| Error::new(ufm_status::UFM_STATUS_RUNTIME, format!("result JSON: {e}")))?;
+        let json = CString::new(json)
+            .map_err(|e| Error::new(ufm_status::UFM_STATUS_RUNTIME, e.to_string()))?;
+        *slot = register(ufm_result { output, json }, Kind::Result);
+        Ok(())
+    })
+}
+
+/// Free a result. `ufm_result_free(NULL)` is a no-op; a result that was already freed is
+/// detected and ignored (unless its address has been reused).
+///
+/// Ownership: takes ownership of `result`; strings borrowed from it become invalid.
+#[no_mangle]
+pub extern "C" fn ufm_result_free(result: *mut ufm_result) {
+    crate::guard_value((), || release(result, Kind::Result))
+}
+
+/// The result as JSON text, the format of result.json (DESIGN.md section 4; `docs/results.md`).
+/// `*len` (may be NULL) receives its length in bytes, without the terminating NUL.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
+/// Ownership: `*json` is borrowed from `result` (NUL-terminated UTF-8) and stays valid until
+/// `ufm_result_free(result)`; do not free it. Thread safety: one thread per result at a time.
+#[no_mangle]
+pub extern "C" fn ufm_result_json(
+    result: *mut ufm_result,
+    json: *mut *const c_char,
+    len: *mut usize,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_result_json", err, || {
+        let r = self::result(result)?;
+        let j = out(json, "json")?;
+        *j = r.json.as_ptr();
+        if !len.is_null() {
+            // SAFETY: non-null; the caller promises it is writable.
+            unsafe { *len = r.json.as_bytes().len() };
+        }
+        Ok(())
+    })
+}
+
+/// The scalar summary of a result.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
+/// Ownership: `*out` is written. Thread safety: one thread per result at a time.
+#[no_mangle]
+pub extern "C" fn ufm_result_summary(
+    result: *mut ufm_result,
+    out_summary: *mut ufm_summary,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_result_summary", err, || {
+        let r = self::result(result)?;
+        let o = out(out_summary, "out")?;
+        let res = &r.output.result;
+        *o = ufm_summary {
+            status: res.status.into(),
+            steps: res.steps,
+            loss: res.final_.loss,
+            fit: res.final_.fit,
+            reg: res.final_.reg,
+            grad_norm: res.final_.grad_norm,
+            train_accuracy: res.final_.train_accuracy,
+            logit_rank: res.analysis.logits.rank,
+            simplex_cosine: res.analysis.logits.simplex_cosine,
+            classification: res.analysis.classification.into(),
+            dnc_loss: res.reference.dnc_loss.unwrap_or(f64::NAN),
+            low_rank_loss: res.reference.low_rank_loss.unwrap_or(f64::NAN),
+        };
+        Ok(())
+    })
+}
+
+/// The shape of one of the result's arrays (a size query before `ufm_result_array`).
+/// `which` is a `ufm_array` value (passed as int32_t so that unknown values can be refused).
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_INVALID_ARGUMENT`
+/// (unknown `which`). Thread safety: one thread per result at a time.
+#[no_mangle]
+pub extern "C" fn ufm_result_array_shape(
+    result: *mut ufm_result,
+    which: i32,
+    nrows: *mut usize,
+    ncols: *mut usize,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_result_array_shape", err, || {
+        let r = self::result(result)?;
+        let m = array(r, which)?;
+        let nr = out(nrows, "nrows")?;
+        let nc = out(ncols, "ncols")?;
+        *nr = m.nrows();
+        *nc = m.ncols();
+        Ok(())
+    })
+}
+
+/// Copy one of the result's arrays into `dst`, which must have exactly the shape
+/// `ufm_result_array_shape` reports (any strides).
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_INVALID_ARGUMENT`
+/// (unknown `which`, strides, alignment), `UFM_STATUS_SIZE_MISMATCH`.
+/// Ownership: `dst` stays the caller's and is written during the call only.
+/// Thread safety: one thread per result at a time.
+#[no_mangle]
+pub extern "C" fn ufm_result_array(
+    result: *mut ufm_result,
+    which: i32,
+    dst: ufm_matrix_mut,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_result_array", err, || {
+        let r = self::result(result)?;
+        let m = array(r, which)?;
+        dst.fill("dst", m.as_ref())
+    })
+}

@@ -1,0 +1,711 @@
+//! Refusal paths and the panic boundary, driven through the exported functions.
+
+use super::*;
+use std::ffi::{c_void, CStr};
+use std::ptr::{null, null_mut};
+
+const SMOKE: &str = r#"{"schema_version": 1, "name": "t",
+  "model": {"classes": 4, "per_class": 3, "width": 8, "layers": 2,
+            "activation": "linear", "loss": "cross_entropy", "lambda": 0.01},
+  "init": {"name": "scaled", "scale": 1.0, "seed": 1},
+  "optimizer": {"name": "gd", "lr": 0.5},
+  "train": {"max_steps": 200, "tol": 1e-12, "record_every": 50}}"#;
+
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// Take the error out of `err`, returning its message, and free it.
+fn take(err: &mut *mut ufm_error) -> String {
+    assert!(!err.is_null(), "an error was expected");
+    let m = unsafe { CStr::from_ptr(ufm_error_message(*err)) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    ufm_error_free(*err);
+    *err = null_mut();
+    m
+}
+
+fn new_trainer(job: &str) -> *mut ufm_trainer {
+    let j = cstr(job);
+    let mut t = null_mut();
+    let mut err = null_mut();
+    assert_eq!(
+        ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert!(err.is_null());
+    t
+}
+
+fn view(m: &mut [f64], r: usize, c: usize) -> ufm_matrix_mut {
+    ufm_matrix_mut {
+        data: m.as_mut_ptr(),
+        nrows: r,
+        ncols: c,
+        row_stride: c as isize,
+        col_stride: 1,
+    }
+}
+
+fn cview(m: &[f64], r: usize, c: usize) -> ufm_matrix {
+    ufm_matrix {
+        data: m.as_ptr(),
+        nrows: r,
+        ncols: c,
+        row_stride: c as isize,
+        col_stride: 1,
+    }
+}
+
+#[test]
+fn versions() {
+    let v = unsafe { CStr::from_ptr(ufm_version()) }.to_str().unwrap();
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    assert_eq!(ufm_abi_version(), 1);
+    let n = unsafe { CStr::from_ptr(ufm_status_name(1)) };
+    assert_eq!(n.to_str().unwrap(), "UFM_STATUS_PANIC");
+    let n = unsafe { CStr::from_ptr(ufm_status_name(99)) };
+    assert_eq!(n.to_str().unwrap(), "UFM_STATUS_UNKNOWN");
+}
+
+#[test]
+fn panics_become_status_panic() {
+    let j = cstr(SMOKE);
+    let mut t = null_mut();
+    let mut err = null_mut();
+    PANIC_IN.with(|p| p.set(Some("ufm_trainer_new")));
+    let s = ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err);
+    PANIC_IN.with(|p| p.set(None));
+    assert_eq!(s, ufm_status::UFM_STATUS_PANIC);
+    assert!(t.is_null());
+    assert_eq!(ufm_error_status(err), ufm_status::UFM_STATUS_PANIC);
+    let m = take(&mut err);
+    assert!(m.contains("injected panic in ufm_trainer_new"), "{m}");
+
+    // A panic in the middle of a run leaves a usable (freeable) handle.
+    let t = new_trainer(SMOKE);
+    PANIC_IN.with(|p| p.set(Some("ufm_trainer_run")));
+    let s = ufm_trainer_run(t, None, None, null_mut(), null_mut(), null_mut());
+    PANIC_IN.with(|p| p.set(None));
+    assert_eq!(s, ufm_status::UFM_STATUS_PANIC);
+    ufm_trainer_free(t);
+}
+
+#[test]
+fn null_pointers_are_refused() {
+    let mut err = null_mut();
+    let mut t = null_mut();
+    assert_eq!(
+        ufm_trainer_new(null(), null(), &mut t, &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    assert!(take(&mut err).contains("job_json"));
+    let j = cstr(SMOKE);
+    assert_eq!(
+        ufm_trainer_new(j.as_ptr(), null(), null_mut(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    // Without an error slot the status still tells.
+    assert_eq!(
+        ufm_trainer_loss(null_mut(), null_mut(), null_mut()),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    let t = new_trainer(SMOKE);
+    assert_eq!(
+        ufm_trainer_loss(t, null_mut(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_trainer_param_shape(t, 0, null_mut(), null_mut(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    let mut r = null_mut();
+    assert_eq!(
+        ufm_trainer_result(t, null_mut(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_trainer_result(t, &mut r, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(
+        ufm_result_json(r, null_mut(), null_mut(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    // A NULL matrix data pointer for a non-empty view.
+    let v = ufm_matrix_mut {
+        data: null_mut(),
+        nrows: 8,
+        ncols: 12,
+        row_stride: 12,
+        col_stride: 1,
+    };
+    assert_eq!(
+        ufm_trainer_get_param(t, 0, v, &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    ufm_result_free(r);
+    ufm_trainer_free(t);
+    // Free functions accept NULL.
+    ufm_trainer_free(null_mut());
+    ufm_result_free(null_mut());
+    ufm_error_free(null_mut());
+    assert_eq!(
+        unsafe { CStr::from_ptr(ufm_error_message(null())) }.to_bytes(),
+        b""
+    );
+}
+
+#[test]
+fn freed_and_foreign_handles_are_refused() {
+    let mut err = null_mut();
+    let t = new_trainer(SMOKE);
+    ufm_trainer_free(t);
+    let mut steps = 0u64;
+    assert_eq!(
+        ufm_trainer_steps(t, &mut steps, &mut err),
+        ufm_status::UFM_STATUS_INVALID_HANDLE
+    );
+    assert!(take(&mut err).contains("not a live"));
+    ufm_trainer_free(t); // double free: ignored
+                         // A result pointer passed as a trainer.
+    let t = new_trainer(SMOKE);
+    let mut r = null_mut();
+    assert_eq!(
+        ufm_trainer_result(t, &mut r, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(
+        ufm_trainer_steps(r as *mut ufm_trainer, &mut steps, &mut err),
+        ufm_status::UFM_STATUS_INVALID_HANDLE
+    );
+    take(&mut err);
+    ufm_trainer_free(r as *mut ufm_trainer); // wrong type: ignored
+    ufm_result_free(r);
+    let mut p = null();
+    assert_eq!(
+        ufm_result_json(r, &mut p, null_mut(), &mut err),
+        ufm_status::UFM_STATUS_INVALID_HANDLE
+    );
+    take(&mut err);
+    ufm_trainer_free(t);
+    // Errors too.
+    let mut e2 = null_mut();
+    ufm_job_validate(null(), &mut e2);
+    ufm_error_free(e2);
+    assert_eq!(ufm_error_status(e2), ufm_status::UFM_STATUS_INVALID_HANDLE);
+    ufm_error_free(e2);
+}
+
+#[test]
+fn invalid_jobs_name_the_field() {
+    let mut err = null_mut();
+    let bad = SMOKE.replace("\"width\": 8", "\"width\": 0");
+    let j = cstr(&bad);
+    assert_eq!(
+        ufm_job_validate(j.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_INVALID_JOB
+    );
+    assert!(take(&mut err).contains("model.width"));
+    let mut t = null_mut();
+    assert_eq!(
+        ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err),
+        ufm_status::UFM_STATUS_INVALID_JOB
+    );
+    assert!(t.is_null());
+    take(&mut err);
+    let j = cstr("{not json");
+    assert_eq!(
+        ufm_job_validate(j.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_INVALID_JOB
+    );
+    take(&mut err);
+    // A sweep is a valid job but not one trainer.
+    let sweep = SMOKE.replace("\"train\"", "\"sweep\": {\"init.seed\": [1, 2]}, \"train\"");
+    let j = cstr(&sweep);
+    assert_eq!(
+        ufm_job_validate(j.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(
+        ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err),
+        ufm_status::UFM_STATUS_INVALID_JOB
+    );
+    assert!(take(&mut err).contains("sweep"));
+    // Invalid UTF-8.
+    let raw = [b'{', 0xff, b'}', 0];
+    assert_eq!(
+        ufm_job_validate(raw.as_ptr() as *const c_char, &mut err),
+        ufm_status::UFM_STATUS_INVALID_UTF8
+    );
+    take(&mut err);
+    // A plugin library that does not exist.
+    let plugin = SMOKE.replace(
+        "{\"name\": \"gd\", \"lr\": 0.5}",
+        "{\"plugin\": \"libx.so\", \"id\": \"x\", \"lr\": 0.1, \"params\": {}}",
+    );
+    let j = cstr(&plugin);
+    let s = ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err);
+    assert_eq!(s, ufm_status::UFM_STATUS_INVALID_JOB);
+    assert!(take(&mut err).contains("libx.so"));
+}
+
+#[test]
+fn plugin_load_refusals() {
+    let mut err = null_mut();
+    assert_eq!(
+        ufm_plugin_load(null(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    let p = cstr("/nonexistent/libnothing.so");
+    assert_eq!(
+        ufm_plugin_load(p.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_PLUGIN
+    );
+    assert!(take(&mut err).contains("no such file"));
+    // A file that is not a library.
+    let p = cstr(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    assert_eq!(
+        ufm_plugin_load(p.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_PLUGIN
+    );
+    assert!(take(&mut err).contains("not a loadable library"));
+}
+
+#[test]
+fn params_round_trip_in_both_layouts() {
+    let t = new_trainer(SMOKE);
+    let mut err = null_mut();
+    let mut n = 0;
+    assert_eq!(
+        ufm_trainer_param_count(t, &mut n, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(n, 3);
+    let (mut r, mut c) = (0, 0);
+    ufm_trainer_param_shape(t, 0, &mut r, &mut c, &mut err);
+    assert_eq!((r, c), (8, 12));
+    let mut rm = vec![0.0; r * c];
+    let mut cm = vec![0.0; r * c];
+    assert_eq!(
+        ufm_trainer_get_param(t, 0, view(&mut rm, r, c), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let colmajor = ufm_matrix_mut {
+        data: cm.as_mut_ptr(),
+        nrows: r,
+        ncols: c,
+        row_stride: 1,
+        col_stride: r as isize,
+    };
+    ufm_trainer_get_param(t, 0, colmajor, &mut err);
+    for i in 0..r {
+        for j in 0..c {
+            assert_eq!(rm[i * c + j], cm[i + j * r]);
+        }
+    }
+    // Set a scaled copy and read the loss change.
+    let mut before = ufm_loss::default();
+    ufm_trainer_loss(t, &mut before, &mut err);
+    let scaled: Vec<f64> = rm.iter().map(|x| 2.0 * x).collect();
+    assert_eq!(
+        ufm_trainer_set_param(t, 0, cview(&scaled, r, c), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let mut after = ufm_loss::default();
+    ufm_trainer_loss(t, &mut after, &mut err);
+    assert_ne!(before.reg, after.reg);
+    let mut back = vec![0.0; r * c];
+    ufm_trainer_get_param(t, 0, view(&mut back, r, c), &mut err);
+    assert_eq!(back, scaled);
+    // Gradient has the parameter's shape.
+    let mut g = vec![0.0; r * c];
+    assert_eq!(
+        ufm_trainer_get_gradient(t, 0, view(&mut g, r, c), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert!(g.iter().any(|&x| x != 0.0));
+
+    // Refusals: wrong index, wrong shape, negative stride, zero stride, NaN, misalignment.
+    let s = ufm_trainer_get_param(t, 3, view(&mut rm, r, c), &mut err);
+    assert_eq!(s, ufm_status::UFM_STATUS_INVALID_ARGUMENT);
+    assert!(take(&mut err).contains("index"));
+    let s = ufm_trainer_get_param(t, 0, view(&mut rm, c, r), &mut err);
+    assert_eq!(s, ufm_status::UFM_STATUS_SIZE_MISMATCH);
+    take(&mut err);
+    let s = ufm_trainer_set_param(t, 1, cview(&scaled, r, c), &mut err);
+    assert_eq!(s, ufm_status::UFM_STATUS_SIZE_MISMATCH);
+    take(&mut err);
+    let mut v = view(&mut rm, r, c);
+    v.row_stride = -1;
+    assert_eq!(
+        ufm_trainer_get_param(t, 0, v, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    let mut v = view(&mut rm, r, c);
+    v.col_stride = 0;
+    assert_eq!(
+        ufm_trainer_get_param(t, 0, v, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    let mut v = view(&mut rm, r, c);
+    v.row_stride = isize::MAX;
+    assert_eq!(
+        ufm_trainer_get_param(t, 0, v, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    let mut nan = scaled.clone();
+    nan[5] = f64::NAN;
+    assert_eq!(
+        ufm_trainer_set_param(t, 0, cview(&nan, r, c), &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    assert!(take(&mut err).contains("not finite"));
+    let bytes = vec![0u8; 8 * r * c + 8];
+    let mis = ufm_matrix {
+        data: unsafe { bytes.as_ptr().add(1) } as *const f64,
+        nrows: r,
+        ncols: c,
+        row_stride: c as isize,
+        col_stride: 1,
+    };
+    assert_eq!(
+        ufm_trainer_set_param(t, 0, mis, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    // The refused calls changed nothing.
+    ufm_trainer_get_param(t, 0, view(&mut back, r, c), &mut err);
+    assert_eq!(back, scaled);
+    ufm_trainer_free(t);
+}
+
+unsafe extern "C" fn count_progress(user: *mut c_void, _s: u64, _m: u64, _l: f64) {
+    *(user as *mut u64) += 1;
+}
+
+unsafe extern "C" fn cancel_after_two(user: *mut c_void) -> std::ffi::c_int {
+    (*(user as *mut u64) >= 2) as std::ffi::c_int
+}
+
+#[test]
+fn run_step_cancel_and_result() {
+    let mut err = null_mut();
+    let t = new_trainer(SMOKE);
+    let mut calls = 0u64;
+    let mut status = ufm_run_status::UFM_RUN_FAILED;
+    assert_eq!(
+        ufm_trainer_run(
+            t,
+            Some(count_progress),
+            Some(cancel_after_two),
+            &mut calls as *mut u64 as *mut c_void,
+            &mut status,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(status, ufm_run_status::UFM_RUN_CANCELLED);
+    assert_eq!(calls, 2);
+    let mut steps = 0;
+    ufm_trainer_steps(t, &mut steps, &mut err);
+    assert_eq!(steps, 100);
+    // Manual steps.
+    let mut done = 0;
+    assert_eq!(
+        ufm_trainer_step(t, 7, &mut done, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(done, 7);
+    ufm_trainer_steps(t, &mut steps, &mut err);
+    assert_eq!(steps, 107);
+    let mut r = null_mut();
+    ufm_trainer_result(t, &mut r, &mut err);
+    let mut s = std::mem::MaybeUninit::<ufm_summary>::uninit();
+    assert_eq!(
+        ufm_result_summary(r, s.as_mut_ptr(), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let s = unsafe { s.assume_init() };
+    assert_eq!(s.steps, 107);
+    assert_eq!(s.status, ufm_run_status::UFM_RUN_MAX_STEPS);
+    // JSON parses and agrees.
+    let mut p = null();
+    let mut len = 0;
+    ufm_result_json(r, &mut p, &mut len, &mut err);
+    let text = unsafe { CStr::from_ptr(p) }.to_str().unwrap();
+    assert_eq!(text.len(), len);
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(v["steps"], 107);
+    assert!(v["message"].as_str().unwrap().contains("ufm_trainer_step"));
+    // Arrays: shapes, size checks, unknown kinds.
+    let (mut nr, mut nc) = (0, 0);
+    ufm_result_array_shape(r, 0, &mut nr, &mut nc, &mut err);
+    assert_eq!(nc, 5);
+    let mut curve = vec![0.0; nr * nc];
+    assert_eq!(
+        ufm_result_array(r, 0, view(&mut curve, nr, nc), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(curve[0], 0.0);
+    assert_eq!(curve[nc], 50.0);
+    ufm_result_array_shape(r, 2, &mut nr, &mut nc, &mut err);
+    assert_eq!((nr, nc), (4, 4));
+    let mut small = vec![0.0; 9];
+    assert_eq!(
+        ufm_result_array(r, 2, view(&mut small, 3, 3), &mut err),
+        ufm_status::UFM_STATUS_SIZE_MISMATCH
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_result_array_shape(r, 7, &mut nr, &mut nc, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    ufm_result_free(r);
+    // Running on continues to the job's max_steps.
+    ufm_trainer_run(t, None, None, null_mut(), &mut status, &mut err);
+    assert_eq!(status, ufm_run_status::UFM_RUN_MAX_STEPS);
+    ufm_trainer_steps(t, &mut steps, &mut err);
+    assert_eq!(steps, 200);
+    ufm_trainer_free(t);
+}
+
+#[test]
+fn analysis_on_caller_matrices() {
+    let mut err = null_mut();
+    // Features of 2 classes (2 columns each) in R^2: perfect collapse on a simplex.
+    let f = [1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0];
+    let sizes = [2usize, 2];
+    let mut nc1 = -1.0;
+    assert_eq!(
+        ufm_nc_metric(0, cview(&f, 2, 4), sizes.as_ptr(), 2, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(nc1, 0.0);
+    let mut means = [0.0; 4];
+    assert_eq!(
+        ufm_class_means(
+            cview(&f, 2, 4),
+            sizes.as_ptr(),
+            2,
+            view(&mut means, 2, 2),
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(means, [1.0, -1.0, 0.0, 0.0]);
+    // Sizes that do not add up, K < 2, an empty class, unknown metric.
+    let bad = [1usize, 2];
+    assert_eq!(
+        ufm_nc_metric(0, cview(&f, 2, 4), bad.as_ptr(), 2, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_SIZE_MISMATCH
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_nc_metric(0, cview(&f, 2, 4), sizes.as_ptr(), 1, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    let zero = [0usize, 4];
+    assert_eq!(
+        ufm_nc_metric(0, cview(&f, 2, 4), zero.as_ptr(), 2, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_nc_metric(9, cview(&f, 2, 4), sizes.as_ptr(), 2, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_nc_metric(0, cview(&f, 2, 4), null(), 2, &mut nc1, &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    take(&mut err);
+    // Singular values with a size query.
+    let m = [3.0, 0.0, 0.0, 0.0, 4.0, 0.0];
+    let mut len = 0;
+    assert_eq!(
+        ufm_singular_values(cview(&m, 2, 3), null_mut(), 0, &mut len, &mut err),
+        ufm_status::UFM_STATUS_BUFFER_TOO_SMALL
+    );
+    take(&mut err);
+    assert_eq!(len, 2);
+    let mut sv = [0.0; 2];
+    assert_eq!(
+        ufm_singular_values(cview(&m, 2, 3), sv.as_mut_ptr(), 2, &mut len, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert!((sv[0] - 4.0).abs() < 1e-14 && (sv[1] - 3.0).abs() < 1e-14);
+    let mut rank = 0;
+    ufm_relative_rank(sv.as_ptr(), 2, 0.5, &mut rank, &mut err);
+    assert_eq!(rank, 2);
+    assert_eq!(
+        ufm_singular_values(cview(&[], 0, 3), sv.as_mut_ptr(), 2, &mut len, &mut err),
+        ufm_status::UFM_STATUS_SIZE_MISMATCH
+    );
+    take(&mut err);
+    // Simplex cosine and classification.
+    let s = [0.5, -0.5, -0.5, 0.5];
+    let mut cos = 0.0;
+    ufm_simplex_cosine(cview(&s, 2, 2), &mut cos, &mut err);
+    assert!((cos - 1.0).abs() < 1e-14);
+    assert_eq!(
+        ufm_simplex_cosine(cview(&m, 2, 3), &mut cos, &mut err),
+        ufm_status::UFM_STATUS_SIZE_MISMATCH
+    );
+    take(&mut err);
+    let z = [2.0, 2.0, -2.0, -2.0, -2.0, -2.0, 2.0, 2.0];
+    let mut class = ufm_classification::UFM_CLASS_OTHER;
+    assert_eq!(
+        ufm_classify(
+            cview(&z, 2, 4),
+            sizes.as_ptr(),
+            2,
+            1e-6,
+            &mut class,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(class, ufm_classification::UFM_CLASS_DNC);
+    assert_eq!(
+        ufm_classify(
+            cview(&z, 2, 4),
+            sizes.as_ptr(),
+            2,
+            2.0,
+            &mut class,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    // NC3 shape check.
+    let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+    let mut nc3 = 0.0;
+    assert_eq!(
+        ufm_nc3(
+            cview(&w, 2, 3),
+            cview(&f, 2, 4),
+            sizes.as_ptr(),
+            2,
+            &mut nc3,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_SIZE_MISMATCH
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_nc3(
+            cview(&w, 3, 2),
+            cview(&f, 2, 4),
+            sizes.as_ptr(),
+            2,
+            &mut nc3,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+}
+
+#[test]
+fn theory_closed_forms() {
+    let mut err = null_mut();
+    let mut c = ufm_compare::default();
+    let lambda = 2f64.powi(-10);
+    assert_eq!(
+        ufm_theory_compare(10, 5, 2, lambda, &mut c, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let want = engine::theory::compare(10, 5, 2, lambda).unwrap();
+    assert_eq!(c.dnc_loss, want.dnc.loss);
+    assert_eq!(c.low_rank_loss, want.low_rank.loss);
+    assert_eq!(c.theorem1_holds, 1);
+    let mut l = 0.0;
+    ufm_theory_loss(0, 10, 5, 2, lambda, c.dnc_scale, &mut l, &mut err);
+    assert_eq!(l, c.dnc_loss);
+    let mut len = 0;
+    assert_eq!(
+        ufm_theory_critical_scales(0, 10, 5, 2, lambda, null_mut(), 0, &mut len, &mut err),
+        ufm_status::UFM_STATUS_BUFFER_TOO_SMALL
+    );
+    take(&mut err);
+    let mut roots = vec![0.0; len];
+    assert_eq!(
+        ufm_theory_critical_scales(
+            0,
+            10,
+            5,
+            2,
+            lambda,
+            roots.as_mut_ptr(),
+            len,
+            &mut len,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(roots, engine::theory::dnc_roots(10, 5, 2, lambda));
+    let mut lm = 0.0;
+    ufm_theory_lambda_max(1, 10, 5, 2, &mut lm, &mut err);
+    assert_eq!(lm, engine::theory::low_rank_lambda_max(10, 5, 2));
+    for (k, n, layers, lam) in [
+        (1, 5, 2, lambda),
+        (10, 0, 2, lambda),
+        (10, 5, 0, lambda),
+        (10, 5, 2, -1.0),
+        (10, 5, 2, f64::NAN),
+    ] {
+        assert_eq!(
+            ufm_theory_compare(k, n, layers, lam, &mut c, &mut err),
+            ufm_status::UFM_STATUS_INVALID_ARGUMENT
+        );
+        take(&mut err);
+    }
+    assert_eq!(
+        ufm_theory_loss(2, 10, 5, 2, lambda, 1.0, &mut l, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    assert_eq!(
+        ufm_theory_loss(0, 10, 5, 2, lambda, -1.0, &mut l, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+}
+
+#[test]
+fn separate_handles_on_separate_threads() {
+    // Two trainers of the same job trained at once on two threads end bit-identical.
+    let losses: Vec<u64> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let t = new_trainer(SMOKE);
+                let mut err = null_mut();
+                ufm_trainer_run(t, None, None, null_mut(), null_mut(), &mut err);
+                let mut l = ufm_loss::default();
+                ufm_trainer_loss(t, &mut l, &mut err);
+                ufm_trainer_free(t);
+                l.loss.to_bits()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(losses[0], losses[1]);
+}

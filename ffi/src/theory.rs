@@ -1,0 +1,160 @@
+//! The theory closed forms (`ufm theory compare | critical`, reduced losses).
+
+use crate::matrix::copy_out;
+use crate::{guard, out, ufm_error, ufm_status, Error, Res};
+use engine::theory::{self as th, Structure};
+
+/// The two logit structures of the paper.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ufm_structure {
+    /// Deep neural collapse: Z = alpha (I - 11^T/K) kron 1_n^T.
+    UFM_STRUCTURE_DNC = 0,
+    /// The paired low-rank structure of Eq. (5) (odd K as in B.3).
+    UFM_STRUCTURE_LOW_RANK = 1,
+}
+
+/// `ufm theory compare`: the best DNC and best low-rank reduced losses and their scales.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ufm_compare {
+    pub dnc_loss: f64,
+    pub dnc_scale: f64,
+    pub low_rank_loss: f64,
+    pub low_rank_scale: f64,
+    /// 1 when Theorem 1 (DNC is not optimal) holds for this K and L, else 0.
+    pub theorem1_holds: i32,
+}
+
+fn check(k: usize, n: usize, layers: usize, lambda: f64) -> Res<()> {
+    if k < 2 {
+        return Err(Error::arg(format!("classes: must be >= 2, got {k}")));
+    }
+    if n < 1 {
+        return Err(Error::arg("per_class: must be >= 1, got 0"));
+    }
+    if layers < 1 {
+        return Err(Error::arg("layers: must be >= 1, got 0"));
+    }
+    if !(lambda.is_finite() && lambda > 0.0) {
+        return Err(Error::arg(format!(
+            "lambda: must be finite and > 0, got {lambda}"
+        )));
+    }
+    Ok(())
+}
+
+fn structure(s: i32) -> Res<Structure> {
+    match s {
+        0 => Ok(Structure::Dnc),
+        1 => Ok(Structure::LowRank),
+        _ => Err(Error::arg(format!(
+            "structure: not a ufm_structure value (0..=1), got {s}"
+        ))),
+    }
+}
+
+/// Best DNC vs best low-rank loss for K = `classes`, n = `per_class`, L = `layers`, `lambda`
+/// (`ufm theory compare`).
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (K < 2, n < 1, L < 1,
+/// lambda not finite and > 0). Ownership: `*out` written. `err` may be NULL; otherwise on
+/// failure `*err` receives a new error (free it with `ufm_error_free`). Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_compare(
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda: f64,
+    out_compare: *mut ufm_compare,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_compare", err, || {
+        check(classes, per_class, layers, lambda)?;
+        let o = out(out_compare, "out")?;
+        let r = th::compare(classes, per_class, layers, lambda).map_err(Error::arg)?;
+        *o = ufm_compare {
+            dnc_loss: r.dnc.loss,
+            dnc_scale: r.dnc.scale,
+            low_rank_loss: r.low_rank.loss,
+            low_rank_scale: r.low_rank.scale,
+            theorem1_holds: r.theorem1_holds as i32,
+        };
+        Ok(())
+    })
+}
+
+/// The reduced loss of `structure` (a `ufm_structure` value) at logit scale `scale` >= 0 (alpha
+/// for DNC, beta for low rank): the loss of the best parameters with those logits.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`;
+/// unknown structure; scale not finite and >= 0). Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_loss(
+    structure: i32,
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda: f64,
+    scale: f64,
+    loss: *mut f64,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_loss", err, || {
+        let s = self::structure(structure)?;
+        check(classes, per_class, layers, lambda)?;
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(Error::arg(format!(
+                "scale: must be finite and >= 0, got {scale}"
+            )));
+        }
+        *out(loss, "loss")? = s.loss(classes, per_class, layers, lambda, scale);
+        Ok(())
+    })
+}
+
+/// The positive stationary scales of the reduced loss of `structure`, increasing, into
+/// `roots[0..cap)` (`ufm theory critical`); `*len` always receives their number (query with
+/// `roots = NULL, cap = 0`).
+///
+/// Errors: as `ufm_theory_loss`, and `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set).
+/// Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_critical_scales(
+    structure: i32,
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda: f64,
+    roots: *mut f64,
+    cap: usize,
+    len: *mut usize,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_critical_scales", err, || {
+        let s = self::structure(structure)?;
+        check(classes, per_class, layers, lambda)?;
+        let r = th::critical_scales(s, classes, per_class, layers, lambda);
+        copy_out("roots", &r, roots, cap, len)
+    })
+}
+
+/// The largest lambda for which `structure` has a positive stationary scale.
+///
+/// Errors: as `ufm_theory_loss` (lambda is not an argument here). Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_lambda_max(
+    structure: i32,
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda_max: *mut f64,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_lambda_max", err, || {
+        let s = self::structure(structure)?;
+        check(classes, per_class, layers, 1.0)?;
+        *out(lambda_max, "lambda_max")? = th::lambda_max(s, classes, per_class, layers);
+        Ok(())
+    })
+}

@@ -1,0 +1,456 @@
+//! Cross-language tests: C, C++ and Python programs use libufm and must reproduce `ufm run` bit
+//! for bit; the C examples also run under AddressSanitizer and UndefinedBehaviorSanitizer.
+//!
+//! These tests shell out to cargo (to build libufm and the `ufm` binary: `cargo test` does not
+//! build a cdylib), cc, c++ and python3. A missing tool is a failure with a clear message, never
+//! a silent skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+        .join("release")
+}
+
+/// A scratch folder for this test binary's outputs.
+fn scratch(name: &str) -> PathBuf {
+    let d = target_dir().join("ffi-tests").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "{what}: cannot start {:?}: {e} (is it installed? see README: Run every test)",
+            cmd.get_program()
+        )
+    });
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Build libufm (cdylib + staticlib), the `ufm` binary and the example plugin once per test
+/// binary.
+fn build() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(
+            Command::new(cargo).current_dir(root()).args([
+                "build",
+                "--release",
+                "-p",
+                "ufm-ffi",
+                "-p",
+                "ufm-plugin-example-rust",
+                "-p",
+                "ufm-engine",
+                "--bin",
+                "ufm",
+                "--lib",
+            ]),
+            "cargo build libufm, ufm and the example plugin",
+        );
+    });
+}
+
+/// final.loss of `ufm run JOB`, read from result.json as text and parsed exactly.
+fn ufm_run_final_loss(job: &str, out: &Path) -> f64 {
+    build();
+    run(
+        Command::new(target_dir().join("ufm"))
+            .current_dir(root())
+            .args(["run", job, "--out"])
+            .arg(out)
+            .arg("-q"),
+        "ufm run",
+    );
+    let text = std::fs::read_to_string(out.join("result.json")).unwrap();
+    // serde_json's float parser is not guaranteed exact; take the token and use Rust's.
+    let fin = &text[text.find("\"final\"").expect("final in result.json")..];
+    let tok = &fin[fin.find("\"loss\":").unwrap() + 7..];
+    let tok: String = tok
+        .trim_start()
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '\n' | '}'))
+        .collect();
+    tok.trim().parse().unwrap()
+}
+
+/// The value printed on the `key value` line of a program's stdout.
+fn field(stdout: &[u8], key: &str) -> String {
+    let s = String::from_utf8_lossy(stdout);
+    s.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")))
+        .unwrap_or_else(|| panic!("no `{key}` line in:\n{s}"))
+        .trim()
+        .to_string()
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+fn cxx() -> String {
+    std::env::var("CXX").unwrap_or_else(|_| "c++".into())
+}
+
+const C_FLAGS: [&str; 5] = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+const CXX_FLAGS: [&str; 5] = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+
+/// Compile C (or C++) sources against libufm.so into `exe`.
+fn compile(compiler: &str, flags: &[&str], sources: &[PathBuf], exe: &Path, extra: &[&str]) {
+    build();
+    let lib = target_dir();
+    let mut cmd = Command::new(compiler);
+    cmd.args(flags)
+        .args(extra)
+        .arg("-I")
+        .arg(root().join("include"))
+        .args(sources)
+        .arg("-o")
+        .arg(exe)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lufm")
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    run(&mut cmd, &format!("compiling {sources:?}"));
+}
+
+fn assert_same_bits(what: &str, got: f64, want: f64) {
+    assert_eq!(
+        got.to_bits(),
+        want.to_bits(),
+        "{what}: final loss {got:e} differs from ufm run's {want:e}"
+    );
+}
+
+/// `ufm run examples/jobs/figure1.json` once per test binary: its final loss and result.json.
+fn figure1() -> &'static (f64, PathBuf) {
+    static CLI: OnceLock<(f64, PathBuf)> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let dir = scratch("figure1_cli");
+        let loss = ufm_run_final_loss("examples/jobs/figure1.json", &dir);
+        (loss, dir.join("result.json"))
+    })
+}
+
+#[test]
+fn c_trains_figure1_bit_for_bit() {
+    let dir = scratch("c_figure1");
+    let want = figure1().0;
+    let exe = dir.join("train");
+    compile(
+        &cc(),
+        &C_FLAGS,
+        &[root().join("bindings/c/train.c")],
+        &exe,
+        &[],
+    );
+    let out = run(
+        Command::new(&exe)
+            .current_dir(root())
+            .arg("examples/jobs/figure1.json"),
+        "bindings/c/train",
+    );
+    let got: f64 = field(&out.stdout, "final.loss").parse().unwrap();
+    assert_same_bits("C", got, want);
+    assert_eq!(field(&out.stdout, "status"), "0", "figure 1 converges");
+    assert_ne!(field(&out.stdout, "progress_calls"), "0");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name == "__pycache__" || name == ".pytest_cache" || name == "build" {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Install bindings/python with pip (from a copy, so the source tree stays clean) and run its
+/// pytest suite against libufm, including the Figure-1 bit-for-bit test.
+#[test]
+fn python_package_installs_and_passes_pytest() {
+    let dir = scratch("python");
+    let result = &figure1().1;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    run(
+        Command::new(&python).args(["-c", "import numpy, pytest, setuptools, wheel"]),
+        "python3 with numpy, pytest, setuptools and wheel (python3 -m pip install numpy pytest setuptools wheel)",
+    );
+    let src = dir.join("src");
+    copy_dir(&root().join("bindings/python"), &src);
+    let site = dir.join("site");
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-build-isolation",
+                "--no-deps",
+                "--target",
+            ])
+            .arg(&site)
+            .arg(&src),
+        "pip install bindings/python",
+    );
+    run(
+        Command::new(&python)
+            .current_dir(root())
+            .env("PYTHONPATH", &site)
+            .env("UFM_LIBRARY", target_dir().join("libufm.so"))
+            .env("UFM_FIGURE1_RESULT", result)
+            .env(
+                "UFM_EXAMPLE_PLUGIN",
+                target_dir().join("libufm_plugin_example_rust.so"),
+            )
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(root().join("bindings/python/tests")),
+        "pytest bindings/python/tests",
+    );
+}
+
+#[test]
+fn cpp_trains_figure1_bit_for_bit() {
+    let dir = scratch("cpp_figure1");
+    let want = figure1().0;
+    let exe = dir.join("train_cpp");
+    compile(
+        &cxx(),
+        &CXX_FLAGS,
+        &[root().join("bindings/cpp/train.cpp")],
+        &exe,
+        &[],
+    );
+    let out = run(
+        Command::new(&exe)
+            .current_dir(root())
+            .arg("examples/jobs/figure1.json"),
+        "bindings/cpp/train",
+    );
+    let got: f64 = field(&out.stdout, "final.loss").parse().unwrap();
+    assert_same_bits("C++", got, want);
+    assert_eq!(field(&out.stdout, "refused"), "UFM_STATUS_INVALID_ARGUMENT");
+}
+
+/// Each header compiles on its own: ufm.h as C99/C11/C17 and as C++17, ufm.hpp as C++17.
+#[test]
+fn headers_compile_on_their_own() {
+    build();
+    let dir = scratch("headers");
+    let inc = root().join("include");
+    for std in ["-std=c99", "-std=c11", "-std=c17"] {
+        let mut flags = C_FLAGS.to_vec();
+        flags[0] = std;
+        run(
+            Command::new(cc())
+                .args(&flags)
+                .arg("-I")
+                .arg(&inc)
+                .arg("-c")
+                .arg(root().join("tests/c/header_alone.c"))
+                .arg("-o")
+                .arg(dir.join("h.o")),
+            &format!("ufm.h alone as C ({std})"),
+        );
+    }
+    for (src, what) in [
+        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++17"),
+        ("tests/cpp/hpp_alone.cpp", "ufm.hpp alone"),
+    ] {
+        run(
+            Command::new(cxx())
+                .args(CXX_FLAGS)
+                .arg("-I")
+                .arg(&inc)
+                .arg("-c")
+                .arg(root().join(src))
+                .arg("-o")
+                .arg(dir.join("h.o")),
+            what,
+        );
+    }
+}
+
+#[test]
+fn hpp_links_from_two_translation_units() {
+    let dir = scratch("two_tu");
+    let exe = dir.join("two_tu");
+    compile(
+        &cxx(),
+        &CXX_FLAGS,
+        &[
+            root().join("tests/cpp/two_tu_a.cpp"),
+            root().join("tests/cpp/two_tu_b.cpp"),
+        ],
+        &exe,
+        &[],
+    );
+    run(&mut Command::new(&exe), "two_tu");
+}
+
+#[test]
+fn c_refusal_paths() {
+    let dir = scratch("refusals");
+    let exe = dir.join("refusals");
+    compile(
+        &cc(),
+        &C_FLAGS,
+        &[root().join("tests/c/refusals.c")],
+        &exe,
+        &[],
+    );
+    let out = run(&mut Command::new(&exe), "tests/c/refusals");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refusals ok"));
+}
+
+const SANITIZE: [&str; 5] = [
+    "-g",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-O1",
+];
+
+/// The C and C++ examples and the C refusal paths under AddressSanitizer (with leak checking)
+/// and UndefinedBehaviorSanitizer, on the small smoke job. Any report fails the run.
+#[test]
+fn sanitizers_are_clean() {
+    let dir = scratch("sanitizers");
+    let env = [
+        (
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=23",
+        ),
+        (
+            "UBSAN_OPTIONS",
+            "print_stacktrace=1:halt_on_error=1:exitcode=24",
+        ),
+    ];
+    let cases: [(&str, &[&str], &str, &[&str]); 3] = [
+        (
+            "bindings/c/train.c",
+            &C_FLAGS,
+            "c",
+            &["examples/jobs/smoke.json"],
+        ),
+        ("tests/c/refusals.c", &C_FLAGS, "c", &[]),
+        (
+            "bindings/cpp/train.cpp",
+            &CXX_FLAGS,
+            "cpp",
+            &["examples/jobs/smoke.json"],
+        ),
+    ];
+    for (i, (src, flags, lang, args)) in cases.iter().enumerate() {
+        let exe = dir.join(format!("san{i}"));
+        let compiler = if *lang == "c" { cc() } else { cxx() };
+        compile(&compiler, flags, &[root().join(src)], &exe, &SANITIZE);
+        let out = run(
+            Command::new(&exe).current_dir(root()).args(*args).envs(env),
+            &format!("{src} under ASan+UBSan"),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("Sanitizer") && !err.contains("runtime error"),
+            "{src}: sanitizer report:\n{err}"
+        );
+    }
+}
+
+/// `ffi/dist/install.sh` into a scratch prefix; then a C program built with the flags of
+/// `pkg-config ufm`, and the CMake package (`find_package(ufm)`: shared, static and C++ targets)
+/// all train the smoke job to the same final loss.
+#[test]
+fn installed_package_works_with_pkg_config_and_cmake() {
+    build();
+    let dir = scratch("install");
+    let prefix = dir.join("prefix");
+    run(
+        Command::new("sh")
+            .arg(root().join("ffi/dist/install.sh"))
+            .arg(&prefix)
+            .arg(target_dir()),
+        "ffi/dist/install.sh",
+    );
+    let pc = run(
+        Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .args(["--cflags", "--libs", "ufm"]),
+        "pkg-config ufm (apt-get install pkg-config)",
+    );
+    let flags = String::from_utf8(pc.stdout).unwrap();
+    assert!(flags.contains("-lufm"), "{flags}");
+    let exe = dir.join("train_pc");
+    let mut cmd = Command::new(cc());
+    cmd.args(C_FLAGS)
+        .arg(root().join("bindings/c/train.c"))
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .arg("-o")
+        .arg(&exe);
+    run(&mut cmd, "compiling with pkg-config flags");
+    let smoke = |exe: &Path, what: &str| -> String {
+        let out = run(
+            Command::new(exe)
+                .current_dir(root())
+                .arg("examples/jobs/smoke.json"),
+            what,
+        );
+        field(&out.stdout, "final.loss")
+    };
+    let want = smoke(&exe, "pkg-config build");
+
+    let build_dir = dir.join("cmake-build");
+    run(
+        Command::new("cmake")
+            .arg("-S")
+            .arg(root().join("tests/cmake"))
+            .arg("-B")
+            .arg(&build_dir)
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()))
+            .arg("-DCMAKE_BUILD_TYPE=Release")
+            .arg("-DCMAKE_C_FLAGS=-Wall -Wextra -Werror -pedantic")
+            .arg("-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror -pedantic"),
+        "cmake configure (apt-get install cmake)",
+    );
+    run(
+        Command::new("cmake").arg("--build").arg(&build_dir),
+        "cmake --build",
+    );
+    for t in ["train_shared", "train_static", "train_cpp"] {
+        assert_eq!(smoke(&build_dir.join(t), t), want, "{t}");
+    }
+}

@@ -1,0 +1,2 @@
+#include "ufm.h"
+int ufm_header_alone_cpp;

@@ -1,0 +1,2 @@
+#include "ufm.hpp"
+int ufm_hpp_alone;
