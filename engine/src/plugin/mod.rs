@@ -207,107 +207,109 @@ pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<L
     }
     // SAFETY: large enough, per struct_size.
     let e = unsafe { &*entry };
-    let mut optimizers = Vec::new();
-    if e.optimizer_count > 0 && e.optimizers.is_null() {
-        return Err(format!(
-            "plugin {label}: null function pointer or table `optimizers`"
-        ));
-    }
-    for i in 0..e.optimizer_count {
-        // SAFETY: optimizer_count pointers, per the ABI.
-        let p = unsafe { *e.optimizers.add(i) };
-        if p.is_null() {
-            return Err(format!(
-                "plugin {label}: optimizer {i}: null vtable pointer"
-            ));
-        }
-        // SAFETY: non-null vtable pointer; size checked before reading beyond struct_size.
-        let size = unsafe { *p.cast::<usize>() };
-        if size < std::mem::size_of::<UfmOptimizerVtable>() {
-            return Err(format!(
-                "plugin {label}: optimizer {i}: vtable struct_size {size} is smaller than {}",
-                std::mem::size_of::<UfmOptimizerVtable>()
-            ));
-        }
-        // SAFETY: as above.
-        let vt = unsafe { *p };
-        // SAFETY: id is NUL-terminated static storage or null.
-        let id = unsafe { c_str(vt.id) }
-            .ok_or_else(|| format!("plugin {label}: optimizer {i}: null id"))?;
-        let nulls: Vec<&str> = [
-            ("create", vt.create.is_none()),
-            ("destroy", vt.destroy.is_none()),
-            ("state_len", vt.state_len.is_none()),
-            ("init_state", vt.init_state.is_none()),
-            ("update", vt.update.is_none()),
-        ]
-        .iter()
-        .filter(|(_, n)| *n)
-        .map(|(name, _)| *name)
-        .collect();
-        if !nulls.is_empty() {
-            return Err(format!(
-                "plugin {label}: optimizer `{id}`: null function pointer {}",
-                nulls.join(", ")
-            ));
-        }
-        if optimizers.iter().any(|(j, _): &(String, _)| *j == id) {
-            return Err(format!("plugin {label}: duplicate optimizer id `{id}`"));
-        }
-        optimizers.push((id, vt));
-    }
-    let mut initializers = Vec::new();
-    if e.initializer_count > 0 && e.initializers.is_null() {
-        return Err(format!(
-            "plugin {label}: null function pointer or table `initializers`"
-        ));
-    }
-    for i in 0..e.initializer_count {
-        // SAFETY: initializer_count pointers, per the ABI.
-        let p = unsafe { *e.initializers.add(i) };
-        if p.is_null() {
-            return Err(format!(
-                "plugin {label}: initializer {i}: null vtable pointer"
-            ));
-        }
-        // SAFETY: as for optimisers.
-        let size = unsafe { *p.cast::<usize>() };
-        if size < std::mem::size_of::<UfmInitializerVtable>() {
-            return Err(format!(
-                "plugin {label}: initializer {i}: vtable struct_size {size} is smaller than {}",
-                std::mem::size_of::<UfmInitializerVtable>()
-            ));
-        }
-        // SAFETY: as above.
-        let vt = unsafe { *p };
-        // SAFETY: as above.
-        let id = unsafe { c_str(vt.id) }
-            .ok_or_else(|| format!("plugin {label}: initializer {i}: null id"))?;
-        let nulls: Vec<&str> = [
-            ("create", vt.create.is_none()),
-            ("destroy", vt.destroy.is_none()),
-            ("fill", vt.fill.is_none()),
-        ]
-        .iter()
-        .filter(|(_, n)| *n)
-        .map(|(name, _)| *name)
-        .collect();
-        if !nulls.is_empty() {
-            return Err(format!(
-                "plugin {label}: initializer `{id}`: null function pointer {}",
-                nulls.join(", ")
-            ));
-        }
-        if initializers.iter().any(|(j, _): &(String, _)| *j == id) {
-            return Err(format!("plugin {label}: duplicate initializer id `{id}`"));
-        }
-        initializers.push((id, vt));
-    }
+    // SAFETY: the entry's tables follow the ABI (caller's contract).
+    let optimizers = unsafe {
+        read_table(
+            label,
+            "optimizer",
+            e.optimizers,
+            e.optimizer_count,
+            |vt: &UfmOptimizerVtable| {
+                (
+                    vt.id,
+                    vec![
+                        ("create", vt.create.is_none()),
+                        ("destroy", vt.destroy.is_none()),
+                        ("state_len", vt.state_len.is_none()),
+                        ("init_state", vt.init_state.is_none()),
+                        ("update", vt.update.is_none()),
+                    ],
+                )
+            },
+        )
+    }?;
+    // SAFETY: as above.
+    let initializers = unsafe {
+        read_table(
+            label,
+            "initializer",
+            e.initializers,
+            e.initializer_count,
+            |vt: &UfmInitializerVtable| {
+                (
+                    vt.id,
+                    vec![
+                        ("create", vt.create.is_none()),
+                        ("destroy", vt.destroy.is_none()),
+                        ("fill", vt.fill.is_none()),
+                    ],
+                )
+            },
+        )
+    }?;
     Ok(Library {
         label: label.to_string(),
         optimizers,
         initializers,
     })
+}
+
+/// Copy out one table of vtables (optimisers or initialisers), refusing a null table or vtable,
+/// a vtable smaller than this host's, a null id or function pointer, and duplicate ids.
+/// `fields` gives a vtable's id and, per function pointer, its name and whether it is null.
+///
+/// # Safety
+/// `table` must be null or point to `count` vtable pointers that follow the ABI.
+unsafe fn read_table<V: Copy>(
+    label: &str,
+    kind: &str,
+    table: *const *const V,
+    count: usize,
+    fields: impl Fn(&V) -> (*const c_char, Vec<(&'static str, bool)>),
+) -> Result<Vec<(String, V)>, String> {
+    if count > 0 && table.is_null() {
+        return Err(format!(
+            "plugin {label}: null function pointer or table `{kind}s`"
+        ));
+    }
+    let mut out: Vec<(String, V)> = Vec::with_capacity(count);
+    for i in 0..count {
+        // SAFETY: `count` pointers, per the ABI.
+        let p = unsafe { *table.add(i) };
+        if p.is_null() {
+            return Err(format!("plugin {label}: {kind} {i}: null vtable pointer"));
+        }
+        // SAFETY: every vtable starts with its struct_size; checked before reading further.
+        let size = unsafe { *p.cast::<usize>() };
+        let need = std::mem::size_of::<V>();
+        if size < need {
+            return Err(format!(
+                "plugin {label}: {kind} {i}: vtable struct_size {size} is smaller than {need}"
+            ));
+        }
+        // SAFETY: non-null and large enough.
+        let vt = unsafe { *p };
+        let (id_ptr, pointers) = fields(&vt);
+        // SAFETY: id is NUL-terminated static storage or null, per the ABI.
+        let id = unsafe { c_str(id_ptr) }
+            .ok_or_else(|| format!("plugin {label}: {kind} {i}: null id"))?;
+        let nulls: Vec<&str> = pointers
+            .iter()
+            .filter(|(_, n)| *n)
+            .map(|(name, _)| *name)
+            .collect();
+        if !nulls.is_empty() {
+            return Err(format!(
+                "plugin {label}: {kind} `{id}`: null function pointer {}",
+                nulls.join(", ")
+            ));
+        }
+        if out.iter().any(|(j, _)| *j == id) {
+            return Err(format!("plugin {label}: duplicate {kind} id `{id}`"));
+        }
+        out.push((id, vt));
+    }
+    Ok(out)
 }
 
 fn view_mut(m: MatMut<'_, f64>) -> UfmMatrix {
