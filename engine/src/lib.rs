@@ -12,6 +12,7 @@ pub mod model;
 pub mod optim;
 pub mod report;
 pub mod run;
+pub mod sweep;
 pub mod theory;
 pub mod train;
 

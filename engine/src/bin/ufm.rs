@@ -10,6 +10,7 @@ mod cli {
     pub mod bench;
     pub mod progress;
     pub mod run;
+    pub mod sweep;
 }
 
 #[derive(Parser)]
@@ -33,6 +34,10 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Print the JSON Schema of the job file.
     Schema,
+    /// Run every point of a job's sweep in parallel into --out (resumable).
+    Sweep(cli::sweep::SweepArgs),
+    /// Combine sweep folders of one job (e.g. shards) into one.
+    Merge(cli::sweep::MergeArgs),
 }
 
 /// A command's failure, mapped to the exit status contract.
@@ -49,6 +54,8 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::run(a),
         Command::Validate(a) => cli::run::validate(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Sweep(a) => cli::sweep::sweep(a),
+        Command::Merge(a) => cli::sweep::merge(a),
         Command::Schema => {
             println!(
                 "{}",
