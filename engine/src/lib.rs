@@ -10,6 +10,7 @@ pub mod init;
 pub mod job;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod sweep;

@@ -250,3 +250,39 @@ fn changed_job_and_bad_arguments_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn plot_writes_svg_and_png_for_runs_and_sweeps() {
+    let d = tmp("plot");
+    let job = write_job(&d, 300, "[4, 8]");
+    let sw = d.join("sweep");
+    ok(&ufm(&[
+        "sweep",
+        s(&job),
+        "--out",
+        s(&sw),
+        "--threads",
+        "2",
+        "--keep-runs",
+    ]));
+    ok(&ufm(&["plot", s(&sw)]));
+    let run = sw.join("runs").join("000000");
+    ok(&ufm(&["plot", s(&run), "--out", s(&d.join("runplots"))]));
+    for (dir, names) in [
+        (sw.join("plots"), ["p_dnc", "rank", "rank_histogram"]),
+        (d.join("runplots"), ["loss", "singular_values", "logits"]),
+    ] {
+        for n in names {
+            let png = std::fs::read(dir.join(format!("{n}.png"))).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{n}.png");
+            let svg = std::fs::read_to_string(dir.join(format!("{n}.svg"))).unwrap();
+            assert!(svg.contains("<svg") && svg.contains("<text"), "{n}.svg");
+        }
+    }
+    let o = ufm(&["plot", s(&d.join("missing"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ufm(&["plot", s(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a run folder"));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 #[path = "cli"]
 mod cli {
     pub mod bench;
+    pub mod plot;
     pub mod progress;
     pub mod run;
     pub mod sweep;
@@ -38,6 +39,8 @@ enum Command {
     Sweep(cli::sweep::SweepArgs),
     /// Combine sweep folders of one job (e.g. shards) into one.
     Merge(cli::sweep::MergeArgs),
+    /// Plot a run folder or a sweep folder (SVG and PNG, into DIR/plots by default).
+    Plot(cli::plot::PlotArgs),
 }
 
 /// A command's failure, mapped to the exit status contract.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cli::bench::bench(a),
         Command::Sweep(a) => cli::sweep::sweep(a),
         Command::Merge(a) => cli::sweep::merge(a),
+        Command::Plot(a) => cli::plot::plot(a),
         Command::Schema => {
             println!(
                 "{}",
