@@ -309,7 +309,8 @@ fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<P
                     }
                     let legend = match (&lay.series_key, lay.series_labels.get(s)) {
                         (Some(k), Some(l)) => format!("{k} = {l}"),
-                        _ => "mean over runs".to_string(),
+                        _ if metric == Metric::PDnc => "P(DNC)".to_string(),
+                        _ => "mean rank".to_string(),
                     };
                     chart
                         .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))

@@ -105,6 +105,9 @@ pub struct Summary {
     pub points: Vec<PointSummary>,
 }
 
+/// Groups of runs: id -> (grouping values, runs in the grid, finished records).
+type Groups<'a> = IndexMap<String, (IndexMap<String, Value>, usize, Vec<&'a RunRecord>)>;
+
 /// Whether a sweep key is a replicate axis (its last component is `seed`).
 pub fn is_replicate(key: &str) -> bool {
     key.rsplit('.').next() == Some("seed")
@@ -143,15 +146,23 @@ pub fn summarize(
             .collect()
     };
     // Groups in grid order of their first point.
-    let mut groups: IndexMap<String, (IndexMap<String, Value>, usize, Vec<&RunRecord>)> =
-        IndexMap::new();
+    let mut groups: Groups = IndexMap::new();
     let mut group_of_index = Vec::with_capacity(grid_assignments.len());
     for a in grid_assignments {
         let k = key_of(a);
         let id = serde_json::to_string(&k).unwrap_or_default();
-        let entry = groups.entry(id).or_insert_with(|| (k, 0, vec![]));
-        entry.1 += 1;
-        group_of_index.push(entry_index(&groups, a, &key_of));
+        let g = match groups.entry(id) {
+            indexmap::map::Entry::Occupied(mut o) => {
+                o.get_mut().1 += 1;
+                o.index()
+            }
+            indexmap::map::Entry::Vacant(v) => {
+                let i = v.index();
+                v.insert((k, 1, vec![]));
+                i
+            }
+        };
+        group_of_index.push(g);
     }
     let mut sorted: Vec<&RunRecord> = records.iter().collect();
     sorted.sort_by_key(|r| r.index);
@@ -211,18 +222,6 @@ pub fn summarize(
         replicate_axes,
         points,
     }
-}
-
-fn entry_index<F>(
-    groups: &IndexMap<String, (IndexMap<String, Value>, usize, Vec<&RunRecord>)>,
-    a: &IndexMap<String, Value>,
-    key_of: &F,
-) -> usize
-where
-    F: Fn(&IndexMap<String, Value>) -> IndexMap<String, Value>,
-{
-    let id = serde_json::to_string(&key_of(a)).unwrap_or_default();
-    groups.get_index_of(&id).expect("group inserted")
 }
 
 #[cfg(test)]
