@@ -26,6 +26,8 @@ struct Layout {
     series_key: Option<String>,
     series_labels: Vec<String>,
     pts: Vec<Pt>,
+    /// Distinct x values, ascending.
+    xs: Vec<f64>,
 }
 
 fn label(v: &Value) -> String {
@@ -33,11 +35,11 @@ fn label(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
-            if n.is_f64() && f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
-                let e = f.abs().log2();
-                if (e - e.round()).abs() < 1e-9 {
-                    return format!("2^{}", e.round() as i64);
-                }
+            let e = f.abs().log2();
+            let pow2 = f > 0.0 && (e - e.round()).abs() < 1e-9 && e.round().abs() >= 4.0;
+            if n.is_f64() && pow2 && f < 1.0 {
+                format!("2^{}", e.round() as i64)
+            } else if n.is_f64() && f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
                 format!("{f:.1e}")
             } else if f.fract() == 0.0 && f.abs() < 1e15 {
                 format!("{}", f as i64)
@@ -140,7 +142,11 @@ fn layout(summary: &Value) -> Result<Layout, String> {
         lo -= pad;
         hi += pad;
     }
+    let mut xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
     Ok(Layout {
+        xs,
         x_key,
         categories: (!numeric).then_some(categories),
         log_x,
@@ -198,7 +204,7 @@ macro_rules! with_x_axis {
                 .margin(14)
                 .x_label_area_size(42)
                 .y_label_area_size(60)
-                .build_cartesian_2d((x0..x1).log_scale(), $y)
+                .build_cartesian_2d((x0..x1).log_scale().with_key_points($lay.xs.clone()), $y)
                 .map_err(err)?;
             $chart
                 .configure_mesh()
@@ -256,6 +262,17 @@ fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<P
             "rank of Z",
         ),
     };
+    // Legend away from the data: bottom right if the right end of the curves is high.
+    let right_end = lay
+        .pts
+        .iter()
+        .filter(|p| p.x == *lay.xs.last().unwrap_or(&0.0))
+        .filter_map(|p| match metric {
+            Metric::PDnc => p.p,
+            Metric::Rank => p.rank.map(|r| r.0 / y_max),
+        })
+        .fold(0.0f64, f64::max);
+    let legend_low = right_end > 0.5;
     let files = render!(out, file, (720, 450), |root| {
         with_x_axis!(
             lay,
@@ -325,7 +342,11 @@ fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<P
                     .configure_series_labels()
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
-                    .position(SeriesLabelPosition::LowerRight)
+                    .position(if legend_low {
+                        SeriesLabelPosition::LowerRight
+                    } else {
+                        SeriesLabelPosition::UpperRight
+                    })
                     .label_font(("sans-serif", 14))
                     .draw()
                     .map_err(err)?;
