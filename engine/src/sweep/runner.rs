@@ -132,6 +132,16 @@ pub fn run_sweep(
         .copied()
         .filter(|i| !done.contains(i))
         .collect();
+    // Longest runs first (estimated cost: parameters x max_steps), so the pool does not end with
+    // one worker busy on a big run while the others idle. Order does not affect any result.
+    let mut todo = todo;
+    todo.sort_by_key(|&i| {
+        let job = &grid[i].job;
+        let cost = crate::job::validate(job)
+            .map(|s| s.parameter_count() as u128 * u128::from(job.train.max_steps))
+            .unwrap_or(0);
+        (std::cmp::Reverse(cost), i)
+    });
     let skipped = in_shard.len() - todo.len();
     on_event(SweepEvent::Start {
         todo: todo.len(),
