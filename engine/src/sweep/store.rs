@@ -194,3 +194,37 @@ fn check_records(dir: &Path, records: &[RunRecord], meta: &SweepMeta) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(index: usize) -> String {
+        format!(
+            r#"{{"index":{index},"job_hash":"00","assignments":{{}},"seed":0,"status":"converged","steps":1,"loss":0.5,"fit":0.1,"reg":0.4,"grad_norm":0.0,"train_accuracy":1.0,"classification":"dnc","rank":3,"centred_rank":3,"simplex_cosine":1.0,"dnc_loss":null,"low_rank_loss":null,"seconds":0.1}}"#
+        )
+    }
+
+    #[test]
+    fn torn_last_line_is_dropped_and_a_corrupt_middle_line_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("ufm-store-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("runs.jsonl");
+        let good = format!("{}\n{}\n", line(0), line(1));
+        // Torn (no newline) and unparsable-but-terminated last lines are both dropped.
+        for tail in ["{\"index\":2,\"job", "{\"index\":2,\"jo\n", ""] {
+            std::fs::write(&p, format!("{good}{tail}")).unwrap();
+            let (records, len) = read_runs(&p).unwrap();
+            assert_eq!(records.len(), 2, "{tail:?}");
+            assert_eq!(len as usize, good.len(), "{tail:?}");
+        }
+        // A duplicate index keeps the first record.
+        std::fs::write(&p, format!("{good}{}\n", line(1))).unwrap();
+        assert_eq!(read_runs(&p).unwrap().0.len(), 2);
+        // A bad line before the last is corruption, not a torn write.
+        std::fs::write(&p, format!("{}\nnot json\n{}\n", line(0), line(1))).unwrap();
+        let e = read_runs(&p).unwrap_err().to_string();
+        assert!(e.contains("line 2 is corrupt"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
