@@ -11,6 +11,7 @@ pub mod job;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod plugin;
 pub mod report;
 pub mod run;
 pub mod sweep;

@@ -6,17 +6,27 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use ufm::grad::GradPath;
 use ufm::init::{gaussian_matrix, stream};
+use ufm::job::Schedule;
 use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::optim::Gd;
+use ufm::optim::{Gd, LrSchedule, Optimizer};
 use ufm::train::{TrainOptions, Trainer};
 
 struct Counting;
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static ARMED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Only the measuring thread counts (the test harness allocates on other threads).
+    static MEASURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn counting() -> bool {
+    ARMED.load(Ordering::Relaxed) && MEASURING.try_with(|m| m.get()).unwrap_or(false)
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if counting() {
             COUNT.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.alloc(layout) }
@@ -25,7 +35,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if counting() {
             COUNT.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.realloc(ptr, layout, new) }
@@ -36,6 +46,20 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
+    allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
+}
+
+fn allocations_with(
+    act: Activation,
+    loss: LossKind,
+    path: GradPath,
+    layers: usize,
+    make: impl Fn(&ModelSpec) -> Box<dyn Optimizer>,
+    batch: Option<usize>,
+) -> usize {
+    // The counter is global: tests in this binary run on parallel threads, so measure one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
     let params = Params {
         mats: spec
@@ -52,14 +76,28 @@ fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers:
         path,
         par: faer::Par::Seq,
     };
-    let mut t = Trainer::new(&spec, params, Box::new(Gd), 0.1, opts);
+    let schedule = LrSchedule {
+        base: 0.1,
+        schedule: Some(Schedule::Cosine {
+            steps: None,
+            min_lr: 0.0,
+            warmup: 3,
+        }),
+        max_steps: 100,
+    };
+    let mut t = Trainer::new(&spec, params, make(&spec), 0.1, opts).with_schedule(schedule);
+    if let Some(b) = batch {
+        t = t.with_batches(b, 1);
+    }
     assert!(t.advance().unwrap());
     COUNT.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
     ARMED.store(true, Ordering::SeqCst);
     for _ in 0..20 {
         assert!(t.advance().unwrap());
     }
     ARMED.store(false, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(false));
     COUNT.load(Ordering::SeqCst)
 }
 
@@ -78,6 +116,38 @@ fn training_steps_allocate_nothing() {
                     "{n} allocations in 20 steps ({act:?}, {loss:?}, {path:?}, L={layers})"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
+    let cases: [(&str, serde_json::Value, Option<usize>); 7] = [
+        ("gd", serde_json::json!({}), None),
+        ("sgd", serde_json::json!({}), Some(7)),
+        ("sgd", serde_json::json!({}), Some(20)),
+        ("momentum", serde_json::json!({"dampening": 0.1}), None),
+        ("nesterov", serde_json::json!({}), None),
+        ("adam", serde_json::json!({}), None),
+        ("adamw", serde_json::json!({}), None),
+    ];
+    for (id, params, batch) in cases {
+        for (act, path) in [
+            (Activation::Linear, GradPath::Factored),
+            (Activation::Relu, GradPath::Layered),
+        ] {
+            let n = allocations_with(
+                act,
+                LossKind::CrossEntropy,
+                path,
+                2,
+                |_| Box::new(ufm::plugin::builtin().optimizer(id, &params).unwrap()),
+                batch,
+            );
+            assert_eq!(
+                n, 0,
+                "{n} allocations in 20 steps ({id}, batch {batch:?}, {act:?})"
+            );
         }
     }
 }

@@ -12,6 +12,7 @@ mod cli {
     pub mod progress;
     pub mod run;
     pub mod sweep;
+    pub mod theory;
 }
 
 #[derive(Parser)]
@@ -41,6 +42,8 @@ enum Command {
     Merge(cli::sweep::MergeArgs),
     /// Plot a run folder or a sweep folder (SVG and PNG, into DIR/plots by default).
     Plot(cli::plot::PlotArgs),
+    /// Closed forms, critical scales, regions and Hessian reports (docs/theory.md).
+    Theory(cli::theory::TheoryArgs),
 }
 
 /// A command's failure, mapped to the exit status contract.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cli::sweep::sweep(a),
         Command::Merge(a) => cli::sweep::merge(a),
         Command::Plot(a) => cli::plot::plot(a),
+        Command::Theory(a) => cli::theory::theory(a),
         Command::Schema => {
             println!(
                 "{}",

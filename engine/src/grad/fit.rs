@@ -1,70 +1,148 @@
 //! The fit term g(Z) and its derivative dg/dZ.
+//!
+//! One sample's logits are a column of Z (K x N, the layered path) or a row of Z^T (N x K, the
+//! factored path, where that layout makes the K-wide products faster). Both go through
+//! [`sample_fit`] on a strided column view, so the two layouts give bit-identical values.
 
 use crate::model::LossKind;
-use faer::{Mat, MatRef};
+use faer::{ColMut, ColRef, Mat, MatRef};
 
-/// g(Z) for the column labels `labels` (mean over columns).
-pub fn fit_only(loss: LossKind, z: MatRef<'_, f64>, labels: &[usize]) -> f64 {
-    let n = z.ncols() as f64;
-    let mut total = 0.0;
-    for (j, &y) in labels.iter().enumerate() {
-        let col = z.col(j);
-        total += match loss {
-            LossKind::CrossEntropy => {
-                let m = col.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-                let s: f64 = col.iter().map(|&x| (x - m).exp()).sum();
-                m + s.ln() - col[y]
+/// g for one sample with label `y`; writes N * dg/dz into `dz` when given (the caller scales).
+/// Cross-entropy uses the max-shifted log-sum-exp so logits of any size stay finite.
+#[inline]
+fn sample_fit(
+    loss: LossKind,
+    z: ColRef<'_, f64>,
+    y: usize,
+    dz: Option<ColMut<'_, f64>>,
+    inv_n: f64,
+) -> f64 {
+    let k = z.nrows();
+    match loss {
+        LossKind::CrossEntropy => {
+            let mut m = f64::NEG_INFINITY;
+            for i in 0..k {
+                m = m.max(z[i]);
             }
-            LossKind::Mse => {
-                col.iter()
-                    .enumerate()
-                    .map(|(i, &x)| {
-                        let r = x - if i == y { 1.0 } else { 0.0 };
-                        r * r
-                    })
-                    .sum::<f64>()
-                    * 0.5
+            match dz {
+                None => {
+                    let mut s = 0.0;
+                    for i in 0..k {
+                        s += (z[i] - m).exp();
+                    }
+                    m + s.ln() - z[y]
+                }
+                Some(mut d) => {
+                    let mut s = 0.0;
+                    for i in 0..k {
+                        let e = (z[i] - m).exp();
+                        d[i] = e;
+                        s += e;
+                    }
+                    let scale = inv_n / s;
+                    for i in 0..k {
+                        d[i] *= scale;
+                    }
+                    d[y] -= inv_n;
+                    m + s.ln() - z[y]
+                }
             }
-        };
+        }
+        LossKind::Mse => {
+            let mut acc = 0.0;
+            let mut d = dz;
+            for i in 0..k {
+                let r = z[i] - if i == y { 1.0 } else { 0.0 };
+                acc += r * r;
+                if let Some(d) = d.as_mut() {
+                    d[i] = r * inv_n;
+                }
+            }
+            0.5 * acc
+        }
     }
-    // Same final scaling as fit_and_dz, so loss with and without gradient agree bit for bit.
-    total * (1.0 / n)
 }
 
-/// g(Z), writing dg/dZ into `dz` (same shape as Z). Cross-entropy uses the max-shifted
-/// log-sum-exp so that logits of any size give finite values: dg/dZ = (softmax(Z) - Y)/N.
-pub fn fit_and_dz(loss: LossKind, z: &Mat<f64>, labels: &[usize], dz: &mut Mat<f64>) -> f64 {
+/// g(Z) for Z laid out K x N (one column per sample).
+pub fn fit_only(loss: LossKind, z: MatRef<'_, f64>, labels: &[usize]) -> f64 {
     let inv_n = 1.0 / z.ncols() as f64;
     let mut total = 0.0;
     for (j, &y) in labels.iter().enumerate() {
-        let zc = z.col_as_slice(j);
-        let dc = dz.col_as_slice_mut(j);
-        match loss {
-            LossKind::CrossEntropy => {
-                let m = zc.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-                let mut s = 0.0;
-                for (d, &x) in dc.iter_mut().zip(zc) {
-                    let e = (x - m).exp();
-                    *d = e;
-                    s += e;
-                }
-                total += m + s.ln() - zc[y];
-                let scale = inv_n / s;
-                for d in dc.iter_mut() {
-                    *d *= scale;
-                }
-                dc[y] -= inv_n;
-            }
-            LossKind::Mse => {
-                let mut acc = 0.0;
-                for (i, (d, &x)) in dc.iter_mut().zip(zc).enumerate() {
-                    let r = x - if i == y { 1.0 } else { 0.0 };
-                    acc += r * r;
-                    *d = r * inv_n;
-                }
-                total += 0.5 * acc;
-            }
-        }
+        total += sample_fit(loss, z.col(j), y, None, inv_n);
+    }
+    total * inv_n
+}
+
+/// g(Z) for Z laid out K x N, writing dg/dZ into `dz`: (softmax(Z) - Y)/N for cross-entropy,
+/// (Z - Y)/N for MSE.
+pub fn fit_and_dz(loss: LossKind, z: &Mat<f64>, labels: &[usize], dz: &mut Mat<f64>) -> f64 {
+    fit_and_dz_batch(loss, z, labels, dz, None)
+}
+
+/// The gradient scale of sample j: 1/N for the full batch; with a mini-batch mask, 1/|batch| for
+/// samples in it and 0 for the others (so dg/dZ is the gradient of the fit averaged over the
+/// batch). With every sample in the batch the value is exactly 1/N.
+#[inline]
+fn batch_scale(batch: Option<&[bool]>, inv_n: f64, inv_b: f64, j: usize) -> f64 {
+    match batch {
+        None => inv_n,
+        Some(mask) if mask[j] => inv_b,
+        Some(_) => 0.0,
+    }
+}
+
+fn inv_batch(batch: Option<&[bool]>, inv_n: f64) -> f64 {
+    match batch {
+        Some(mask) => 1.0 / mask.iter().filter(|&&b| b).count().max(1) as f64,
+        None => inv_n,
+    }
+}
+
+/// As [`fit_and_dz`], but with `batch = Some(mask)` dg/dZ is the gradient of the fit averaged
+/// over the columns where `mask` is true (zero elsewhere). The returned fit is still the mean
+/// over every column.
+pub fn fit_and_dz_batch(
+    loss: LossKind,
+    z: &Mat<f64>,
+    labels: &[usize],
+    dz: &mut Mat<f64>,
+    batch: Option<&[bool]>,
+) -> f64 {
+    let inv_n = 1.0 / z.ncols() as f64;
+    let inv_b = inv_batch(batch, inv_n);
+    let mut total = 0.0;
+    for (j, &y) in labels.iter().enumerate() {
+        let scale = batch_scale(batch, inv_n, inv_b, j);
+        total += sample_fit(loss, z.col(j), y, Some(dz.col_mut(j)), scale);
+    }
+    total * inv_n
+}
+
+/// g(Z) from Z^T (N x K, one row per sample), optionally writing (dg/dZ)^T into `dzt`.
+pub fn fit_transposed(
+    loss: LossKind,
+    zt: MatRef<'_, f64>,
+    labels: &[usize],
+    dzt: Option<&mut Mat<f64>>,
+) -> f64 {
+    fit_transposed_batch(loss, zt, labels, dzt, None)
+}
+
+/// As [`fit_transposed`], with an optional mini-batch mask (see [`fit_and_dz_batch`]).
+pub fn fit_transposed_batch(
+    loss: LossKind,
+    zt: MatRef<'_, f64>,
+    labels: &[usize],
+    mut dzt: Option<&mut Mat<f64>>,
+    batch: Option<&[bool]>,
+) -> f64 {
+    let inv_n = 1.0 / zt.nrows() as f64;
+    let inv_b = inv_batch(batch, inv_n);
+    let mut total = 0.0;
+    for (j, &y) in labels.iter().enumerate() {
+        let d = dzt.as_mut().map(|m| m.as_mut().row_mut(j).transpose_mut());
+        let scale = batch_scale(batch, inv_n, inv_b, j);
+        total += sample_fit(loss, zt.row(j).transpose(), y, d, scale);
     }
     total * inv_n
 }

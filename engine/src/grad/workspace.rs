@@ -1,7 +1,7 @@
 //! Preallocated buffers and the two gradient algorithms.
 
-use super::elementwise::{relu_into, relu_mask, set_scaled, squared_norm};
-use super::fit::{fit_and_dz, fit_only};
+use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
+use super::fit::{fit_and_dz_batch, fit_only, fit_transposed, fit_transposed_batch};
 use super::{GradPath, LossParts};
 use crate::model::{Activation, ModelSpec, Params};
 use faer::linalg::matmul::matmul;
@@ -15,18 +15,20 @@ pub struct Workspace {
     labels: Vec<usize>,
     z: Mat<f64>,
     dz: Mat<f64>,
-    /// Factored path: prod[l] = W_L ... W_{l+1} for l = 1..L-1 (index l - 1), K x d.
+    /// Factored path: prod[l-1] = (W_L ... W_l)^T for l = 1..L-1, d x K.
     prod: Vec<Mat<f64>>,
-    /// Factored path: back[l] = dZ H1^T W_1^T ... W_l^T for l = 0..L-1, K x d.
+    /// Factored path: back[l] = (dZ H1^T W_1^T ... W_l^T)^T for l = 0..L-1, d x K.
     back: Vec<Mat<f64>>,
-    /// Layered path: pre-activation H_{l+1} = W_l post_{l-1} for l = 1..L-1 (index l - 1).
+    /// Layered path: the features entering W_{l+1}, s(W_l ...), for l = 1..L-1 (index l - 1).
+    /// ReLU is applied in place: the backward mask needs only the sign, and post-activation
+    /// values are positive exactly where pre-activation values are.
     pre: Vec<Mat<f64>>,
-    /// Layered path: post-activation copies (ReLU only; linear models reuse `pre`).
-    post: Vec<Mat<f64>>,
     /// Layered path: two d x N buffers for the backpropagated signal.
     delta: [Mat<f64>; 2],
     /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
     sq: Vec<f64>,
+    /// Mini-batch mask over the N samples (empty: full batch). See [`Workspace::set_batch`].
+    batch: Vec<bool>,
 }
 
 impl Workspace {
@@ -41,28 +43,36 @@ impl Workspace {
             _ => GradPath::Factored,
         };
         let factored = path == GradPath::Factored;
-        let relu = spec.activation == Activation::Relu;
         let mats =
             |count: usize, r: usize, c: usize| (0..count).map(|_| Mat::zeros(r, c)).collect();
         Workspace {
             path,
             par,
             labels: spec.labels(),
-            z: Mat::zeros(k, n),
-            dz: Mat::zeros(k, n),
+            // Z and dZ: K x N for the layered path, transposed (N x K) for the factored one.
+            z: if factored {
+                Mat::zeros(n, k)
+            } else {
+                Mat::zeros(k, n)
+            },
+            dz: if factored {
+                Mat::zeros(n, k)
+            } else {
+                Mat::zeros(k, n)
+            },
             prod: if factored {
-                mats(layers - 1, k, d)
+                mats(layers - 1, d, k)
             } else {
                 vec![]
             },
-            back: if factored { mats(layers, k, d) } else { vec![] },
+            back: if factored { mats(layers, d, k) } else { vec![] },
             pre: if factored {
                 vec![]
             } else {
                 mats(layers - 1, d, n)
             },
-            post: if relu { mats(layers - 1, d, n) } else { vec![] },
             sq: vec![0.0; layers + 1],
+            batch: Vec::new(),
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]
             } else {
@@ -76,9 +86,23 @@ impl Workspace {
         self.path
     }
 
-    /// The logits Z of the last evaluation.
-    pub fn logits(&self) -> MatRef<'_, f64> {
-        self.z.as_ref()
+    /// Restrict the fit term's gradient to the samples in `cols` (averaged over them); the
+    /// regulariser's gradient and the reported loss stay full. Allocation-free after the first
+    /// call. [`Workspace::full_batch`] undoes it.
+    pub fn set_batch(&mut self, cols: &[usize]) {
+        let n = self.labels.len();
+        if self.batch.len() != n {
+            self.batch = vec![false; n];
+        }
+        self.batch.fill(false);
+        for &c in cols {
+            self.batch[c] = true;
+        }
+    }
+
+    /// Use every sample again.
+    pub fn full_batch(&mut self) {
+        self.batch.clear();
     }
 
     /// Loss at `params`, writing the full gradient (fit + weight decay) into `grad`, which must
@@ -130,7 +154,9 @@ impl Workspace {
         }
     }
 
-    /// Linear models, through K-row products only (see the module docs).
+    /// Linear models, through K-wide products only (see the module docs). Every K-wide matrix
+    /// is stored transposed (d x K, and Z^T as N x K): with K small, products whose output has
+    /// K columns run faster in faer than those with K rows.
     fn factored(
         &mut self,
         spec: &ModelSpec,
@@ -146,48 +172,58 @@ impl Workspace {
             dz,
             labels,
             sq,
+            batch,
             ..
         } = self;
-        // prod[l-1] = W_L ... W_l for l = 1..L-1, built from the top.
+        // prod[l-1] = A_l^T = W_l^T A_{l+1}^T for l = 1..L-1, built from the top (A_L = W_L).
         for l in (1..layers).rev() {
             let (lower, upper) = prod.split_at_mut(l);
             let above = if l + 1 == layers {
-                params.w(layers)
+                params.w(layers).transpose()
             } else {
                 upper[0].as_ref()
             };
             matmul(
                 lower[l - 1].as_mut(),
                 Accum::Replace,
+                params.w(l).transpose(),
                 above,
-                params.w(l),
                 1.0,
                 par,
             );
         }
-        let a1 = product_from(params, prod, 1);
-        matmul(z.as_mut(), Accum::Replace, a1, params.h1(), 1.0, par);
+        let a1t = product_t(params, prod, 1);
+        // Z^T = H1^T A_1^T.
+        matmul(
+            z.as_mut(),
+            Accum::Replace,
+            params.h1().transpose(),
+            a1t,
+            1.0,
+            par,
+        );
         let Some(grad) = grad else {
-            let fit = fit_only(spec.loss, z.as_ref(), labels);
+            let fit = fit_transposed(spec.loss, z.as_ref(), labels, None);
             return Self::parts(spec, params, fit);
         };
-        let fit = fit_and_dz(spec.loss, z, labels, dz);
+        let mask = (!batch.is_empty()).then_some(batch.as_slice());
+        let fit = fit_transposed_batch(spec.loss, z.as_ref(), labels, Some(dz), mask);
         // dH1 = A_1^T dZ + lambda_h H1.
         sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
         matmul(
             grad.mats[0].as_mut(),
             Accum::Add,
-            a1.transpose(),
-            dz.as_ref(),
+            a1t,
+            dz.transpose(),
             1.0,
             par,
         );
-        // back[0] = dZ H1^T; back[l] = back[l-1] W_l^T.
+        // back[0] = (dZ H1^T)^T = H1 dZ^T; back[l] = W_l back[l-1].
         matmul(
             back[0].as_mut(),
             Accum::Replace,
+            params.h1(),
             dz.as_ref(),
-            params.h1().transpose(),
             1.0,
             par,
         );
@@ -196,25 +232,25 @@ impl Workspace {
             matmul(
                 cur[0].as_mut(),
                 Accum::Replace,
+                params.w(l),
                 prev[l - 1].as_ref(),
-                params.w(l).transpose(),
                 1.0,
                 par,
             );
         }
-        // dW_l = A_{l+1}^T back[l-1] + lambda_w W_l, with A_{L+1} = I.
+        // dW_l = A_{l+1}^T back[l-1]^T + lambda_w W_l, with A_{L+1} = I.
         for l in 1..=layers {
             let g = &mut grad.mats[l];
             sq[l] = set_scaled(g.as_mut(), params.w(l), spec.lambda_w);
             if l == layers {
-                add_into(g, &back[l - 1]);
+                add_transposed_into(g, &back[l - 1]);
             } else {
-                let a = product_from(params, prod, l + 1);
+                let at = product_t(params, prod, l + 1);
                 matmul(
                     g.as_mut(),
                     Accum::Add,
-                    a.transpose(),
-                    back[l - 1].as_ref(),
+                    at,
+                    back[l - 1].transpose(),
                     1.0,
                     par,
                 );
@@ -234,9 +270,9 @@ impl Workspace {
         let par = self.par;
         let relu = spec.activation == Activation::Relu;
         for l in 1..layers {
-            // pre[l-1] = W_l input_l, where input_l lives in pre/post[l-2] (or is H1).
+            // pre[l-1] = s(W_l input_l), where input_l is pre[l-2] (or H1).
             let (done, todo) = self.pre.split_at_mut(l - 1);
-            let input = layer_input(params, done, &self.post, l, relu);
+            let input = layer_input(params, done, l);
             matmul(
                 todo[0].as_mut(),
                 Accum::Replace,
@@ -246,19 +282,18 @@ impl Workspace {
                 par,
             );
             if relu {
-                relu_into(&mut self.post[l - 1], &todo[0]);
+                relu_in_place(&mut todo[0]);
             }
         }
         let Workspace {
             pre,
-            post,
             z,
             dz,
             delta,
             sq,
             ..
         } = self;
-        let last_input = layer_input(params, pre, post, layers, relu);
+        let last_input = layer_input(params, pre, layers);
         matmul(
             z.as_mut(),
             Accum::Replace,
@@ -269,7 +304,8 @@ impl Workspace {
         );
         let want_grad = grad.is_some();
         let fit = if want_grad {
-            fit_and_dz(spec.loss, z, &self.labels, dz)
+            let mask = (!self.batch.is_empty()).then_some(self.batch.as_slice());
+            fit_and_dz_batch(spec.loss, z, &self.labels, dz, mask)
         } else {
             fit_only(spec.loss, z.as_ref(), &self.labels)
         };
@@ -292,7 +328,8 @@ impl Workspace {
         let (mut signal, mut spare) = (d0, d1);
         for l in (1..=layers).rev() {
             if l < layers && relu {
-                // Through the ReLU after W_l: dLoss/d(pre_{l+1}) is zero where pre_{l+1} <= 0.
+                // Through the ReLU after W_l: the derivative is zero where the activation is 0
+                // (pre-activation <= 0, the convention of PyTorch and JAX).
                 relu_mask(signal, &pre[l - 1]);
             }
             let upstream: MatRef<'_, f64> = if l == layers {
@@ -301,7 +338,7 @@ impl Workspace {
                 signal.as_ref()
             };
             if l < layers {
-                let input = layer_input(params, pre, post, l, relu);
+                let input = layer_input(params, pre, l);
                 sq[l] = set_scaled(grad.mats[l].as_mut(), params.w(l), spec.lambda_w);
                 matmul(
                     grad.mats[l].as_mut(),
@@ -344,38 +381,30 @@ impl Workspace {
     }
 }
 
-/// The matrix that multiplies W_l: H1 for l = 1, else the (post-activation) features of layer l,
-/// which live at index l - 2 of `pre` (linear) or `post` (ReLU).
-fn layer_input<'a>(
-    params: &'a Params,
-    pre: &'a [Mat<f64>],
-    post: &'a [Mat<f64>],
-    l: usize,
-    relu: bool,
-) -> MatRef<'a, f64> {
+/// The matrix that multiplies W_l: H1 for l = 1, else the (post-activation) features at index
+/// l - 2 of the layered path's buffers.
+fn layer_input<'a>(params: &'a Params, feat: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
     if l == 1 {
         params.h1()
-    } else if relu {
-        post[l - 2].as_ref()
     } else {
-        pre[l - 2].as_ref()
+        feat[l - 2].as_ref()
     }
 }
 
-/// A_l = W_L ... W_l (K x d) for l = 1..=L, from the factored path's product buffers.
-fn product_from<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
+/// A_l^T = (W_L ... W_l)^T (d x K) for l = 1..=L, from the factored path's product buffers.
+fn product_t<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'a, f64> {
     if l == params.layers() {
-        params.w(l)
+        params.w(l).transpose()
     } else {
         prod[l - 1].as_ref()
     }
 }
 
-/// dst += src (same shapes).
-fn add_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
+/// dst += src^T (dst K x d, src d x K).
+fn add_transposed_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
     for j in 0..dst.ncols() {
-        for (x, &y) in dst.col_as_slice_mut(j).iter_mut().zip(src.col_as_slice(j)) {
-            *x += y;
+        for (i, x) in dst.col_as_slice_mut(j).iter_mut().enumerate() {
+            *x += src[(j, i)];
         }
     }
 }

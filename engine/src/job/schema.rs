@@ -111,15 +111,49 @@ macro_rules! tagged_by_name {
 tagged_by_name!(
     /// A built-in initialiser. Every random initialiser draws matrix i (0 = H1, l = W_l) from its
     /// own ChaCha8 stream keyed by `seed`, so adding layers never changes the earlier matrices.
+    /// `multiplier` scales every matrix afterwards (small-initialisation studies).
     BuiltinInit {
         /// Every entry i.i.d. N(0, std^2).
         Gaussian(GaussianInit) = "gaussian",
         /// Every entry i.i.d. N(0, (scale / sqrt(fan_in))^2), fan_in = d for every matrix.
         Scaled(ScaledInit) = "scaled",
+        /// Random matrices with orthonormal columns (or rows, when wide), times `gain`.
+        Orthogonal(OrthogonalInit) = "orthogonal",
         /// Matrices read from `dir`/H1.npy, W1.npy, ... (float64, C or Fortran order).
         Npy(NpyInit) = "npy",
+        /// The paper's DNC solution (logits alpha (I - 11^T/K) kron 1_n^T) with Lemma-1-aligned
+        /// parameters and random orthogonal frames, plus optional Gaussian noise. Linear models.
+        Dnc(StructuredInit) = "dnc",
+        /// The paired low-rank solution of Eq. (5) at logit scale beta, aligned as for `dnc`.
+        LowRank(StructuredInit) = "low_rank",
     }
 );
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrthogonalInit {
+    #[serde(default = "one")]
+    pub gain: f64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StructuredInit {
+    /// The logit scale: alpha for `dnc`, beta for `low_rank` (>= 0).
+    pub scale: f64,
+    /// Standard deviation of Gaussian noise added to every entry (0 = none).
+    #[serde(default)]
+    pub noise: f64,
+    /// Seeds the random frames (and the noise).
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -152,21 +186,92 @@ pub struct NpyInit {
     pub multiplier: f64,
 }
 
-/// A plugin reference: `{"plugin": "path/to/lib.so", "id": "org.example.x", "params": {...}}`.
+/// An initialiser plugin: `{"plugin": "path/to/lib.so", "id": "org.example.x", "params": {...}}`.
+/// `params` go to the plugin raw; `seed` and `multiplier` are applied by the host.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PluginRef {
+pub struct InitPluginRef {
+    /// Path of the library (relative paths: against the job file's folder).
     pub plugin: String,
     pub id: String,
     #[serde(default)]
     pub params: serde_json::Value,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub multiplier: f64,
+}
+
+/// An optimiser plugin. `params` go to the plugin raw; `lr`, `schedule` and `batch_size`
+/// (mini-batches, as for `sgd`) are applied by the host.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerPluginRef {
+    /// Path of the library (relative paths: against the job file's folder).
+    pub plugin: String,
+    pub id: String,
+    #[serde(default)]
+    pub params: serde_json::Value,
+    /// Base learning rate (> 0).
+    pub lr: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Mini-batch size (default: every sample, i.e. full-batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+}
+
+/// A learning-rate schedule, applied by the host to any optimiser. Step t = 1, 2, ...; u = t - 1.
+/// Every kind takes `warmup` [0]: for t <= warmup the rate is multiplied by t / warmup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// lr.
+    Constant {
+        #[serde(default)]
+        warmup: u64,
+    },
+    /// lr * gamma^floor(u / every).
+    Step {
+        every: u64,
+        #[serde(default = "half")]
+        gamma: f64,
+        #[serde(default)]
+        warmup: u64,
+    },
+    /// min_lr + (lr - min_lr) (1 + cos(pi min(u, steps) / steps)) / 2; `steps` defaults to
+    /// `train.max_steps`.
+    Cosine {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        steps: Option<u64>,
+        #[serde(default)]
+        min_lr: f64,
+        #[serde(default)]
+        warmup: u64,
+    },
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 tagged_by_name!(
-    /// A built-in optimiser.
+    /// A built-in optimiser (the `ufm-plugin-std` rules, linked in). All take `lr` and an
+    /// optional `schedule`.
     BuiltinOptimizer {
         /// Full-batch gradient descent: X <- X - lr dL/dX for every matrix.
         Gd(GdConfig) = "gd",
+        /// Mini-batch gradient descent: the fit term averaged over `batch_size` samples drawn
+        /// without replacement per epoch; weight decay on every matrix every step.
+        Sgd(SgdConfig) = "sgd",
+        /// Heavy-ball momentum (PyTorch convention).
+        Momentum(MomentumConfig) = "momentum",
+        /// Nesterov momentum (PyTorch convention).
+        Nesterov(NesterovConfig) = "nesterov",
+        /// Adam with bias correction.
+        Adam(AdamConfig) = "adam",
+        /// AdamW: Adam with decoupled weight decay.
+        Adamw(AdamwConfig) = "adamw",
     }
 );
 
@@ -175,16 +280,138 @@ tagged_by_name!(
 pub struct GdConfig {
     /// Learning rate (> 0).
     pub lr: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SgdConfig {
+    pub lr: f64,
+    /// Samples per step, 1..=N (N = every sample: exactly `gd`).
+    pub batch_size: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MomentumConfig {
+    pub lr: f64,
+    /// In [0, 1].
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// In [0, 1].
+    #[serde(default)]
+    pub dampening: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NesterovConfig {
+    pub lr: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+fn beta1() -> f64 {
+    0.9
+}
+fn beta2() -> f64 {
+    0.999
+}
+fn adam_eps() -> f64 {
+    1e-8
+}
+fn adamw_decay() -> f64 {
+    0.01
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdamConfig {
+    pub lr: f64,
+    #[serde(default = "beta1")]
+    pub beta1: f64,
+    #[serde(default = "beta2")]
+    pub beta2: f64,
+    #[serde(default = "adam_eps")]
+    pub eps: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdamwConfig {
+    pub lr: f64,
+    #[serde(default = "beta1")]
+    pub beta1: f64,
+    #[serde(default = "beta2")]
+    pub beta2: f64,
+    #[serde(default = "adam_eps")]
+    pub eps: f64,
+    /// Decoupled weight decay (p <- p (1 - lr weight_decay) each step), on top of the model's
+    /// lambda.
+    #[serde(default = "adamw_decay")]
+    pub weight_decay: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+impl BuiltinOptimizer {
+    /// The `ufm-plugin-std` id of this rule (the same as its name).
+    pub fn id(&self) -> &'static str {
+        match self {
+            BuiltinOptimizer::Gd(_) => "gd",
+            BuiltinOptimizer::Sgd(_) => "sgd",
+            BuiltinOptimizer::Momentum(_) => "momentum",
+            BuiltinOptimizer::Nesterov(_) => "nesterov",
+            BuiltinOptimizer::Adam(_) => "adam",
+            BuiltinOptimizer::Adamw(_) => "adamw",
+        }
+    }
+
+    /// The plugin params (everything but the host's `lr`, `schedule`, `batch_size`).
+    pub fn plugin_params(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("config serialises");
+        if let Some(o) = v.as_object_mut() {
+            for k in ["name", "lr", "schedule", "batch_size"] {
+                o.remove(k);
+            }
+        }
+        v
+    }
+
+    /// (lr, schedule, batch_size): what the host applies.
+    pub fn host_settings(&self) -> (f64, Option<&Schedule>, Option<usize>) {
+        match self {
+            BuiltinOptimizer::Gd(c) => (c.lr, c.schedule.as_ref(), None),
+            BuiltinOptimizer::Sgd(c) => (c.lr, c.schedule.as_ref(), Some(c.batch_size)),
+            BuiltinOptimizer::Momentum(c) => (c.lr, c.schedule.as_ref(), None),
+            BuiltinOptimizer::Nesterov(c) => (c.lr, c.schedule.as_ref(), None),
+            BuiltinOptimizer::Adam(c) => (c.lr, c.schedule.as_ref(), None),
+            BuiltinOptimizer::Adamw(c) => (c.lr, c.schedule.as_ref(), None),
+        }
+    }
 }
 
 macro_rules! builtin_or_plugin {
-    ($(#[$doc:meta])* $name:ident, $builtin:ident) => {
+    ($(#[$doc:meta])* $name:ident, $builtin:ident, $plugin:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Serialize)]
         #[serde(untagged)]
         pub enum $name {
             Builtin($builtin),
-            Plugin(PluginRef),
+            Plugin($plugin),
         }
 
         impl<'de> Deserialize<'de> for $name {
@@ -208,7 +435,7 @@ macro_rules! builtin_or_plugin {
             }
             fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
                 schemars::json_schema!({
-                    "anyOf": [g.subschema_for::<$builtin>(), g.subschema_for::<PluginRef>()]
+                    "anyOf": [g.subschema_for::<$builtin>(), g.subschema_for::<$plugin>()]
                 })
             }
         }
@@ -218,12 +445,14 @@ macro_rules! builtin_or_plugin {
 builtin_or_plugin!(
     /// `init`: a built-in initialiser by `name`, or a plugin.
     InitChoice,
-    BuiltinInit
+    BuiltinInit,
+    InitPluginRef
 );
 builtin_or_plugin!(
     /// `optimizer`: a built-in optimiser by `name`, or a plugin.
     OptimizerChoice,
-    BuiltinOptimizer
+    BuiltinOptimizer,
+    OptimizerPluginRef
 );
 
 /// Stopping rules and recording.
@@ -280,6 +509,10 @@ pub struct AnalysisSection {
     /// Relative rank tolerance: rank counts singular values > rank_tol * the largest.
     #[serde(default = "default_rank_tol")]
     pub rank_tol: f64,
+    /// Also report the Hessian at the final parameters (`hessian` in result.json; spectrum,
+    /// flatness, symmetry dimension: see docs/theory.md). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hessian: bool,
 }
 
 fn default_rank_tol() -> f64 {
@@ -290,6 +523,7 @@ impl Default for AnalysisSection {
     fn default() -> Self {
         AnalysisSection {
             rank_tol: default_rank_tol(),
+            hessian: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! then range checks that name the field and the allowed range.
 
 use super::errors::{from_serde, JobError};
-use super::schema::{BuiltinInit, BuiltinOptimizer, InitChoice, Job, OptimizerChoice};
+use super::schema::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{Activation, ModelSpec};
 
 /// Parse job text strictly. Unknown fields and wrong types are errors naming their path.
@@ -60,7 +60,8 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
     }
     let spec = model_spec(job)?;
     validate_init(&job.init)?;
-    validate_optimizer(&job.optimizer)?;
+    validate_structured(&job.init, &spec)?;
+    validate_optimizer(&job.optimizer, &spec)?;
     let t = &job.train;
     at_least("train.max_steps", t.max_steps, 1)?;
     at_least("train.record_every", t.record_every, 1)?;
@@ -172,10 +173,24 @@ fn validate_init(init: &InitChoice) -> Result<(), JobError> {
                     finite_at_least("init.scale", c.scale, 0.0)?;
                     c.multiplier
                 }
+                BuiltinInit::Orthogonal(c) => {
+                    if !c.gain.is_finite() {
+                        return Err(JobError::new(
+                            "init.gain",
+                            format!("must be finite, got {}", c.gain),
+                        ));
+                    }
+                    c.multiplier
+                }
                 BuiltinInit::Npy(c) => {
                     if c.dir.is_empty() {
                         return Err(JobError::new("init.dir", "must not be empty"));
                     }
+                    c.multiplier
+                }
+                BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => {
+                    finite_at_least("init.scale", c.scale, 0.0)?;
+                    finite_at_least("init.noise", c.noise, 0.0)?;
                     c.multiplier
                 }
             };
@@ -187,15 +202,105 @@ fn validate_init(init: &InitChoice) -> Result<(), JobError> {
             }
             Ok(())
         }
-        InitChoice::Plugin(p) => validate_plugin_ref("init", &p.plugin, &p.id),
+        InitChoice::Plugin(p) => {
+            if !p.multiplier.is_finite() {
+                return Err(JobError::new(
+                    "init.multiplier",
+                    format!("must be finite, got {}", p.multiplier),
+                ));
+            }
+            validate_plugin_ref("init", &p.plugin, &p.id)
+        }
     }
 }
 
-fn validate_optimizer(opt: &OptimizerChoice) -> Result<(), JobError> {
-    match opt {
-        OptimizerChoice::Builtin(BuiltinOptimizer::Gd(c)) => finite_positive("optimizer.lr", c.lr),
-        OptimizerChoice::Plugin(p) => validate_plugin_ref("optimizer", &p.plugin, &p.id),
+fn validate_structured(init: &InitChoice, spec: &ModelSpec) -> Result<(), JobError> {
+    let name = match init {
+        InitChoice::Builtin(BuiltinInit::Dnc(_)) => "dnc",
+        InitChoice::Builtin(BuiltinInit::LowRank(_)) => "low_rank",
+        _ => return Ok(()),
+    };
+    if spec.activation != Activation::Linear {
+        return Err(JobError::new(
+            "init.name",
+            format!("`{name}` needs a linear model (model.activation = linear)"),
+        ));
     }
+    if spec.per_class().is_none() {
+        return Err(JobError::new(
+            "init.name",
+            format!("`{name}` needs balanced classes (model.per_class)"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_schedule(schedule: Option<&Schedule>) -> Result<(), JobError> {
+    let warmup_ok = |_: u64| Ok::<(), JobError>(());
+    match schedule {
+        None | Some(Schedule::Constant { .. }) => Ok(()),
+        Some(Schedule::Step {
+            every,
+            gamma,
+            warmup,
+        }) => {
+            at_least("optimizer.schedule.every", *every, 1)?;
+            finite_positive("optimizer.schedule.gamma", *gamma)?;
+            warmup_ok(*warmup)
+        }
+        Some(Schedule::Cosine {
+            steps,
+            min_lr,
+            warmup,
+        }) => {
+            if let Some(s) = steps {
+                at_least("optimizer.schedule.steps", *s, 1)?;
+            }
+            finite_at_least("optimizer.schedule.min_lr", *min_lr, 0.0)?;
+            warmup_ok(*warmup)
+        }
+    }
+}
+
+fn validate_optimizer(opt: &OptimizerChoice, spec: &ModelSpec) -> Result<(), JobError> {
+    let (lr, schedule, batch) = match opt {
+        OptimizerChoice::Builtin(b) => {
+            // The rule's own params are checked by the rule itself (the same code a plugin
+            // load runs); its messages name `params.X`, which is `optimizer.X` here.
+            if let Err(e) = crate::plugin::builtin().optimizer(b.id(), &b.plugin_params()) {
+                let msg = e
+                    .split_once(" rejected its params: ")
+                    .map_or(e.as_str(), |x| x.1);
+                return Err(match msg.strip_prefix("params.") {
+                    Some(rest) => match rest.split_once(": ") {
+                        Some((field, m)) => JobError::new(format!("optimizer.{field}"), m),
+                        None => JobError::new("optimizer", rest),
+                    },
+                    None => JobError::new("optimizer", msg),
+                });
+            }
+            b.host_settings()
+        }
+        OptimizerChoice::Plugin(p) => {
+            validate_plugin_ref("optimizer", &p.plugin, &p.id)?;
+            (p.lr, p.schedule.as_ref(), p.batch_size)
+        }
+    };
+    finite_positive("optimizer.lr", lr)?;
+    validate_schedule(schedule)?;
+    if let Some(b) = batch {
+        at_least("optimizer.batch_size", b, 1)?;
+        if b > spec.samples() {
+            return Err(JobError::new(
+                "optimizer.batch_size",
+                format!(
+                    "must be <= the number of samples N = {}, got {b}",
+                    spec.samples()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_plugin_ref(section: &str, plugin: &str, id: &str) -> Result<(), JobError> {

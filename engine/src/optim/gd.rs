@@ -1,5 +1,5 @@
 use super::{Optimizer, StepInfo};
-use crate::grad::elementwise::{col, col_mut};
+use crate::grad::elementwise::{col, col_mut, dispatch};
 use faer::{MatMut, MatRef};
 
 /// Plain gradient descent: X <- X - lr * dL/dX. No state.
@@ -14,32 +14,45 @@ impl Optimizer for Gd {
         &mut self,
         at: StepInfo,
         param_in: MatRef<'_, f64>,
-        mut param_out: MatMut<'_, f64>,
+        param_out: MatMut<'_, f64>,
         grad: MatRef<'_, f64>,
         _state: &mut [f64],
     ) -> Result<(), String> {
-        let lr = at.lr;
-        for j in 0..param_in.ncols() {
-            match (
-                col(param_in, j),
-                col(grad, j),
-                col_mut(param_out.as_mut(), j),
-            ) {
-                (Some(p), Some(g), Some(out)) => {
-                    let n = out.len().min(p.len()).min(g.len());
-                    let (out, p, g) = (&mut out[..n], &p[..n], &g[..n]);
-                    for i in 0..n {
-                        out[i] = p[i] - lr * g[i];
-                    }
+        dispatch(
+            #[inline(always)]
+            || descend(at.lr, param_in, param_out, grad),
+        );
+        Ok(())
+    }
+}
+
+/// param_out = param_in - lr * grad, column by column.
+#[inline(always)]
+fn descend(
+    lr: f64,
+    param_in: MatRef<'_, f64>,
+    mut param_out: MatMut<'_, f64>,
+    grad: MatRef<'_, f64>,
+) {
+    for j in 0..param_in.ncols() {
+        match (
+            col(param_in, j),
+            col(grad, j),
+            col_mut(param_out.as_mut(), j),
+        ) {
+            (Some(p), Some(g), Some(out)) => {
+                let n = out.len().min(p.len()).min(g.len());
+                let (out, p, g) = (&mut out[..n], &p[..n], &g[..n]);
+                for i in 0..n {
+                    out[i] = p[i] - lr * g[i];
                 }
-                _ => {
-                    let (p, g) = (param_in.col(j), grad.col(j));
-                    for (i, out) in param_out.as_mut().col_mut(j).iter_mut().enumerate() {
-                        *out = p[i] - lr * g[i];
-                    }
+            }
+            _ => {
+                let (p, g) = (param_in.col(j), grad.col(j));
+                for (i, out) in param_out.as_mut().col_mut(j).iter_mut().enumerate() {
+                    *out = p[i] - lr * g[i];
                 }
             }
         }
-        Ok(())
     }
 }

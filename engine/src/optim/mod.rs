@@ -1,14 +1,17 @@
 //! Optimisers: per-matrix update rules with host-owned state (the optax-like split that the
-//! plugin ABI mirrors: the trainer owns every state buffer, so it can checkpoint them).
+//! plugin ABI mirrors: the trainer owns every state buffer, so it can checkpoint them), and the
+//! host-side learning-rate schedules.
 //!
 //! Updates are out-of-place (`param_in` -> `param_out`): the trainer keeps two parameter buffers
 //! and swaps them, so the last state with a finite loss survives a diverging step at no cost.
+//! Built-in rules come from `ufm-plugin-std` through the plugin vtables ([`crate::plugin`]).
 
 mod gd;
+mod schedule;
 
 pub use gd::Gd;
+pub use schedule::LrSchedule;
 
-use crate::job::BuiltinOptimizer;
 use faer::{MatMut, MatRef};
 
 /// Where an update happens: `step` is 1-based, `lr` the learning rate for this step, `tensor`
@@ -25,8 +28,8 @@ pub trait Optimizer: Send {
     /// Number of f64 state entries needed for a rows x cols matrix.
     fn state_len(&self, rows: usize, cols: usize) -> usize;
 
-    /// Fill a fresh state buffer (zeros unless the rule says otherwise).
-    fn init_state(&self, state: &mut [f64]) {
+    /// Fill a fresh state buffer for a rows x cols matrix (zeros unless the rule says otherwise).
+    fn init_state(&mut self, _rows: usize, _cols: usize, state: &mut [f64]) {
         state.fill(0.0);
     }
 
@@ -39,11 +42,4 @@ pub trait Optimizer: Send {
         grad: MatRef<'_, f64>,
         state: &mut [f64],
     ) -> Result<(), String>;
-}
-
-/// The optimiser a built-in job entry names, and its base learning rate.
-pub fn builtin(cfg: &BuiltinOptimizer) -> (Box<dyn Optimizer>, f64) {
-    match cfg {
-        BuiltinOptimizer::Gd(c) => (Box::new(Gd), c.lr),
-    }
 }

@@ -66,4 +66,8 @@ pub struct RunResult {
     #[serde(flatten)]
     pub analysis: Analysis,
     pub reference: Reference,
+    /// The Hessian report at the final parameters, when `analysis.hessian` is true (absent
+    /// otherwise, or if it could not be computed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hessian: Option<crate::theory::HessianReport>,
 }

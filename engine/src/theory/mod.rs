@@ -1,8 +1,11 @@
 //! Theory of the balanced, lambda_h = lambda_w, cross-entropy deep UFM (paper sections 3, B.3-B.9):
 //! closed-form reduced losses of the DNC and low-rank structures ([`closed_form`]), their globally
 //! optimal scales ([`minimise`]), critical scales ([`critical`]), constructed logits and
-//! Lemma-1-aligned parameters ([`construct`]), the regions of Theorems 1 and 7 ([`regions`]) and
-//! serialisable reports for the CLI ([`report`]).
+//! Lemma-1-aligned parameters ([`construct`]), the regions of Theorems 1 and 7 ([`regions`]),
+//! serialisable reports for the CLI ([`report`]), and the loss-landscape tools: exact
+//! Hessian-vector products ([`hvp`]), dense spectra, Lanczos and Hutchinson ([`spectrum`]), and
+//! the Hessian report with the symmetry-orbit and Theorem 5 dimensions ([`hessian`]).
+//! docs/theory.md documents every formula and check.
 //!
 //! Paper corrections found while checking every formula numerically (see the tests):
 //! - Eq. (19) must read `lambda n^(1/(L+1)) = alpha^((L-1)/(L+1)) / ((K-1) + e^alpha)`.
@@ -15,14 +18,26 @@
 //!   region its inequalities give is strictly larger than the stated "K >= 10, L >= 5 or
 //!   K >= 16, L = 4": at L = 4 also K = 14 (B.9's own even-K bound), and for L >= 6 smaller K
 //!   (e.g. K = 8 at L = 6, K = 6 at L = 8). The statement is sound but not tight.
+//! - Theorem 5 / B.7: the set of parameters producing a critical Z* of rank r has dimension
+//!   L (r d - r(r+1)/2) (a product of Stiefel manifolds) whatever the singular-value
+//!   multiplicities, not L (r d - r^2) for DNC: the orbit rank and the Hessian nullity agree on it.
+//!   So D_DNC / D_Z* starts above 1 at d = K, contrary to the statement.
+//! - Theorem 4 (ii) holds at every setting checked, and more strongly: the DNC large-root points
+//!   are minima up to the symmetry (null space = orbit); at lambda = 0.1, K = 6, L = 4 the large
+//!   root is a strict saddle, so "suitably small lambda" is needed.
 
 pub mod closed_form;
 pub mod construct;
 pub mod critical;
+pub mod hessian;
+pub mod hvp;
 pub mod minimise;
 pub mod regions;
 pub mod report;
+pub mod spectrum;
 
+#[cfg(test)]
+mod hessian_tests;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +52,11 @@ pub use construct::{
 pub use critical::{
     critical_scales, dnc_lambda_max, dnc_roots, lambda_max, low_rank_lambda_max, low_rank_roots,
 };
+pub use hessian::{
+    constructed_point, hessian_report, orbit_dimension, orbit_tangents, HessianOptions,
+    HessianReport, Method, Root, Theorem5,
+};
+pub use hvp::{flatten, unflatten, HessianOp};
 pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
 pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
 pub use report::{

@@ -6,11 +6,13 @@
 
 use crate::grad::{GradPath, LossParts, Workspace};
 use crate::model::{ModelSpec, Params};
-use crate::optim::{Optimizer, StepInfo};
+use crate::optim::{LrSchedule, Optimizer, StepInfo};
 use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+pub mod checkpoint;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,13 +78,17 @@ pub struct Trainer {
     grad: Params,
     state: Vec<Vec<f64>>,
     optimizer: Box<dyn Optimizer>,
-    lr: f64,
+    schedule: LrSchedule,
+    /// Mini-batches (`sgd`, or any optimiser with `batch_size`): `None` = full batch.
+    sampler: Option<Sampler>,
     step: u64,
     loss: LossParts,
     /// ||gradient|| at the current step, computed on demand (a full pass over the gradient
     /// that the step loop does not need). `None` until asked for at this step.
     grad_norm_step: Option<f64>,
     curve: Vec<CurveRow>,
+    /// Loss at the start of the current convergence window (the last record step).
+    window_start: f64,
 }
 
 impl Trainer {
@@ -90,7 +96,7 @@ impl Trainer {
     pub fn new(
         spec: &ModelSpec,
         params: Params,
-        optimizer: Box<dyn Optimizer>,
+        mut optimizer: Box<dyn Optimizer>,
         lr: f64,
         opts: TrainOptions,
     ) -> Self {
@@ -101,7 +107,7 @@ impl Trainer {
             .iter()
             .map(|&(r, c)| {
                 let mut s = vec![0.0; optimizer.state_len(r, c)];
-                optimizer.init_state(&mut s);
+                optimizer.init_state(r, c, &mut s);
                 s
             })
             .collect();
@@ -116,14 +122,42 @@ impl Trainer {
             grad,
             state,
             optimizer,
-            lr,
+            schedule: LrSchedule::constant(lr),
+            sampler: None,
             step: 0,
             loss: LossParts::default(),
             grad_norm_step: None,
             curve: Vec::with_capacity(rows),
+            window_start: 0.0,
         };
         t.loss = t.ws.loss_and_grad(&t.spec, &t.bufs[0], &mut t.grad);
+        t.window_start = t.loss.loss;
         t
+    }
+
+    /// Use `schedule` for the learning rate of every step.
+    pub fn with_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Train on mini-batches of `batch_size` samples drawn without replacement per epoch
+    /// (see [`Sampler`]) from `seed`; the gradient at the current point is re-evaluated on the
+    /// first batch. `batch_size` >= N still draws (the permutation of) every sample each step.
+    pub fn with_batches(mut self, batch_size: usize, seed: u64) -> Self {
+        let mut sampler = Sampler::new(self.spec.samples(), batch_size, seed);
+        self.ws.set_batch(sampler.next_batch());
+        self.sampler = Some(sampler);
+        self.loss = self
+            .ws
+            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.grad_norm_step = None;
+        self
+    }
+
+    /// The learning-rate schedule in use.
+    pub fn schedule(&self) -> &LrSchedule {
+        &self.schedule
     }
 
     /// Current parameters (after `steps()` updates).
@@ -138,6 +172,65 @@ impl Trainer {
             .ws
             .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
         self.grad_norm_step = None;
+        self.window_start = self.loss.loss;
+    }
+
+    /// Change the step bound (e.g. to run in chunks between checkpoints).
+    pub fn set_max_steps(&mut self, max_steps: u64) {
+        self.opts.max_steps = max_steps;
+    }
+
+    /// Everything needed to continue this run exactly: see [`checkpoint`].
+    pub fn checkpoint(&self) -> checkpoint::Checkpoint {
+        checkpoint::Checkpoint {
+            step: self.step,
+            params: self.bufs[self.cur].clone(),
+            state: self.state.clone(),
+            curve: self.curve.clone(),
+            window_start: self.window_start,
+            sampler: self.sampler.clone(),
+        }
+    }
+
+    /// Continue from `c` (made by [`Trainer::checkpoint`] for the same model and optimiser).
+    pub fn restore(&mut self, c: checkpoint::Checkpoint) -> Result<(), String> {
+        let shapes: Vec<(usize, usize)> = c
+            .params
+            .mats
+            .iter()
+            .map(|m| (m.nrows(), m.ncols()))
+            .collect();
+        if shapes != self.spec.shapes() {
+            return Err("checkpoint: parameter shapes differ from the model".into());
+        }
+        let lens: Vec<usize> = c.state.iter().map(Vec::len).collect();
+        let want: Vec<usize> = self.state.iter().map(Vec::len).collect();
+        if lens != want {
+            return Err("checkpoint: optimiser state sizes differ from this optimiser's".into());
+        }
+        if c.sampler.is_some() != self.sampler.is_some() {
+            return Err("checkpoint: mini-batch settings differ".into());
+        }
+        if let Some(s) = &c.sampler {
+            self.ws.set_batch(s.current());
+        }
+        self.sampler = c.sampler;
+        self.bufs[self.cur] = c.params;
+        self.state = c.state;
+        self.curve = c.curve;
+        // An interrupted run ends with a row for its last step; an uninterrupted one records
+        // that step only if it is a record step.
+        if c.step % self.opts.record_every != 0 && self.curve.last().map(|r| r.step) == Some(c.step)
+        {
+            self.curve.pop();
+        }
+        self.step = c.step;
+        self.loss = self
+            .ws
+            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.grad_norm_step = None;
+        self.window_start = c.window_start;
+        Ok(())
     }
 
     /// Gradient at the current parameters.
@@ -196,10 +289,11 @@ impl Trainer {
         } else {
             (&b[0], &mut a[0])
         };
+        let lr = self.schedule.lr(self.step + 1);
         for (i, state) in self.state.iter_mut().enumerate() {
             let at = StepInfo {
                 step: self.step + 1,
-                lr: self.lr,
+                lr,
                 tensor: i,
             };
             self.optimizer.update(
@@ -209,6 +303,9 @@ impl Trainer {
                 self.grad.mats[i].as_ref(),
                 state,
             )?;
+        }
+        if let Some(sampler) = &mut self.sampler {
+            self.ws.set_batch(sampler.next_batch());
         }
         let loss = self.ws.loss_and_grad(&self.spec, next, &mut self.grad);
         if !loss.is_finite() {
@@ -229,11 +326,14 @@ impl Trainer {
         progress: &mut dyn FnMut(Progress),
     ) -> Outcome {
         let start = Instant::now();
-        if self.curve.last().map(|r| r.step) != Some(self.step) {
+        // The starting point is a curve row when it is a record step (step 0 of a fresh run;
+        // a run resumed between record steps already has its rows).
+        if self.step % self.opts.record_every == 0
+            && self.curve.last().map(|r| r.step) != Some(self.step)
+        {
             let row = self.row();
             self.curve.push(row);
         }
-        let mut window_start = self.loss.loss;
         let mut message = None;
         let status = loop {
             if self.step >= self.opts.max_steps {
@@ -266,8 +366,8 @@ impl Trainer {
                     loss: self.loss.loss,
                 });
                 let now = self.loss.loss;
-                let change = (now - window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
-                window_start = now;
+                let change = (now - self.window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
+                self.window_start = now;
                 if self.opts.tol > 0.0 && change < self.opts.tol {
                     break Status::Converged;
                 }
@@ -283,6 +383,65 @@ impl Trainer {
             seconds: start.elapsed().as_secs_f64(),
             message,
         }
+    }
+}
+
+/// Mini-batch sampling without replacement: a permutation of the N samples is drawn at the start
+/// of every epoch and cut into floor(N / batch_size) consecutive batches (a remainder smaller
+/// than a batch is skipped). The permutation is a Fisher-Yates shuffle driven by ChaCha8
+/// seeded with `seed` on stream [`Sampler::STREAM`] (`j = next_u64() % (i + 1)`), so batches are
+/// a stable function of the seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sampler {
+    seed: u64,
+    /// 32-bit words of the generator consumed so far (its position, for checkpoints).
+    word_pos: u128,
+    perm: Vec<usize>,
+    pos: usize,
+    batch: usize,
+}
+
+impl Sampler {
+    /// The ChaCha8 stream of the batch generator (initialisers use streams 0..=L).
+    pub const STREAM: u64 = 1 << 40;
+
+    pub fn new(samples: usize, batch_size: usize, seed: u64) -> Self {
+        let batch = batch_size.clamp(1, samples.max(1));
+        Sampler {
+            seed,
+            word_pos: 0,
+            perm: (0..samples).collect(),
+            pos: samples,
+            batch,
+        }
+    }
+
+    /// The batch drawn last (empty before the first draw).
+    pub fn current(&self) -> &[usize] {
+        if self.pos >= self.batch {
+            &self.perm[self.pos - self.batch..self.pos]
+        } else {
+            &[]
+        }
+    }
+
+    /// The next batch of column indices.
+    pub fn next_batch(&mut self) -> &[usize] {
+        use rand::{Rng, SeedableRng};
+        if self.pos + self.batch > self.perm.len() {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+            rng.set_stream(Self::STREAM);
+            rng.set_word_pos(self.word_pos);
+            for i in (1..self.perm.len()).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                self.perm.swap(i, j);
+            }
+            self.word_pos = rng.get_word_pos();
+            self.pos = 0;
+        }
+        let b = &self.perm[self.pos..self.pos + self.batch];
+        self.pos += self.batch;
+        b
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use ufm::job::{load, LoadedJob};
-use ufm::run::{execute, RunError};
+use ufm::run::{execute, execute_checkpointed, CheckpointOptions, RunError};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -22,6 +22,12 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Save OUT/checkpoint every N steps (a multiple of train.record_every) and at the end.
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<u64>,
+    /// Continue from OUT/checkpoint (same model, init and optimizer; train may change).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -68,6 +74,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         };
         PathBuf::from("out").join(name)
     });
+    // Fail before training, not after, when the output folder cannot be made.
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
     // Ctrl-C ends the run cleanly (status `cancelled`) so its results are still written.
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -77,13 +86,29 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         pb.set_position(p.step);
         pb.set_message(format!("loss {:.6e}", p.loss));
     };
-    let output = execute(
-        &loaded.job,
-        &loaded.spec,
-        &loaded.base_dir,
-        Some(&cancel),
-        &mut progress,
-    )
+    let ck_dir = out.join("checkpoint");
+    let output = if a.checkpoint_every.is_some() || a.resume {
+        execute_checkpointed(
+            &loaded.job,
+            &loaded.spec,
+            &loaded.base_dir,
+            Some(&cancel),
+            &mut progress,
+            CheckpointOptions {
+                dir: &ck_dir,
+                every: a.checkpoint_every.unwrap_or(0),
+                resume: a.resume,
+            },
+        )
+    } else {
+        execute(
+            &loaded.job,
+            &loaded.spec,
+            &loaded.base_dir,
+            Some(&cancel),
+            &mut progress,
+        )
+    }
     .map_err(|e| match e {
         RunError::Input(m) => Failure::Input(format!("{}: {m}", a.job.display())),
         RunError::Runtime(m) => Failure::Runtime(m),

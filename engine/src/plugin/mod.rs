@@ -1,0 +1,480 @@
+//! The plugin host: loads optimiser / initialiser libraries (libloading), checks their ABI and
+//! adapts their C vtables to the engine's traits. Built-in optimisers and initialisers are the
+//! `ufm-plugin-std` library linked in statically and go through the very same vtables and checks.
+//!
+//! Loaded libraries are kept in a process-wide registry and never unloaded (pointers they hand
+//! out must stay valid, and a second load of the same path reuses the first).
+
+use crate::optim::{Optimizer, StepInfo};
+use faer::{MatMut, MatRef};
+use std::collections::HashMap;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use ufm_plugin_abi::{
+    UfmConstMatrix, UfmInitializerVtable, UfmMatrix, UfmOptimizerVtable, UfmPluginEntry,
+    UfmPluginEntryFn, UFM_PLUGIN_ABI_MAJOR, UFM_PLUGIN_ENTRY_SYMBOL,
+};
+
+/// Bytes of the error buffer handed to plugin calls.
+const ERR_CAP: usize = 1024;
+
+/// A checked plugin library: its label (path or "built-in") and its vtables by id.
+pub struct Library {
+    pub label: String,
+    optimizers: Vec<(String, UfmOptimizerVtable)>,
+    initializers: Vec<(String, UfmInitializerVtable)>,
+}
+
+// SAFETY: the vtables point to static, immutable data of a library that is never unloaded;
+// the ABI lets different cfgs be used from different threads.
+unsafe impl Send for Library {}
+unsafe impl Sync for Library {}
+
+impl Library {
+    pub fn optimizer_ids(&self) -> Vec<&str> {
+        self.optimizers.iter().map(|(id, _)| id.as_str()).collect()
+    }
+    pub fn initializer_ids(&self) -> Vec<&str> {
+        self.initializers
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+
+    /// Create optimiser `id` from `params`.
+    pub fn optimizer(
+        &self,
+        id: &str,
+        params: &serde_json::Value,
+    ) -> Result<PluginOptimizer, String> {
+        let Some((_, vt)) = self.optimizers.iter().find(|(i, _)| i == id) else {
+            return Err(format!(
+                "plugin {}: no optimizer with id `{id}` (it has: {})",
+                self.label,
+                list(&self.optimizer_ids())
+            ));
+        };
+        let what = format!("plugin {} optimizer `{id}`", self.label);
+        let create = vt.create.expect("checked at load");
+        let cfg = create_cfg(&what, create, params)?;
+        Ok(PluginOptimizer {
+            vt: *vt,
+            cfg,
+            what,
+            err: vec![0; ERR_CAP],
+            pending: Default::default(),
+        })
+    }
+
+    /// Create initialiser `id` from `params`.
+    pub fn initializer(
+        &self,
+        id: &str,
+        params: &serde_json::Value,
+    ) -> Result<PluginInitializer, String> {
+        let Some((_, vt)) = self.initializers.iter().find(|(i, _)| i == id) else {
+            return Err(format!(
+                "plugin {}: no initializer with id `{id}` (it has: {})",
+                self.label,
+                list(&self.initializer_ids())
+            ));
+        };
+        let what = format!("plugin {} initializer `{id}`", self.label);
+        let cfg = create_cfg(&what, vt.create.expect("checked at load"), params)?;
+        Ok(PluginInitializer { vt: *vt, cfg, what })
+    }
+}
+
+fn list(ids: &[&str]) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.join(", ")
+    }
+}
+
+type CreateFn = unsafe extern "C" fn(*const c_char, *mut *mut c_void, *mut c_char, usize) -> i32;
+
+fn create_cfg(
+    what: &str,
+    create: CreateFn,
+    params: &serde_json::Value,
+) -> Result<*mut c_void, String> {
+    let text = CString::new(params.to_string())
+        .map_err(|_| format!("{what}: params contain a NUL byte"))?;
+    let mut cfg: *mut c_void = std::ptr::null_mut();
+    let mut err = vec![0u8; ERR_CAP];
+    // SAFETY: arguments as the ABI specifies; buffers owned here and valid during the call.
+    let code = unsafe { create(text.as_ptr(), &mut cfg, err.as_mut_ptr().cast(), ERR_CAP) };
+    if code != 0 {
+        return Err(format!(
+            "{what} rejected its params: {}",
+            message(&err, code)
+        ));
+    }
+    // A NULL cfg is allowed (a plugin without configuration may return one).
+    Ok(cfg)
+}
+
+/// The NUL-terminated message in `err` (or a generic one) for status `code`.
+fn message(err: &[u8], code: i32) -> String {
+    let end = err.iter().position(|&b| b == 0).unwrap_or(err.len());
+    let text = String::from_utf8_lossy(&err[..end]);
+    if text.is_empty() {
+        format!("error code {code} (no message)")
+    } else {
+        text.into_owned()
+    }
+}
+
+fn registry() -> &'static Mutex<HashMap<PathBuf, Arc<Library>>> {
+    static REG: OnceLock<Mutex<HashMap<PathBuf, Arc<Library>>>> = OnceLock::new();
+    REG.get_or_init(Default::default)
+}
+
+/// The built-in library (`ufm-plugin-std` linked in), checked like any other.
+pub fn builtin() -> Arc<Library> {
+    static LIB: OnceLock<Arc<Library>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        // SAFETY: the entry of the linked-in crate follows the ABI.
+        let lib =
+            unsafe { check_entry("built-in (ufm-plugin-std)", ufm_plugin_std::plugin_entry()) }
+                .expect("the built-in plugin passes the ABI checks");
+        Arc::new(lib)
+    })
+    .clone()
+}
+
+/// Load (once per process) and check the library at `path`.
+pub fn load(path: &Path) -> Result<Arc<Library>, String> {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(format!("plugin {shown}: no such file"));
+    }
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(lib) = reg.get(&key) {
+        return Ok(lib.clone());
+    }
+    // SAFETY: loading runs the library's initialisers; that is what loading a plugin means.
+    let lib = unsafe { libloading::Library::new(&key) }
+        .map_err(|e| format!("plugin {shown}: not a loadable library ({e})"))?;
+    let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+    // SAFETY: the symbol's type is fixed by the ABI.
+    let entry_fn: libloading::Symbol<'static, UfmPluginEntryFn> =
+        unsafe { lib.get(UFM_PLUGIN_ENTRY_SYMBOL.as_bytes()) }.map_err(|_| {
+            format!("plugin {shown}: does not export the entry symbol `{UFM_PLUGIN_ENTRY_SYMBOL}`")
+        })?;
+    // SAFETY: calling the entry as the ABI specifies.
+    let entry = unsafe { entry_fn() };
+    // SAFETY: the pointer comes from the library's entry function.
+    let checked = Arc::new(unsafe { check_entry(&shown, entry) }?);
+    reg.insert(key, checked.clone());
+    Ok(checked)
+}
+
+unsafe fn c_str(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: NUL-terminated per the ABI.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// Check an entry and copy out its vtables.
+///
+/// # Safety
+/// `entry` must be null or point to a readable entry whose pointers follow the ABI.
+pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<Library, String> {
+    if entry.is_null() {
+        return Err(format!("plugin {label}: the entry function returned NULL"));
+    }
+    // Read the two leading fields first: they are the same in every ABI version.
+    // SAFETY: the entry starts with {u32 abi_major, u32 struct_size}.
+    let (major, size) = unsafe { (*entry.cast::<u32>(), *entry.cast::<u32>().add(1)) };
+    if major != UFM_PLUGIN_ABI_MAJOR {
+        return Err(format!(
+            "plugin {label}: ABI major version {major}, this ufm needs {UFM_PLUGIN_ABI_MAJOR}"
+        ));
+    }
+    let need = std::mem::size_of::<UfmPluginEntry>();
+    if (size as usize) < need {
+        return Err(format!(
+            "plugin {label}: entry struct_size {size} is smaller than {need} (built against an older header?)"
+        ));
+    }
+    // SAFETY: large enough, per struct_size.
+    let e = unsafe { &*entry };
+    let mut optimizers = Vec::new();
+    if e.optimizer_count > 0 && e.optimizers.is_null() {
+        return Err(format!(
+            "plugin {label}: null function pointer or table `optimizers`"
+        ));
+    }
+    for i in 0..e.optimizer_count {
+        // SAFETY: optimizer_count pointers, per the ABI.
+        let p = unsafe { *e.optimizers.add(i) };
+        if p.is_null() {
+            return Err(format!(
+                "plugin {label}: optimizer {i}: null vtable pointer"
+            ));
+        }
+        // SAFETY: non-null vtable pointer; size checked before reading beyond struct_size.
+        let size = unsafe { *p.cast::<usize>() };
+        if size < std::mem::size_of::<UfmOptimizerVtable>() {
+            return Err(format!(
+                "plugin {label}: optimizer {i}: vtable struct_size {size} is smaller than {}",
+                std::mem::size_of::<UfmOptimizerVtable>()
+            ));
+        }
+        // SAFETY: as above.
+        let vt = unsafe { *p };
+        // SAFETY: id is NUL-terminated static storage or null.
+        let id = unsafe { c_str(vt.id) }
+            .ok_or_else(|| format!("plugin {label}: optimizer {i}: null id"))?;
+        let nulls: Vec<&str> = [
+            ("create", vt.create.is_none()),
+            ("destroy", vt.destroy.is_none()),
+            ("state_len", vt.state_len.is_none()),
+            ("init_state", vt.init_state.is_none()),
+            ("update", vt.update.is_none()),
+        ]
+        .iter()
+        .filter(|(_, n)| *n)
+        .map(|(name, _)| *name)
+        .collect();
+        if !nulls.is_empty() {
+            return Err(format!(
+                "plugin {label}: optimizer `{id}`: null function pointer {}",
+                nulls.join(", ")
+            ));
+        }
+        if optimizers.iter().any(|(j, _): &(String, _)| *j == id) {
+            return Err(format!("plugin {label}: duplicate optimizer id `{id}`"));
+        }
+        optimizers.push((id, vt));
+    }
+    let mut initializers = Vec::new();
+    if e.initializer_count > 0 && e.initializers.is_null() {
+        return Err(format!(
+            "plugin {label}: null function pointer or table `initializers`"
+        ));
+    }
+    for i in 0..e.initializer_count {
+        // SAFETY: initializer_count pointers, per the ABI.
+        let p = unsafe { *e.initializers.add(i) };
+        if p.is_null() {
+            return Err(format!(
+                "plugin {label}: initializer {i}: null vtable pointer"
+            ));
+        }
+        // SAFETY: as for optimisers.
+        let size = unsafe { *p.cast::<usize>() };
+        if size < std::mem::size_of::<UfmInitializerVtable>() {
+            return Err(format!(
+                "plugin {label}: initializer {i}: vtable struct_size {size} is smaller than {}",
+                std::mem::size_of::<UfmInitializerVtable>()
+            ));
+        }
+        // SAFETY: as above.
+        let vt = unsafe { *p };
+        // SAFETY: as above.
+        let id = unsafe { c_str(vt.id) }
+            .ok_or_else(|| format!("plugin {label}: initializer {i}: null id"))?;
+        let nulls: Vec<&str> = [
+            ("create", vt.create.is_none()),
+            ("destroy", vt.destroy.is_none()),
+            ("fill", vt.fill.is_none()),
+        ]
+        .iter()
+        .filter(|(_, n)| *n)
+        .map(|(name, _)| *name)
+        .collect();
+        if !nulls.is_empty() {
+            return Err(format!(
+                "plugin {label}: initializer `{id}`: null function pointer {}",
+                nulls.join(", ")
+            ));
+        }
+        if initializers.iter().any(|(j, _): &(String, _)| *j == id) {
+            return Err(format!("plugin {label}: duplicate initializer id `{id}`"));
+        }
+        initializers.push((id, vt));
+    }
+    Ok(Library {
+        label: label.to_string(),
+        optimizers,
+        initializers,
+    })
+}
+
+fn view_mut(m: MatMut<'_, f64>) -> UfmMatrix {
+    UfmMatrix {
+        ptr: m.as_ptr_mut(),
+        rows: m.nrows(),
+        cols: m.ncols(),
+        row_stride: m.row_stride(),
+        col_stride: m.col_stride(),
+    }
+}
+
+fn view(m: MatRef<'_, f64>) -> UfmConstMatrix {
+    UfmConstMatrix {
+        ptr: m.as_ptr(),
+        rows: m.nrows(),
+        cols: m.ncols(),
+        row_stride: m.row_stride(),
+        col_stride: m.col_stride(),
+    }
+}
+
+/// An optimiser behind a plugin vtable, adapted to the engine's out-of-place [`Optimizer`]:
+/// `param_out <- param_in`, then the plugin updates `param_out` in place.
+pub struct PluginOptimizer {
+    vt: UfmOptimizerVtable,
+    cfg: *mut c_void,
+    what: String,
+    err: Vec<u8>,
+    /// An error from `state_len` / `init_state`, reported by the first `update`.
+    pending: std::cell::RefCell<Option<String>>,
+}
+
+// SAFETY: a cfg is used by one thread at a time (the ABI's threading rule); the vtable is static.
+unsafe impl Send for PluginOptimizer {}
+
+impl Drop for PluginOptimizer {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.vt.destroy {
+            // SAFETY: cfg came from create and is destroyed once.
+            unsafe { destroy(self.cfg) }
+        }
+    }
+}
+
+impl Optimizer for PluginOptimizer {
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        // SAFETY: checked non-null at load; cfg from create.
+        let n = unsafe { (self.vt.state_len.expect("checked"))(self.cfg, rows, cols) };
+        // SIZE_MAX means failure; anything beyond 1024 values per entry is taken as one too
+        // (rather than attempting the allocation).
+        if n == usize::MAX || n / 1024 > rows.saturating_mul(cols).max(1) {
+            let mut pending = self.pending.borrow_mut();
+            if pending.is_none() {
+                *pending = Some(format!(
+                    "{}: state_len failed for a {rows} x {cols} matrix (returned {n})",
+                    self.what
+                ));
+            }
+            return 0;
+        }
+        n
+    }
+
+    fn init_state(&mut self, rows: usize, cols: usize, state: &mut [f64]) {
+        // SAFETY: as the ABI specifies; the buffers live across the call.
+        let code = unsafe {
+            (self.vt.init_state.expect("checked"))(
+                self.cfg,
+                rows,
+                cols,
+                state.as_mut_ptr(),
+                state.len(),
+                self.err.as_mut_ptr().cast(),
+                ERR_CAP,
+            )
+        };
+        if code != 0 && self.pending.get_mut().is_none() {
+            *self.pending.get_mut() = Some(format!(
+                "{}: init_state failed: {}",
+                self.what,
+                message(&self.err, code)
+            ));
+        }
+    }
+
+    fn update(
+        &mut self,
+        at: StepInfo,
+        param_in: MatRef<'_, f64>,
+        mut param_out: MatMut<'_, f64>,
+        grad: MatRef<'_, f64>,
+        state: &mut [f64],
+    ) -> Result<(), String> {
+        if let Some(e) = self.pending.get_mut().take() {
+            return Err(e);
+        }
+        param_out.copy_from(param_in);
+        // SAFETY: views of host buffers valid for the call; the state buffer has the length
+        // state_len returned (allocated by the trainer).
+        let code = unsafe {
+            (self.vt.update.expect("checked"))(
+                self.cfg,
+                at.step,
+                at.lr,
+                view_mut(param_out),
+                view(grad),
+                state.as_mut_ptr(),
+                state.len(),
+                self.err.as_mut_ptr().cast(),
+                ERR_CAP,
+            )
+        };
+        if code != 0 {
+            return Err(format!(
+                "{}: update failed at step {} (matrix {}): {}",
+                self.what,
+                at.step,
+                at.tensor,
+                message(&self.err, code)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An initialiser behind a plugin vtable.
+pub struct PluginInitializer {
+    vt: UfmInitializerVtable,
+    cfg: *mut c_void,
+    what: String,
+}
+
+impl Drop for PluginInitializer {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.vt.destroy {
+            // SAFETY: cfg came from create and is destroyed once.
+            unsafe { destroy(self.cfg) }
+        }
+    }
+}
+
+impl PluginInitializer {
+    /// Fill matrix `tensor` for run seed `seed`.
+    pub fn fill(&self, seed: u64, tensor: usize, m: MatMut<'_, f64>) -> Result<(), String> {
+        let mut err = vec![0u8; ERR_CAP];
+        // SAFETY: as the ABI specifies.
+        let code = unsafe {
+            (self.vt.fill.expect("checked"))(
+                self.cfg,
+                seed,
+                tensor,
+                view_mut(m),
+                err.as_mut_ptr().cast(),
+                ERR_CAP,
+            )
+        };
+        if code != 0 {
+            return Err(format!(
+                "{}: fill of matrix {tensor} failed: {}",
+                self.what,
+                message(&err, code)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

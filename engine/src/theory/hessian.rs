@@ -1,0 +1,476 @@
+//! The Hessian report behind `ufm theory hessian`: spectrum (dense or Lanczos), flatness
+//! measures (exact or Hutchinson), the symmetry-orbit dimension and the Theorem 5 solution-set
+//! dimension, at a constructed critical point or at given parameters.
+
+use faer::Mat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::closed_form::{numerical_singular_values, Structure};
+use super::construct::{aligned_params, structure_logits};
+use super::critical::{critical_scales, lambda_max};
+use super::hvp::{flatten, HessianOp};
+use super::spectrum::{dense_eigenvalues, hutchinson, lanczos};
+use crate::grad::{GradPath, Workspace};
+use crate::model::{Activation, LossKind, ModelSpec, Params};
+
+/// Which critical scale of a structure: the one that diverges as lambda -> 0, or the one near 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Root {
+    Large,
+    Small,
+}
+
+impl Root {
+    pub fn parse(s: &str) -> Result<Root, String> {
+        match s.trim() {
+            "large" => Ok(Root::Large),
+            "small" => Ok(Root::Small),
+            o => Err(format!("root: must be large or small, got {o:?}")),
+        }
+    }
+}
+
+/// `dnc` or `low_rank`.
+pub fn parse_structure(s: &str) -> Result<Structure, String> {
+    match s.trim() {
+        "dnc" => Ok(Structure::Dnc),
+        "low_rank" | "low-rank" => Ok(Structure::LowRank),
+        o => Err(format!("structure: must be dnc or low_rank, got {o:?}")),
+    }
+}
+
+/// How to get the spectrum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Dense up to [`HessianOptions::dense_max`] parameters, Lanczos above.
+    Auto,
+    Dense,
+    Lanczos,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Result<Method, String> {
+        match s.trim() {
+            "auto" => Ok(Method::Auto),
+            "dense" => Ok(Method::Dense),
+            "lanczos" => Ok(Method::Lanczos),
+            o => Err(format!("method: must be auto, dense or lanczos, got {o:?}")),
+        }
+    }
+}
+
+/// Largest parameter count `Method::Dense` accepts (a 12000^2 matrix is 1.1 GiB).
+pub const DENSE_LIMIT: usize = 12_000;
+
+/// Knobs of [`hessian_report`].
+#[derive(Clone, Debug)]
+pub struct HessianOptions {
+    pub method: Method,
+    /// Largest parameter count handled densely by `Auto`.
+    pub dense_max: usize,
+    /// Relative zero tolerance: |mu| <= max(rel_tol * spectral, 10 * gradient_norm) counts as 0.
+    ///
+    /// Justification: the dense products are exact to rounding, so a true zero eigenvalue comes
+    /// out as O(p eps ||H||) ~ 1e-13 ||H|| for p ~ 1e3; genuine curvature at the paper's settings
+    /// is >= lambda ~ 1e-4..1e-2 times ||H|| ~ O(1). 1e-8 sits many decades from both. At a point
+    /// that is only approximately critical (trained parameters) the orbit directions t carry
+    /// curvature t^T H t / |t|^2 = O(|grad| / |theta|), hence the gradient term.
+    pub rel_tol: f64,
+    pub lanczos_steps: usize,
+    pub probes: usize,
+    pub seed: u64,
+    /// Skip the orbit-tangent rank above this many parameters (it needs an SVD of a
+    /// p x L d(d-1)/2 matrix).
+    pub orbit_max: usize,
+}
+
+impl Default for HessianOptions {
+    fn default() -> Self {
+        HessianOptions {
+            method: Method::Auto,
+            dense_max: 2500,
+            rel_tol: 1e-8,
+            lanczos_steps: 200,
+            probes: 64,
+            seed: 0,
+            orbit_max: 2500,
+        }
+    }
+}
+
+/// Theorem 5: the paper's dimension formula beside the numerical solution-set dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem5 {
+    /// r = rank(Z).
+    pub rank: usize,
+    /// The paper's value (B.7): L (r d - r^2) when all nonzero singular values of Z are equal
+    /// (DNC, even-K low rank), L (r d - r(r+1)/2) when all differ; null otherwise.
+    pub paper: Option<usize>,
+    /// The paper's bounds L (r d - r^2) <= D <= L (r d - r (r+1)/2).
+    pub paper_lower: usize,
+    pub paper_upper: usize,
+    /// What the tool finds: the rank of the orbit tangent space (= dimension of the set of
+    /// parameters with the same Z at this critical point), null when not computed.
+    pub numerical: Option<usize>,
+}
+
+/// The full report; `--json` prints it as is. Counts are null in Lanczos mode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HessianReport {
+    pub parameters: usize,
+    pub method: String,
+    pub loss: f64,
+    pub gradient_norm: f64,
+    pub eigenvalue_min: f64,
+    pub eigenvalue_max: f64,
+    pub negative: Option<usize>,
+    pub zero: Option<usize>,
+    pub positive: Option<usize>,
+    pub zero_tolerance: f64,
+    /// Rank of the tangent space of the O(d)^L orbit (linear models only).
+    pub symmetry_dimension: Option<usize>,
+    /// zero - symmetry_dimension: flat directions the symmetry does not explain.
+    pub null_beyond_symmetry: Option<i64>,
+    /// The most negative eigenvalues (up to 10): all lie outside the orbit tangent space, which
+    /// the Hessian annihilates at a critical point.
+    pub negative_eigenvalues: Vec<f64>,
+    /// "minimum" (no negative curvature, null space = symmetry orbit), "degenerate" (no
+    /// negative curvature but extra flat directions: minimum or degenerate saddle),
+    /// "no_negative_curvature" (flat directions but no symmetry dimension to compare with:
+    /// ReLU models, or too many parameters for the orbit rank), "strict_saddle",
+    /// "not_critical", or "undetermined" (Lanczos found no negative value).
+    pub classification: String,
+    /// ||H||_F (exact, or sqrt of the Hutchinson estimate).
+    pub frobenius: f64,
+    /// max |mu| (exact or Lanczos).
+    pub spectral: f64,
+    /// tr H (exact or Hutchinson).
+    pub trace: f64,
+    /// sum |mu| (trace norm; dense only).
+    pub nuclear: Option<f64>,
+    pub flatness_estimator: String,
+    pub trace_stderr: Option<f64>,
+    pub frobenius_stderr: Option<f64>,
+    /// Dense: max |H - H^T| / max |H| before symmetrising.
+    pub asymmetry: Option<f64>,
+    /// ||H T||_F / (||H||_2 ||T||_F), T the orbit tangent vectors: ~0 at a critical point.
+    pub orbit_residual: Option<f64>,
+    pub lanczos_steps: Option<usize>,
+    pub lanczos_residual: Option<f64>,
+    pub theorem5: Option<Theorem5>,
+    /// The constructed point's scale (alpha or beta), when constructed.
+    pub scale: Option<f64>,
+}
+
+/// Tangent vectors of the orbit (H1, W1..WL) -> (Q_0 H1, Q_1 W1 Q_0^T, ..., W_L Q_{L-1}^T),
+/// one per layer space l = 0..L-1 and skew generator E_ab - E_ba (a < b), flattened as columns.
+pub fn orbit_tangents(spec: &ModelSpec, params: &Params) -> Mat<f64> {
+    let (d, layers) = (spec.width, spec.layers);
+    let g = layers * d * (d.saturating_sub(1)) / 2;
+    let p = spec.parameter_count();
+    let mut t = Mat::zeros(p, g);
+    let mut col = 0;
+    for l in 0..layers {
+        for a in 0..d {
+            for b in (a + 1)..d {
+                let mut v = Params::zeros(spec);
+                // Omega M: row a <- M[b, :], row b <- -M[a, :].
+                let m = &params.mats[l];
+                for j in 0..m.ncols() {
+                    v.mats[l][(a, j)] += m[(b, j)];
+                    v.mats[l][(b, j)] -= m[(a, j)];
+                }
+                // -M' Omega: column a <- M'[:, b], column b <- -M'[:, a].
+                let m2 = &params.mats[l + 1];
+                for i in 0..m2.nrows() {
+                    v.mats[l + 1][(i, a)] += m2[(i, b)];
+                    v.mats[l + 1][(i, b)] -= m2[(i, a)];
+                }
+                for (i, x) in flatten(&v).into_iter().enumerate() {
+                    t[(i, col)] = x;
+                }
+                col += 1;
+            }
+        }
+    }
+    t
+}
+
+/// Numerical rank of the orbit tangent matrix: singular values above `max(1e-9 * largest,
+/// floor)`. The vectors are built exactly from the parameters, so at an exact Lemma-1 point the
+/// stabiliser directions come out at rounding level (~1e-16 relative); 1e-9 stays far below the
+/// smallest genuine singular value (~ the smallest nonzero singular value of a parameter matrix,
+/// O(1) at the constructed points). `floor` (absolute) is for points that are only nearly
+/// critical: see [`orbit_floor`].
+pub fn orbit_dimension(t: &Mat<f64>, floor: f64) -> Result<usize, String> {
+    if t.ncols() == 0 {
+        return Ok(0);
+    }
+    let s = t
+        .singular_values()
+        .map_err(|e| format!("orbit: SVD did not converge ({e:?})"))?;
+    let top = s.first().copied().unwrap_or(0.0);
+    let tol = (1e-9 * top).max(floor);
+    Ok(s.iter().filter(|&&x| x > tol).count())
+}
+
+/// Absolute floor for [`orbit_dimension`] at a nearly critical point: `10 |grad| / lambda_min`.
+///
+/// A trained point keeps residual singular values s_res in its parameter matrices that weight
+/// decay is still shrinking; their gradient is ~ lambda s_res, so s_res ~ |grad| / lambda, and
+/// the orbit tangents they generate have singular values ~ s_res. Such directions cannot be told
+/// from those of the exact critical point nearby (where s_res = 0), so they are not counted.
+/// Zero when a lambda is 0 (no such bound; the relative tolerance alone applies).
+pub fn orbit_floor(spec: &ModelSpec, gradient_norm: f64) -> f64 {
+    let lambda = spec.lambda_h.min(spec.lambda_w);
+    if lambda > 0.0 {
+        10.0 * gradient_norm / lambda
+    } else {
+        0.0
+    }
+}
+
+/// The paper's Theorem 5 numbers for logits of rank r with the given nonzero singular values.
+pub fn theorem5(layers: usize, d: usize, sv: &[f64], numerical: Option<usize>) -> Theorem5 {
+    let r = sv.len();
+    let lower = layers * (r * d).saturating_sub(r * r);
+    let upper = layers * (r * d).saturating_sub(r * (r + 1) / 2);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs());
+    let all_equal = sv.windows(2).all(|w| close(w[0], w[1]));
+    let all_distinct = sv
+        .iter()
+        .enumerate()
+        .all(|(i, a)| sv[i + 1..].iter().all(|b| !close(*a, *b)));
+    let paper = if all_equal {
+        Some(lower)
+    } else if all_distinct {
+        Some(upper)
+    } else {
+        None
+    };
+    Theorem5 {
+        rank: r,
+        paper,
+        paper_lower: lower,
+        paper_upper: upper,
+        numerical,
+    }
+}
+
+/// A constructed critical point: linear CE model, Lemma-1-aligned parameters (random frames
+/// from `seed`) with logits `structure` at the chosen critical scale. Returns (spec, params,
+/// scale). Errors name the argument.
+#[allow(clippy::too_many_arguments)]
+pub fn constructed_point(
+    structure: Structure,
+    root: Root,
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: usize,
+    seed: u64,
+) -> Result<(ModelSpec, Params, f64), String> {
+    if k < 2 {
+        return Err(format!("classes: must be >= 2, got {k}"));
+    }
+    if n < 1 || layers < 1 {
+        return Err("per-class and layers: must be >= 1".into());
+    }
+    if !(lambda.is_finite() && lambda > 0.0) {
+        return Err(format!("lambda: must be finite and > 0, got {lambda}"));
+    }
+    if width < k {
+        return Err(format!("width: must be >= classes = {k}, got {width}"));
+    }
+    if structure == Structure::LowRank && k % 2 == 1 {
+        return Err(format!(
+            "structure: the odd-K low-rank structure (K = {k}) is not a critical point of the \
+             full loss (docs/theory.md); use an even K"
+        ));
+    }
+    let roots = critical_scales(structure, k, n, layers, lambda);
+    let scale = match (root, roots.as_slice()) {
+        (_, []) => {
+            return Err(format!(
+                "lambda: no critical scale for this structure at lambda = {lambda:e} \
+                 (exists below {:e})",
+                lambda_max(structure, k, n, layers)
+            ))
+        }
+        (Root::Large, r) => r[r.len() - 1],
+        (Root::Small, r) if r.len() >= 2 => r[0],
+        (Root::Small, _) => {
+            return Err("root: only one critical scale here; use --root large".into());
+        }
+    };
+    let spec = ModelSpec::balanced(
+        k,
+        n,
+        width,
+        layers,
+        Activation::Linear,
+        LossKind::CrossEntropy,
+        lambda,
+    );
+    let z = structure_logits(structure, k, n, scale);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let params = aligned_params(&spec, z.as_ref(), &mut rng)?;
+    Ok((spec, params, scale))
+}
+
+/// The Hessian report at `params`.
+pub fn hessian_report(
+    spec: &ModelSpec,
+    params: &Params,
+    opts: &HessianOptions,
+) -> Result<HessianReport, String> {
+    let op = HessianOp::new(spec, params)?;
+    let p = op.dim();
+    let mut grad = Params::zeros(spec);
+    let mut ws = Workspace::new(spec, GradPath::Layered, faer::Par::Seq);
+    let parts = ws.loss_and_grad(spec, params, &mut grad);
+    let gradient_norm = flatten(&grad).iter().map(|x| x * x).sum::<f64>().sqrt();
+    if !parts.loss.is_finite() {
+        return Err("params: the loss is not finite at these parameters".into());
+    }
+    let dense = match opts.method {
+        Method::Dense => true,
+        Method::Lanczos => false,
+        Method::Auto => p <= opts.dense_max,
+    };
+    if dense && p > DENSE_LIMIT {
+        return Err(format!(
+            "method: a dense Hessian of {p} parameters needs {:.1} GiB; use lanczos (dense is \
+             allowed up to {DENSE_LIMIT} parameters)",
+            (p * p * 8) as f64 / (1u64 << 30) as f64
+        ));
+    }
+    let linear = spec.activation == Activation::Linear;
+    let orbit = if linear && p <= opts.orbit_max {
+        let t = orbit_tangents(spec, params);
+        let dim = orbit_dimension(&t, orbit_floor(spec, gradient_norm))?;
+        Some((t, dim))
+    } else {
+        None
+    };
+    let symmetry_dimension = orbit.as_ref().map(|(_, d)| *d);
+    let z = crate::model::features(spec, params).logits;
+    let sv = numerical_singular_values(z.as_ref());
+    let th5 = linear.then(|| theorem5(spec.layers, spec.width, &sv, symmetry_dimension));
+    // "Critical" = gradient below 1e-6 relative to the parameter norm: constructed points reach
+    // ~1e-16, GD-trained ones 1e-10..1e-8; a non-critical scale gives O(1e-2) (see the tests).
+    let critical =
+        gradient_norm <= 1e-6 * (1.0 + flatten(params).iter().map(|x| x * x).sum::<f64>().sqrt());
+    let mut report = HessianReport {
+        parameters: p,
+        method: String::new(),
+        loss: parts.loss,
+        gradient_norm,
+        eigenvalue_min: 0.0,
+        eigenvalue_max: 0.0,
+        negative: None,
+        zero: None,
+        positive: None,
+        zero_tolerance: 0.0,
+        symmetry_dimension,
+        null_beyond_symmetry: None,
+        negative_eigenvalues: vec![],
+        classification: String::new(),
+        frobenius: 0.0,
+        spectral: 0.0,
+        trace: 0.0,
+        nuclear: None,
+        flatness_estimator: String::new(),
+        trace_stderr: None,
+        frobenius_stderr: None,
+        asymmetry: None,
+        orbit_residual: None,
+        lanczos_steps: None,
+        lanczos_residual: None,
+        theorem5: th5,
+        scale: None,
+    };
+    let spectral;
+    if dense {
+        let (h, asym) = op.dense();
+        let ev = dense_eigenvalues(&h)?;
+        spectral = ev.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
+        let neg: Vec<f64> = ev.iter().copied().filter(|&x| x < -tol).collect();
+        let zero = ev.iter().filter(|x| x.abs() <= tol).count();
+        report.method = "dense".into();
+        report.eigenvalue_min = ev[0];
+        report.eigenvalue_max = ev[ev.len() - 1];
+        report.negative = Some(neg.len());
+        report.zero = Some(zero);
+        report.positive = Some(ev.len() - neg.len() - zero);
+        report.zero_tolerance = tol;
+        report.negative_eigenvalues = neg.iter().take(10).copied().collect();
+        report.null_beyond_symmetry = symmetry_dimension.map(|s| zero as i64 - s as i64);
+        report.frobenius = ev.iter().map(|x| x * x).sum::<f64>().sqrt();
+        report.trace = ev.iter().sum();
+        report.nuclear = Some(ev.iter().map(|x| x.abs()).sum());
+        report.flatness_estimator = "exact".into();
+        report.asymmetry = Some(asym);
+        report.classification = if !critical {
+            "not_critical"
+        } else if !neg.is_empty() {
+            "strict_saddle"
+        } else if symmetry_dimension.is_none() && zero > 0 {
+            // Flat directions, but no orbit to attribute them to (ReLU, or too large).
+            "no_negative_curvature"
+        } else if symmetry_dimension.is_some_and(|s| zero > s) {
+            "degenerate"
+        } else {
+            "minimum"
+        }
+        .into();
+        if let Some((t, _)) = &orbit {
+            let ht = &h * t;
+            let tn = t.norm_l2();
+            report.orbit_residual = Some(if tn > 0.0 && spectral > 0.0 {
+                ht.norm_l2() / (spectral * tn)
+            } else {
+                0.0
+            });
+        }
+    } else {
+        let lz = lanczos(p, opts.lanczos_steps, opts.seed, |v| op.apply_flat(v))?;
+        spectral = lz.min.abs().max(lz.max.abs());
+        let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
+        let hu = hutchinson(p, opts.probes, opts.seed.wrapping_add(1), |v| {
+            op.apply_flat(v)
+        });
+        report.method = "lanczos".into();
+        report.eigenvalue_min = lz.min;
+        report.eigenvalue_max = lz.max;
+        report.zero_tolerance = tol;
+        report.lanczos_steps = Some(lz.steps);
+        report.lanczos_residual = Some(lz.min_residual.max(lz.max_residual));
+        report.frobenius = hu.frobenius_sq.max(0.0).sqrt();
+        report.frobenius_stderr = Some(if hu.frobenius_sq > 0.0 {
+            0.5 * hu.frobenius_sq_stderr / hu.frobenius_sq.sqrt()
+        } else {
+            0.0
+        });
+        report.trace = hu.trace;
+        report.trace_stderr = Some(hu.trace_stderr);
+        report.flatness_estimator = format!("hutchinson ({} probes)", hu.probes);
+        report.classification = if !critical {
+            "not_critical"
+        } else if lz.min + lz.min_residual < -tol {
+            report.negative_eigenvalues = vec![lz.min];
+            "strict_saddle"
+        } else {
+            "undetermined"
+        }
+        .into();
+    }
+    report.spectral = spectral;
+    Ok(report)
+}

@@ -1,0 +1,471 @@
+//! Independent checks of the Hessian tools: the analytic HVP against central differences of the
+//! engine's exact gradient, dense symmetry, dense spectrum against Lanczos, Hutchinson against
+//! the exact trace, and the orbit / null-space dimensions at constructed critical points.
+
+use faer::Mat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::hessian::{
+    constructed_point, hessian_report, orbit_dimension, orbit_tangents, theorem5, HessianOptions,
+    Method, Root,
+};
+use super::hvp::{flatten, unflatten, HessianOp};
+use super::spectrum::{dense_eigenvalues, hutchinson, lanczos};
+use super::Structure;
+use crate::grad::{GradPath, Workspace};
+use crate::model::{features, Activation, LossKind, ModelSpec, Params};
+
+fn spec(k: usize, n: usize, d: usize, layers: usize, act: Activation, loss: LossKind) -> ModelSpec {
+    let mut s = ModelSpec::balanced(k, n, d, layers, act, loss, 0.0);
+    // Different lambdas for H1 and W so that a swapped regulariser would be caught.
+    s.lambda_h = 3e-3;
+    s.lambda_w = 7e-3;
+    s
+}
+
+fn gaussian(p: usize, std: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    (0..p)
+        .map(|_| {
+            let g: f64 = StandardNormal.sample(rng);
+            std * g
+        })
+        .collect()
+}
+
+fn grad_flat(spec: &ModelSpec, x: &[f64]) -> Vec<f64> {
+    let params = unflatten(spec, x);
+    let mut g = Params::zeros(spec);
+    Workspace::new(spec, GradPath::Layered, faer::Par::Seq).loss_and_grad(spec, &params, &mut g);
+    flatten(&g)
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Signs of every ReLU pre-activation, to make sure a finite difference stays on one smooth piece.
+fn relu_pattern(spec: &ModelSpec, x: &[f64]) -> Vec<bool> {
+    let f = features(spec, &unflatten(spec, x));
+    f.pre[1..]
+        .iter()
+        .flat_map(|m| {
+            (0..m.ncols()).flat_map(move |j| (0..m.nrows()).map(move |i| m[(i, j)] > 0.0))
+        })
+        .collect()
+}
+
+#[test]
+fn hvp_matches_central_differences_of_the_gradient() {
+    // Central differences of the exact gradient have truncation error h^2/6 |D^3 L| and
+    // rounding error ~ eps |grad| / h. With |v| = 1, parameters O(1) and h = 1e-5 both are
+    // ~1e-10..1e-11 relative to |H v| (which is O(1e-2..1)), so 1e-6 is a safe bound that a
+    // wrong term (e.g. a missing G_Z (R X)^T term, of relative size O(1)) cannot meet.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let h = 1e-5;
+    let mut checked = 0;
+    for act in [Activation::Linear, Activation::Relu] {
+        for loss in [LossKind::CrossEntropy, LossKind::Mse] {
+            for layers in [1, 2, 3, 4] {
+                let s = spec(3, 2, 5, layers, act, loss);
+                let p = s.parameter_count();
+                let x = gaussian(p, 0.8, &mut rng);
+                let op = HessianOp::new(&s, &unflatten(&s, &x)).unwrap();
+                let mut v = gaussian(p, 1.0, &mut rng);
+                let nv = norm(&v);
+                v.iter_mut().for_each(|a| *a /= nv);
+                let xp: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + h * b).collect();
+                let xm: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a - h * b).collect();
+                if act == Activation::Relu {
+                    let base = relu_pattern(&s, &x);
+                    assert_eq!(base, relu_pattern(&s, &xp), "FD step crosses a ReLU kink");
+                    assert_eq!(base, relu_pattern(&s, &xm), "FD step crosses a ReLU kink");
+                }
+                let (gp, gm) = (grad_flat(&s, &xp), grad_flat(&s, &xm));
+                let fd: Vec<f64> = gp
+                    .iter()
+                    .zip(&gm)
+                    .map(|(a, b)| (a - b) / (2.0 * h))
+                    .collect();
+                let hv = op.apply_flat(&v);
+                let err: Vec<f64> = hv.iter().zip(&fd).map(|(a, b)| a - b).collect();
+                let rel = norm(&err) / norm(&hv);
+                assert!(norm(&hv) > 1e-3, "{act:?} {loss:?} L={layers}: trivial H v");
+                assert!(
+                    rel < 1e-6,
+                    "{act:?} {loss:?} L={layers}: relative error {rel:e}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 16);
+}
+
+#[test]
+fn dense_hessian_is_symmetric_and_matches_products() {
+    // Each column of the dense matrix is an exact product H e_j, so H - H^T is rounding only:
+    // entries are sums of O(d N) products, so |H - H^T| <= ~1e-14 max|H|; 1e-12 leaves margin.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for act in [Activation::Linear, Activation::Relu] {
+        let s = spec(3, 2, 4, 3, act, LossKind::CrossEntropy);
+        let x = gaussian(s.parameter_count(), 0.7, &mut rng);
+        let op = HessianOp::new(&s, &unflatten(&s, &x)).unwrap();
+        let (h, asym) = op.dense();
+        assert!(asym < 1e-12, "{act:?}: asymmetry {asym:e}");
+        let v = gaussian(s.parameter_count(), 1.0, &mut rng);
+        let hv = op.apply_flat(&v);
+        let vm = Mat::from_fn(v.len(), 1, |i, _| v[i]);
+        let dv = &h * &vm;
+        let err: f64 = (0..v.len())
+            .map(|i| (dv[(i, 0)] - hv[i]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(err < 1e-12 * norm(&hv), "{act:?}: dense vs product {err:e}");
+    }
+}
+
+#[test]
+fn lanczos_matches_dense_extremes() {
+    // Lanczos Ritz values are within their residual bound |beta_m y_m| of an eigenvalue; with
+    // full reorthogonalisation and ~100 steps on p ~ 150 the extremes converge to ~1e-12.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let s = spec(4, 3, 6, 2, Activation::Linear, LossKind::CrossEntropy);
+    let x = gaussian(s.parameter_count(), 0.6, &mut rng);
+    let op = HessianOp::new(&s, &unflatten(&s, &x)).unwrap();
+    let (h, _) = op.dense();
+    let ev = dense_eigenvalues(&h).unwrap();
+    let (lo, hi) = (ev[0], ev[ev.len() - 1]);
+    let scale = lo.abs().max(hi.abs());
+    let lz = lanczos(op.dim(), 100, 3, |v| op.apply_flat(v)).unwrap();
+    assert!(
+        (lz.min - lo).abs() <= 1e-8 * scale,
+        "min {} vs {lo}",
+        lz.min
+    );
+    assert!(
+        (lz.max - hi).abs() <= 1e-8 * scale,
+        "max {} vs {hi}",
+        lz.max
+    );
+    assert!((lz.min - lo).abs() <= lz.min_residual + 1e-12 * scale);
+    // Too few steps must not claim convergence it does not have (guard against a vacuous test).
+    let short = lanczos(op.dim(), 4, 3, |v| op.apply_flat(v)).unwrap();
+    assert!((short.min - lo).abs() > 1e-8 * scale || (short.max - hi).abs() > 1e-8 * scale);
+}
+
+#[test]
+fn hutchinson_trace_within_statistical_tolerance() {
+    // Rademacher Hutchinson is unbiased; with a fixed seed the error is a draw from a
+    // distribution with the reported standard error, so |error| < 4 SE (p ~ 6e-5 to fail by
+    // chance for a Gaussian limit; deterministic here). The SE must also be informative.
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let s = spec(4, 3, 6, 2, Activation::Relu, LossKind::CrossEntropy);
+    let x = gaussian(s.parameter_count(), 0.6, &mut rng);
+    let op = HessianOp::new(&s, &unflatten(&s, &x)).unwrap();
+    let (h, _) = op.dense();
+    let ev = dense_eigenvalues(&h).unwrap();
+    let trace: f64 = ev.iter().sum();
+    let fro2: f64 = ev.iter().map(|x| x * x).sum();
+    let hu = hutchinson(op.dim(), 400, 9, |v| op.apply_flat(v));
+    assert!(
+        (hu.trace - trace).abs() < 4.0 * hu.trace_stderr,
+        "{hu:?} vs {trace}"
+    );
+    assert!(hu.trace_stderr < 0.1 * trace.abs(), "{hu:?}");
+    assert!(
+        (hu.frobenius_sq - fro2).abs() < 4.0 * hu.frobenius_sq_stderr,
+        "{hu:?} vs {fro2}"
+    );
+}
+
+#[test]
+fn orbit_tangent_rank_is_stiefel_dimension() {
+    // For a Lemma-1 point with rank-r logits, the O(d)^L orbit of the parameters (fixed Z) is
+    // a product of L Stiefel manifolds St(r, d): dimension L (r d - r (r+1)/2).
+    for (structure, k) in [
+        (Structure::Dnc, 4),
+        (Structure::LowRank, 4),
+        (Structure::Dnc, 5),
+    ] {
+        for (layers, d) in [(1, 5), (2, 6), (3, 7)] {
+            let (s, params, _) =
+                constructed_point(structure, Root::Large, k, 2, layers, 1e-3, d, 1).unwrap();
+            let r = if structure == Structure::Dnc {
+                k - 1
+            } else {
+                k / 2
+            };
+            let dim = orbit_dimension(&orbit_tangents(&s, &params), 0.0).unwrap();
+            assert_eq!(
+                dim,
+                layers * (r * d - r * (r + 1) / 2),
+                "{structure:?} K={k} L={layers}"
+            );
+        }
+    }
+}
+
+fn report_at(
+    structure: Structure,
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    d: usize,
+) -> super::HessianReport {
+    let (s, params, scale) =
+        constructed_point(structure, Root::Large, k, n, layers, lambda, d, 4).unwrap();
+    let mut r = hessian_report(
+        &s,
+        &params,
+        &HessianOptions {
+            method: Method::Dense,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    r.scale = Some(scale);
+    r
+}
+
+#[test]
+fn constructed_critical_points_have_null_space_equal_to_orbit() {
+    // At an exact critical point the Hessian annihilates every orbit tangent (differentiate
+    // grad L(g theta) = g grad L(theta) at grad = 0): residual at rounding level.
+    for structure in [Structure::Dnc, Structure::LowRank] {
+        let r = report_at(structure, 4, 2, 2, 1e-3, 6);
+        eprintln!("{structure:?}: {r:?}");
+        assert!(r.gradient_norm < 1e-12, "{r:?}");
+        assert!(r.orbit_residual.unwrap() < 1e-10, "{r:?}");
+        assert!(r.zero.unwrap() >= r.symmetry_dimension.unwrap(), "{r:?}");
+    }
+}
+
+fn report_root(
+    structure: Structure,
+    root: Root,
+    (k, n, layers, d): (usize, usize, usize, usize),
+    lambda: f64,
+    method: Method,
+) -> super::HessianReport {
+    let (s, params, scale) =
+        constructed_point(structure, root, k, n, layers, lambda, d, 4).unwrap();
+    let opts = HessianOptions {
+        method,
+        ..Default::default()
+    };
+    let mut r = hessian_report(&s, &params, &opts).unwrap();
+    r.scale = Some(scale);
+    r
+}
+
+#[test]
+fn theorem4_dnc_large_root_is_a_minimum_modulo_symmetry() {
+    // Theorem 4 (ii) at K = 4, n = 2, L = 2, d = 6: no negative eigenvalue, and the null space
+    // is exactly the symmetry orbit (a minimum up to the symmetry, not a degenerate saddle).
+    for lambda in [1e-2, 1e-3, 2f64.powi(-10), 1e-4, 1e-6] {
+        let r = report_root(
+            Structure::Dnc,
+            Root::Large,
+            (4, 2, 2, 6),
+            lambda,
+            Method::Dense,
+        );
+        assert_eq!(r.negative, Some(0), "lambda {lambda:e}: {r:?}");
+        assert_eq!(r.zero, r.symmetry_dimension, "lambda {lambda:e}: {r:?}");
+        assert_eq!(r.classification, "minimum");
+    }
+    // Beyond "suitably small": K = 6, n = 2, L = 4, lambda = 0.1 (alpha = 2.19, where B.6's
+    // sufficient condition alpha n / K * e^a / (K - 1 + e^a) >= 1 fails: 0.47) is a strict
+    // saddle with 9 equal negative eigenvalues.
+    let r = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (6, 2, 4, 6),
+        0.1,
+        Method::Dense,
+    );
+    assert_eq!(r.classification, "strict_saddle", "{r:?}");
+    assert_eq!(r.negative, Some(9), "{r:?}");
+    // ... but the condition is not necessary: K = 10, n = 1, lambda = 1e-2 has condition 0.48
+    // and is still a minimum.
+    let r = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (10, 1, 2, 10),
+        1e-2,
+        Method::Dense,
+    );
+    assert_eq!(r.classification, "minimum", "{r:?}");
+}
+
+#[test]
+fn small_root_is_a_strict_saddle_with_curvature_minus_lambda() {
+    // Near the origin the fit couples the layers with strength lambda (B.6: the cross term
+    // -2 lambda tr(S X_r^T S X_l^T)), so for L = 2 the most negative curvature is lambda (1 - 2).
+    let lambda = 2f64.powi(-10);
+    let r = report_root(
+        Structure::Dnc,
+        Root::Small,
+        (4, 2, 2, 6),
+        lambda,
+        Method::Dense,
+    );
+    assert_eq!(r.classification, "strict_saddle");
+    assert!((r.eigenvalue_min + lambda).abs() < 1e-4 * lambda, "{r:?}");
+    // The plain UFM (L = 1): the paired low-rank structure is a strict saddle (DNC is optimal).
+    let r = report_root(
+        Structure::LowRank,
+        Root::Large,
+        (4, 1, 1, 4),
+        1e-3,
+        Method::Dense,
+    );
+    assert_eq!(r.classification, "strict_saddle", "{r:?}");
+}
+
+#[test]
+fn theorem5_numerical_dimension_is_stiefel_not_paper_grassmann() {
+    // The tool's solution-set dimension is L (r d - r (r+1)/2) for both structures; the paper's
+    // D_DNC = L ((K-1) d - (K-1)^2) is smaller by L r (r-1)/2 (docs/theory.md).
+    let r = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (4, 2, 2, 6),
+        1e-3,
+        Method::Dense,
+    );
+    let t5 = r.theorem5.clone().unwrap();
+    assert_eq!(t5.rank, 3);
+    assert_eq!(t5.numerical, Some(2 * (3 * 6 - 6)));
+    assert_eq!(t5.paper, Some(2 * (3 * 6 - 9)));
+    assert_eq!(r.zero, t5.numerical);
+    let r = report_root(
+        Structure::LowRank,
+        Root::Large,
+        (4, 2, 2, 6),
+        1e-3,
+        Method::Dense,
+    );
+    let t5 = r.theorem5.unwrap();
+    assert_eq!((t5.rank, t5.numerical, t5.paper), (2, Some(18), Some(16)));
+    // Theorem 5 says R(d) = D_DNC / D_Z* starts below 1 at d = K; numerically it starts above:
+    // at K = d = 4, L = 2, D_DNC = 12 > D_LR = 10 (the paper's formulas give 6 < 8).
+    let dnc = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (4, 2, 2, 4),
+        1e-3,
+        Method::Dense,
+    );
+    let lr = report_root(
+        Structure::LowRank,
+        Root::Large,
+        (4, 2, 2, 4),
+        1e-3,
+        Method::Dense,
+    );
+    let (a, b) = (dnc.theorem5.unwrap(), lr.theorem5.unwrap());
+    assert_eq!((a.numerical, b.numerical), (Some(12), Some(10)));
+    assert_eq!((a.paper, b.paper), (Some(6), Some(8)));
+    assert_eq!((dnc.zero, lr.zero), (Some(12), Some(10)));
+    // Helper: all-distinct singular values give the Stiefel value as the paper's.
+    let t = theorem5(3, 10, &[3.0, 2.0, 1.0], None);
+    assert_eq!((t.paper, t.paper_lower, t.paper_upper), (Some(72), 63, 72));
+}
+
+#[test]
+fn lanczos_report_agrees_with_dense_report_at_a_critical_point() {
+    // At a critical point the spectrum has a 24-fold cluster at 0 and the top is simple-ish;
+    // Lanczos extremes must match the dense ones to ~1e-10 of the spectral norm.
+    let d = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (4, 2, 2, 6),
+        1e-3,
+        Method::Dense,
+    );
+    let l = report_root(
+        Structure::Dnc,
+        Root::Large,
+        (4, 2, 2, 6),
+        1e-3,
+        Method::Lanczos,
+    );
+    assert!(
+        (d.eigenvalue_max - l.eigenvalue_max).abs() < 1e-10 * d.spectral,
+        "{d:?} {l:?}"
+    );
+    assert!(
+        (d.eigenvalue_min - l.eigenvalue_min).abs() < 1e-10 * d.spectral,
+        "{d:?} {l:?}"
+    );
+    assert!(
+        (d.trace - l.trace).abs() < 4.0 * l.trace_stderr.unwrap(),
+        "{d:?} {l:?}"
+    );
+    assert_eq!(l.classification, "undetermined");
+}
+
+#[test]
+fn orbit_floor_discounts_residual_directions_of_nearly_critical_points() {
+    // Add a residual eps-sized piece to every matrix (as a GD run leaves them, decaying
+    // under weight decay): the gradient becomes ~ lambda eps, the
+    // raw orbit rank grows, and the floor 10 |grad| / lambda restores the critical point's value.
+    let lambda = 1e-3;
+    let (s, mut params, _) =
+        constructed_point(Structure::Dnc, Root::Large, 4, 2, 2, lambda, 6, 4).unwrap();
+    let exact = orbit_dimension(&orbit_tangents(&s, &params), 0.0).unwrap();
+    let eps = 1e-7;
+    for m in &mut params.mats {
+        // eps times a random matrix: its components outside the frames are the residuals.
+        let mut rng = ChaCha8Rng::seed_from_u64(m.nrows() as u64);
+        let g = gaussian(m.nrows() * m.ncols(), eps, &mut rng);
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                m[(i, j)] += g[i + j * m.nrows()];
+            }
+        }
+    }
+    let t = orbit_tangents(&s, &params);
+    let raw = orbit_dimension(&t, 0.0).unwrap();
+    let g = grad_flat(&s, &flatten(&params));
+    let floor = super::hessian::orbit_floor(&s, norm(&g));
+    assert!(raw > exact, "raw {raw} vs exact {exact}");
+    assert_eq!(orbit_dimension(&t, floor).unwrap(), exact);
+}
+
+#[test]
+fn job_analysis_hessian_adds_the_report_to_the_result() {
+    // A short GD run from a DNC-like start; the option must add the report, its absence must
+    // leave result.json without it (and the job echo without the field).
+    let text = |hessian: bool| {
+        format!(
+            r#"{{"schema_version": 1, "name": "h",
+            "model": {{"classes": 3, "per_class": 2, "width": 4, "layers": 2,
+                      "activation": "linear", "loss": "cross_entropy", "lambda": 0.01}},
+            "init": {{"name": "gaussian", "std": 0.3, "seed": 1}},
+            "optimizer": {{"name": "gd", "lr": 0.5}},
+            "train": {{"max_steps": 50, "tol": 0, "record_every": 10}},
+            "analysis": {{"hessian": {hessian}}}}}"#
+        )
+    };
+    for hessian in [true, false] {
+        let job = crate::job::parse_job(&text(hessian)).unwrap();
+        let spec = crate::job::validate(&job).unwrap();
+        let out =
+            crate::run::execute(&job, &spec, std::path::Path::new("."), None, &mut |_| {}).unwrap();
+        let v = serde_json::to_value(&out.result).unwrap();
+        assert_eq!(v.get("hessian").is_some(), hessian, "{v}");
+        if hessian {
+            let h = &v["hessian"];
+            assert_eq!(h["parameters"], spec.parameter_count());
+            assert_eq!(h["method"], "dense");
+            // 50 GD steps: not a critical point.
+            assert_eq!(h["classification"], "not_critical");
+        }
+        assert_eq!(v["job"]["analysis"].get("hessian").is_some(), hessian);
+    }
+}

@@ -1,0 +1,165 @@
+//! Checkpoints: a run's parameters, optimiser state, step, mini-batch sampler position, loss
+//! curve and convergence window, so that a resumed run ends bit-identical to an uninterrupted
+//! one. On disk (a folder, replaced atomically): `meta.json` (shapes, counts, sampler, and the
+//! job sections that must not change) and `data.bin` (every float as its little-endian IEEE
+//! bits: window start, parameters column-major, state buffers, curve rows).
+
+use super::{CurveRow, Sampler};
+use crate::model::Params;
+use faer::Mat;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A trainer's resumable state (see [`super::Trainer::checkpoint`]).
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub step: u64,
+    pub params: Params,
+    pub state: Vec<Vec<f64>>,
+    pub curve: Vec<CurveRow>,
+    pub window_start: f64,
+    pub sampler: Option<Sampler>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    format: u32,
+    step: u64,
+    shapes: Vec<(usize, usize)>,
+    state_lens: Vec<usize>,
+    curve_rows: usize,
+    sampler: Option<Sampler>,
+    /// The job's model, init and optimizer sections: a resume must use the same ones.
+    job: serde_json::Value,
+}
+
+const FORMAT: u32 = 1;
+
+/// Write `c` into `dir` (created or replaced atomically: a sibling temporary folder is
+/// renamed into place). `job` identifies the run (compared on resume).
+pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), String> {
+    let ctx = |e: std::io::Error| format!("cannot write checkpoint {}: {e}", dir.display());
+    let meta = Meta {
+        format: FORMAT,
+        step: c.step,
+        shapes: c
+            .params
+            .mats
+            .iter()
+            .map(|m| (m.nrows(), m.ncols()))
+            .collect(),
+        state_lens: c.state.iter().map(Vec::len).collect(),
+        curve_rows: c.curve.len(),
+        sampler: c.sampler.clone(),
+        job: job.clone(),
+    };
+    let mut words: Vec<u64> = vec![c.window_start.to_bits()];
+    for m in &c.params.mats {
+        for j in 0..m.ncols() {
+            words.extend(m.col_as_slice(j).iter().map(|x| x.to_bits()));
+        }
+    }
+    for s in &c.state {
+        words.extend(s.iter().map(|x| x.to_bits()));
+    }
+    for r in &c.curve {
+        words.extend([
+            r.step,
+            r.loss.to_bits(),
+            r.fit.to_bits(),
+            r.reg.to_bits(),
+            r.grad_norm.to_bits(),
+        ]);
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(ctx)?;
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("checkpoint");
+    let tmp = parent.join(format!("{name}.tmp{}", std::process::id()));
+    let old = parent.join(format!("{name}.old{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(ctx)?;
+    let json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
+    crate::report::write_atomic(&tmp.join("data.bin"), &bytes).map_err(ctx)?;
+    crate::report::write_atomic(&tmp.join("meta.json"), json.as_bytes()).map_err(ctx)?;
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(ctx)?;
+    }
+    std::fs::rename(&tmp, dir).map_err(ctx)?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Read the checkpoint in `dir`, refusing one made for another model, initialiser or optimiser.
+pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
+    let ctx = |e: std::io::Error| format!("cannot read checkpoint {}: {e}", dir.display());
+    let meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).map_err(ctx)?)
+        .map_err(|e| format!("checkpoint {}: meta.json: {e}", dir.display()))?;
+    if meta.format != FORMAT {
+        return Err(format!(
+            "checkpoint {}: format {} (this ufm reads {FORMAT})",
+            dir.display(),
+            meta.format
+        ));
+    }
+    if &meta.job != job {
+        return Err(format!(
+            "checkpoint {}: made for another job (model, init or optimizer differ)",
+            dir.display()
+        ));
+    }
+    let bytes = std::fs::read(dir.join("data.bin")).map_err(ctx)?;
+    let mut words = bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let want = 1
+        + meta.shapes.iter().map(|(r, c)| r * c).sum::<usize>()
+        + meta.state_lens.iter().sum::<usize>()
+        + 5 * meta.curve_rows;
+    if bytes.len() != 8 * want {
+        return Err(format!(
+            "checkpoint {}: data.bin has the wrong size",
+            dir.display()
+        ));
+    }
+    let mut f = || f64::from_bits(words.next().expect("size checked"));
+    let window_start = f();
+    let mats = meta
+        .shapes
+        .iter()
+        .map(|&(r, c)| {
+            let mut m = Mat::zeros(r, c);
+            for j in 0..c {
+                for x in m.col_as_slice_mut(j) {
+                    *x = f();
+                }
+            }
+            m
+        })
+        .collect();
+    let state = meta
+        .state_lens
+        .iter()
+        .map(|&n| (0..n).map(|_| f()).collect())
+        .collect();
+    let curve = (0..meta.curve_rows)
+        .map(|_| CurveRow {
+            step: f().to_bits(),
+            loss: f(),
+            fit: f(),
+            reg: f(),
+            grad_norm: f(),
+        })
+        .collect();
+    Ok(Checkpoint {
+        step: meta.step,
+        params: Params { mats },
+        state,
+        curve,
+        window_start,
+        sampler: meta.sampler,
+    })
+}

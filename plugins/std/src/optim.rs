@@ -1,0 +1,262 @@
+//! Update rules (PyTorch conventions). Each reads its params strictly (unknown fields are
+//! errors) and keeps per-entry state interleaved (entry (i, j) owns S consecutive values).
+
+use serde::Deserialize;
+use ufm_plugin_sdk::{elementwise, parse_params, MatMut, MatRef, Optimizer};
+
+fn in_range(name: &str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), String> {
+    let ok = v.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
+    if ok {
+        Ok(())
+    } else {
+        let close = if hi_open { ')' } else { ']' };
+        Err(format!(
+            "params.{name}: must be in [{lo}, {hi}{close}, got {v}"
+        ))
+    }
+}
+
+/// Gradient descent: p <- p - lr g. Stateless. (`sgd` is the same rule; the host picks the batch.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gd {}
+
+impl Optimizer for Gd {
+    fn create(params: &serde_json::Value) -> Result<Self, String> {
+        parse_params(params)
+    }
+    fn state_len(&self, _rows: usize, _cols: usize) -> usize {
+        0
+    }
+    fn update(
+        &self,
+        _: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        elementwise::<0>(p, g, s, |p, g, _| *p -= lr * g)
+    }
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+
+/// Heavy ball: v <- g at step 1, then v <- mu v + (1 - dampening) g; p <- p - lr v.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Momentum {
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default)]
+    pub dampening: f64,
+}
+
+impl Optimizer for Momentum {
+    fn create(params: &serde_json::Value) -> Result<Self, String> {
+        let m: Self = parse_params(params)?;
+        in_range("momentum", m.momentum, 0.0, 1.0, false)?;
+        in_range("dampening", m.dampening, 0.0, 1.0, false)?;
+        Ok(m)
+    }
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        rows * cols
+    }
+    fn update(
+        &self,
+        step: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        let (mu, keep) = (self.momentum, 1.0 - self.dampening);
+        if step <= 1 {
+            elementwise::<1>(p, g, s, |p, g, [v]| {
+                *v = g;
+                *p -= lr * *v;
+            })
+        } else {
+            elementwise::<1>(p, g, s, |p, g, [v]| {
+                *v = mu * *v + keep * g;
+                *p -= lr * *v;
+            })
+        }
+    }
+}
+
+/// Nesterov momentum: v <- mu v + g (v = g at step 1); p <- p - lr (g + mu v).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nesterov {
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+}
+
+impl Optimizer for Nesterov {
+    fn create(params: &serde_json::Value) -> Result<Self, String> {
+        let m: Self = parse_params(params)?;
+        in_range("momentum", m.momentum, 0.0, 1.0, false)?;
+        Ok(m)
+    }
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        rows * cols
+    }
+    fn update(
+        &self,
+        step: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        let mu = if step <= 1 { 0.0 } else { self.momentum };
+        let look = self.momentum;
+        elementwise::<1>(p, g, s, |p, g, [v]| {
+            *v = mu * *v + g;
+            *p -= lr * (g + look * *v);
+        })
+    }
+}
+
+fn b1() -> f64 {
+    0.9
+}
+fn b2() -> f64 {
+    0.999
+}
+fn eps() -> f64 {
+    1e-8
+}
+fn wd() -> f64 {
+    0.01
+}
+
+/// Adam with bias correction: m, v moments; p <- p - lr m^ / (sqrt(v^) + eps).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adam {
+    #[serde(default = "b1")]
+    pub beta1: f64,
+    #[serde(default = "b2")]
+    pub beta2: f64,
+    #[serde(default = "eps")]
+    pub eps: f64,
+}
+
+impl Adam {
+    fn check(&self) -> Result<(), String> {
+        in_range("beta1", self.beta1, 0.0, 1.0, true)?;
+        in_range("beta2", self.beta2, 0.0, 1.0, true)?;
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(format!(
+                "params.eps: must be a finite number > 0, got {}",
+                self.eps
+            ));
+        }
+        Ok(())
+    }
+
+    fn step(
+        &self,
+        step: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
+        let t = step.max(1) as f64;
+        let c1 = 1.0 / (1.0 - b1.powf(t));
+        let c2 = 1.0 / (1.0 - b2.powf(t));
+        elementwise::<2>(p, g, s, |p, g, [m, v]| {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
+        })
+    }
+}
+
+impl Optimizer for Adam {
+    fn create(params: &serde_json::Value) -> Result<Self, String> {
+        let a: Self = parse_params(params)?;
+        a.check()?;
+        Ok(a)
+    }
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        2 * rows * cols
+    }
+    fn update(
+        &self,
+        step: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        self.step(step, lr, p, g, s)
+    }
+}
+
+/// AdamW: decoupled weight decay p <- p (1 - lr weight_decay), then the Adam step.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdamW {
+    #[serde(default = "b1")]
+    pub beta1: f64,
+    #[serde(default = "b2")]
+    pub beta2: f64,
+    #[serde(default = "eps")]
+    pub eps: f64,
+    #[serde(default = "wd")]
+    pub weight_decay: f64,
+}
+
+impl Optimizer for AdamW {
+    fn create(params: &serde_json::Value) -> Result<Self, String> {
+        let a: Self = parse_params(params)?;
+        a.adam().check()?;
+        if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
+            return Err(format!(
+                "params.weight_decay: must be a finite number >= 0, got {}",
+                a.weight_decay
+            ));
+        }
+        Ok(a)
+    }
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        2 * rows * cols
+    }
+    fn update(
+        &self,
+        step: u64,
+        lr: f64,
+        p: MatMut<'_>,
+        g: MatRef<'_>,
+        s: &mut [f64],
+    ) -> Result<(), String> {
+        let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
+        let t = step.max(1) as f64;
+        let c1 = 1.0 / (1.0 - b1.powf(t));
+        let c2 = 1.0 / (1.0 - b2.powf(t));
+        let shrink = 1.0 - lr * self.weight_decay;
+        elementwise::<2>(p, g, s, |p, g, [m, v]| {
+            *p *= shrink;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
+        })
+    }
+}
+
+impl AdamW {
+    fn adam(&self) -> Adam {
+        Adam {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        }
+    }
+}
