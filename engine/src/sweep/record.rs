@@ -23,22 +23,29 @@ pub struct RunRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub message: Option<String>,
     pub steps: u64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub fit: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub reg: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub grad_norm: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_accuracy: f64,
     pub classification: Classification,
     /// Rank of the logit matrix Z.
     pub rank: usize,
     /// Rank of the centred class-mean logit matrix.
     pub centred_rank: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub simplex_cosine: f64,
     /// Closed-form optimal DNC loss for this model (null where not covered).
     pub dnc_loss: Option<f64>,
     /// Closed-form optimal paired low-rank loss (null where not covered).
     pub low_rank_loss: Option<f64>,
     /// Wall time of the run (the only field that differs between repeated sweeps).
+    #[serde(deserialize_with = "nan_if_null")]
     pub seconds: f64,
 }
 
@@ -94,4 +101,10 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// JSON has no NaN or infinity: serde_json writes them as `null`. Read `null` back as NaN so a
+/// run with a non-finite metric (e.g. a diverged run's gradient norm) stays readable.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }

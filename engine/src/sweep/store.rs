@@ -218,6 +218,16 @@ mod tests {
             assert_eq!(records.len(), 2, "{tail:?}");
             assert_eq!(len as usize, good.len(), "{tail:?}");
         }
+        // Non-finite metrics are written as null and read back as NaN.
+        std::fs::write(
+            &p,
+            format!(
+                "{}\n",
+                line(0).replace("\"grad_norm\":0.0", "\"grad_norm\":null")
+            ),
+        )
+        .unwrap();
+        assert!(read_runs(&p).unwrap().0[0].grad_norm.is_nan());
         // A duplicate index keeps the first record.
         std::fs::write(&p, format!("{good}{}\n", line(1))).unwrap();
         assert_eq!(read_runs(&p).unwrap().0.len(), 2);

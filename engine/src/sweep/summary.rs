@@ -39,7 +39,9 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Statistics of the finite values of `xs` (None if there are none).
     fn of(xs: &[f64]) -> Option<Stats> {
+        let xs: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
         if xs.is_empty() {
             return None;
         }
@@ -257,5 +259,6 @@ mod tests {
         assert_eq!((s.mean, s.std, s.min, s.max), (2.0, 1.0, 1.0, 3.0));
         assert_eq!(Stats::of(&[4.0]).unwrap().std, 0.0);
         assert!(Stats::of(&[]).is_none());
+        assert_eq!(Stats::of(&[1.0, f64::NAN, 3.0]).unwrap().mean, 2.0);
     }
 }

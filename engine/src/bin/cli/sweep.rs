@@ -150,10 +150,13 @@ fn print_table(s: &ufm::sweep::Summary) {
         let rank = p.rank.as_ref().map_or("-".to_string(), |r| {
             format!("{:.1} +- {:.1}", r.mean, r.std)
         });
-        let loss = p
-            .loss
-            .as_ref()
-            .map_or("-".to_string(), |r| format!("{:.6}", r.mean));
+        let loss = p.loss.as_ref().map_or("-".to_string(), |r| {
+            if r.mean.abs() < 1e6 {
+                format!("{:.6}", r.mean)
+            } else {
+                format!("{:.3e}", r.mean)
+            }
+        });
         println!(
             "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}",
             p.runs, p.expected_runs, p.p_dnc_interval[0], p.p_dnc_interval[1]
