@@ -196,6 +196,7 @@ macro_rules! with_x_axis {
                     String::new()
                 }
             }
+            None if v.abs() < 1e-12 => "0".to_string(),
             None => label(&serde_json::json!(*v)),
         };
         if $lay.log_x {
