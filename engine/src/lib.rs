@@ -10,9 +10,11 @@ pub mod init;
 pub mod job;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod plugin;
 pub mod report;
 pub mod run;
+pub mod sweep;
 pub mod theory;
 pub mod train;
 

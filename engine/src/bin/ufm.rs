@@ -8,8 +8,10 @@ use std::process::ExitCode;
 #[path = "cli"]
 mod cli {
     pub mod bench;
+    pub mod plot;
     pub mod progress;
     pub mod run;
+    pub mod sweep;
     pub mod theory;
 }
 
@@ -34,6 +36,12 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Print the JSON Schema of the job file.
     Schema,
+    /// Run every point of a job's sweep in parallel into --out (resumable).
+    Sweep(cli::sweep::SweepArgs),
+    /// Combine sweep folders of one job (e.g. shards) into one.
+    Merge(cli::sweep::MergeArgs),
+    /// Plot a run folder or a sweep folder (SVG and PNG, into DIR/plots by default).
+    Plot(cli::plot::PlotArgs),
     /// Closed forms, critical scales, regions and Hessian reports (docs/theory.md).
     Theory(cli::theory::TheoryArgs),
 }
@@ -52,6 +60,9 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::run(a),
         Command::Validate(a) => cli::run::validate(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Sweep(a) => cli::sweep::sweep(a),
+        Command::Merge(a) => cli::sweep::merge(a),
+        Command::Plot(a) => cli::plot::plot(a),
         Command::Theory(a) => cli::theory::theory(a),
         Command::Schema => {
             println!(

@@ -1,0 +1,165 @@
+//! `ufm sweep` and `ufm merge`.
+
+use crate::Failure;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use ufm::sweep::{run_sweep, Shard, SweepError, SweepEvent, SweepOptions};
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The job file; its `sweep` section defines the grid (a job without one is a single run).
+    job: PathBuf,
+    /// Output folder: runs.jsonl, summary.json, sweep.json. Finished runs found there are skipped.
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads, one run per thread (default: the number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run only shard I of N (1-based): the grid points whose index i has i mod N = I - 1.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<Shard>,
+    /// Also write each run's result.json, curve.csv and params/ into OUT/runs/<index>/.
+    #[arg(long)]
+    keep_runs: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Sweep folders of the same job (e.g. the shards of one sweep).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Folder for the merged runs.jsonl, summary.json and sweep.json.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+}
+
+fn failure(e: SweepError) -> Failure {
+    match e {
+        SweepError::Input(m) => Failure::Input(m),
+        SweepError::Runtime(m) => Failure::Runtime(m),
+    }
+}
+
+pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
+    let loaded =
+        ufm::job::load(&a.job).map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
+    let threads = match a.threads {
+        Some(0) => return Err(Failure::Input("--threads: must be >= 1, got 0".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let pb = if show {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {msg}  [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let dnc = std::sync::atomic::AtomicUsize::new(0);
+    let on_event = |ev: SweepEvent| match ev {
+        SweepEvent::Start { todo, skipped } => {
+            pb.set_length(todo as u64);
+            if skipped > 0 {
+                pb.println(format!("resuming: {skipped} runs already finished"));
+            }
+        }
+        SweepEvent::Finished(r) => {
+            if r.classification == ufm::analysis::Classification::Dnc {
+                dnc.fetch_add(1, Ordering::Relaxed);
+            }
+            pb.inc(1);
+            pb.set_message(format!("{} dnc", dnc.load(Ordering::Relaxed)));
+        }
+    };
+    let opts = SweepOptions {
+        threads,
+        shard: a.shard.unwrap_or(Shard::ALL),
+        keep_runs: a.keep_runs,
+    };
+    let report = run_sweep(&loaded, &a.out, opts, &cancel, &on_event).map_err(failure)?;
+    pb.finish_and_clear();
+    let shard = a
+        .shard
+        .map(|s| format!(" (shard {s}: {} runs)", report.in_shard))
+        .unwrap_or_default();
+    eprintln!(
+        "sweep: {} runs{shard}, {} already finished, {} run now in {:.1} s on {threads} thread{}",
+        report.total,
+        report.skipped,
+        report.ran,
+        report.seconds,
+        if threads == 1 { "" } else { "s" }
+    );
+    if report.cancelled {
+        return Err(Failure::Runtime(format!(
+            "sweep interrupted with {} of {} runs finished; run the same command again to resume",
+            report.skipped + report.ran,
+            report.in_shard
+        )));
+    }
+    print_table(&report.summary);
+    println!("written     {}/runs.jsonl, summary.json", a.out.display());
+    Ok(())
+}
+
+pub fn merge(a: MergeArgs) -> Result<(), Failure> {
+    let dirs: Vec<&std::path::Path> = a.dirs.iter().map(PathBuf::as_path).collect();
+    let summary = ufm::sweep::merge(&dirs, &a.out).map_err(failure)?;
+    print_table(&summary);
+    println!(
+        "merged      {} of {} runs from {} folders into {}/runs.jsonl, summary.json",
+        summary.finished_runs,
+        summary.total_runs,
+        dirs.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// One line per group: the grouping values, runs, P(dnc) with its interval, rank and loss.
+fn print_table(s: &ufm::sweep::Summary) {
+    for p in &s.points {
+        let what: Vec<String> = p
+            .assignments
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let what = if what.is_empty() {
+            "all".to_string()
+        } else {
+            what.join(" ")
+        };
+        let p_dnc = p.p_dnc.map_or("   -".to_string(), |x| format!("{x:.2}"));
+        let rank = p.rank.as_ref().map_or("-".to_string(), |r| {
+            format!("{:.1} +- {:.1}", r.mean, r.std)
+        });
+        let loss = p.loss.as_ref().map_or("-".to_string(), |r| {
+            if r.mean.abs() < 1e6 {
+                format!("{:.6}", r.mean)
+            } else {
+                format!("{:.3e}", r.mean)
+            }
+        });
+        println!(
+            "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}",
+            p.runs, p.expected_runs, p.p_dnc_interval[0], p.p_dnc_interval[1]
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! Plots of one run folder: loss curve, singular values, class-mean logit heat map.
+
+use super::draw::{colour, diverging, err, log_range, render};
+use plotters::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+struct Curve {
+    step: Vec<f64>,
+    loss: Vec<f64>,
+    fit: Vec<f64>,
+}
+
+fn read_curve(path: &Path) -> Result<Curve, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut c = Curve {
+        step: vec![],
+        loss: vec![],
+        fit: vec![],
+    };
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<f64> = line
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("{} line {}: not numbers", path.display(), i + 1))?;
+        if f.len() < 3 {
+            return Err(format!(
+                "{} line {}: too few columns",
+                path.display(),
+                i + 1
+            ));
+        }
+        c.step.push(f[0]);
+        c.loss.push(f[1]);
+        c.fit.push(f[2]);
+    }
+    if c.step.is_empty() {
+        return Err(format!("{}: no rows", path.display()));
+    }
+    Ok(c)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// Plot a run folder into `out`.
+pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let result = read_json(&dir.join("result.json"))?;
+    let curve = read_curve(&dir.join("curve.csv"))?;
+    let name = result["job"]["name"].as_str().unwrap_or("run").to_string();
+    let class = result["classification"].as_str().unwrap_or("?").to_string();
+    let mut files = loss_plot(out, &name, &class, &result, &curve)?;
+    files.extend(singular_value_plot(out, &name, &result)?);
+    files.extend(logit_heat_map(out, &name, &class, &result)?);
+    Ok(files)
+}
+
+fn loss_plot(
+    out: &Path,
+    name: &str,
+    class: &str,
+    result: &Value,
+    c: &Curve,
+) -> Result<Vec<PathBuf>, String> {
+    let dnc = result["reference"]["dnc_loss"].as_f64();
+    let lr = result["reference"]["low_rank_loss"].as_f64();
+    let last = *c.step.last().unwrap_or(&1.0);
+    let x_max = last.max(1.0);
+    let (lo, hi) = log_range(c.loss.iter().chain(&c.fit).copied().chain(dnc).chain(lr));
+    let pts = |ys: &Vec<f64>| -> Vec<(f64, f64)> {
+        c.step
+            .iter()
+            .zip(ys)
+            .filter(|(_, y)| y.is_finite() && **y > 0.0)
+            .map(|(&x, &y)| (x, y))
+            .collect()
+    };
+    // Zoom panel: the last part of training, linear y around the two references.
+    let fin = *c.loss.last().unwrap_or(&1.0);
+    let refs: Vec<f64> = [Some(fin), dnc, lr].into_iter().flatten().collect();
+    let (rmin, rmax) = refs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = (rmax - rmin).max(0.02 * rmin.abs()).max(1e-12);
+    let (zlo, zhi) = (rmin - 0.4 * span, rmax + 0.8 * span);
+    let z_start = c
+        .step
+        .iter()
+        .zip(&c.loss)
+        .find(|(_, &l)| l <= zhi)
+        .map_or(0.0, |(&s, _)| s);
+    let files = render!(out, "loss", (960, 450), |root| {
+        let (left, right) = root.split_horizontally(560);
+        let mut chart = ChartBuilder::on(&left)
+            .caption(format!("{name}: loss ({class})"), ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("loss")
+            .light_line_style(WHITE)
+            .x_labels(6)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(pts(&c.loss), colour(0).stroke_width(2)))
+            .map_err(err)?
+            .label("loss")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour(0)));
+        chart
+            .draw_series(LineSeries::new(pts(&c.fit), colour(1).stroke_width(2)))
+            .map_err(err)?
+            .label("fit (cross-entropy)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour(1)));
+        if let Some(d) = dnc {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, d), (x_max, d)],
+                    8,
+                    5,
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("DNC bound {d:.5}"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        if let Some(l) = lr {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, l), (x_max, l)],
+                    3,
+                    4,
+                    colour(2).stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("low-rank optimum {l:.5}"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        let mut zoom = ChartBuilder::on(&right)
+            .caption("zoom: loss against the references", ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(z_start..x_max.max(z_start + 1.0), zlo..zhi)
+            .map_err(err)?;
+        zoom.configure_mesh()
+            .x_desc("step")
+            .light_line_style(WHITE)
+            .x_labels(4)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.4}"))
+            .draw()
+            .map_err(err)?;
+        let zpts: Vec<(f64, f64)> = pts(&c.loss)
+            .into_iter()
+            .filter(|p| p.0 >= z_start)
+            .map(|(x, y)| (x, y.min(zhi)))
+            .collect();
+        zoom.draw_series(LineSeries::new(zpts, colour(0).stroke_width(2)))
+            .map_err(err)?;
+        let x1 = x_max.max(z_start + 1.0);
+        if let Some(d) = dnc {
+            zoom.draw_series(DashedLineSeries::new(
+                vec![(z_start, d), (x1, d)],
+                8,
+                5,
+                BLACK.stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
+        if let Some(l) = lr {
+            zoom.draw_series(DashedLineSeries::new(
+                vec![(z_start, l), (x1, l)],
+                3,
+                4,
+                colour(2).stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
+        Ok(())
+    });
+    Ok(files)
+}
+
+fn singular_value_plot(out: &Path, name: &str, result: &Value) -> Result<Vec<PathBuf>, String> {
+    let mut series: Vec<(String, Vec<f64>)> = vec![];
+    if let Some(layers) = result["layers"].as_array() {
+        for l in layers {
+            series.push((
+                l["name"].as_str().unwrap_or("?").to_string(),
+                floats(&l["singular_values"]),
+            ));
+        }
+    }
+    series.push(("Z".into(), floats(&result["logits"]["singular_values"])));
+    // Show the first 2K values (the rest are zero up to rounding for every layer).
+    let k = result["logits"]["class_means"]
+        .as_array()
+        .map_or(10, Vec::len);
+    let shown = (2 * k).max(2);
+    let floor = series
+        .iter()
+        .flat_map(|(_, s)| s.first().copied())
+        .fold(0.0f64, f64::max)
+        * 1e-17;
+    let clip = |v: f64| v.max(floor).max(f64::MIN_POSITIVE);
+    let (lo, hi) = log_range(
+        series
+            .iter()
+            .flat_map(|(_, s)| s.iter().take(shown).map(|&v| clip(v))),
+    );
+    let files = render!(out, "singular_values", (720, 450), |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{name}: singular values of each layer"),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.5f64..shown as f64 + 0.5, (lo..hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("index")
+            .y_desc("singular value")
+            .light_line_style(WHITE)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(err)?;
+        for (i, (label, s)) in series.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = s
+                .iter()
+                .take(shown)
+                .enumerate()
+                .map(|(j, &v)| ((j + 1) as f64, clip(v)))
+                .collect();
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    });
+    Ok(files)
+}
+
+fn logit_heat_map(
+    out: &Path,
+    name: &str,
+    class: &str,
+    result: &Value,
+) -> Result<Vec<PathBuf>, String> {
+    let means: Vec<Vec<f64>> = result["logits"]["class_means"]
+        .as_array()
+        .map(|a| a.iter().map(floats).collect())
+        .unwrap_or_default();
+    let k = means.len();
+    if k == 0 {
+        return Ok(vec![]);
+    }
+    let scale = means
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    let rank = result["logits"]["rank"].as_u64().unwrap_or(0);
+    let files = render!(out, "logits", (520, 520), |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{name}: class-mean logits ({class}, rank {rank})"),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(40)
+            .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(format!(
+                "class c (column = mean logit vector); colour -{scale:.2} blue .. +{scale:.2} red"
+            ))
+            .y_desc("logit")
+            .x_labels(k)
+            .y_labels(k)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => i.to_string(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) if *i < k => (k - 1 - i).to_string(),
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(err)?;
+        let cells = means.iter().enumerate().flat_map(|(c, col)| {
+            col.iter().enumerate().map(move |(row, &v)| {
+                let y = k - 1 - row;
+                Rectangle::new(
+                    [
+                        (SegmentValue::Exact(c), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(c + 1), SegmentValue::Exact(y + 1)),
+                    ],
+                    diverging(v / scale).filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(err)?;
+        Ok(())
+    });
+    Ok(files)
+}

@@ -1,0 +1,454 @@
+//! Plots of a sweep folder (summary.json): P(dnc) and rank against the swept variable, and a
+//! histogram of final ranks.
+
+use super::draw::{colour, err, render};
+use plotters::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A group of the summary: its x value, its series (second axis) label, and the numbers.
+struct Pt {
+    x: f64,
+    series: usize,
+    p: Option<f64>,
+    lo: f64,
+    hi: f64,
+    rank: Option<(f64, f64, f64, f64)>,
+    rank_counts: Vec<(usize, usize)>,
+}
+
+struct Layout {
+    x_key: String,
+    /// x positions are values (numeric axis) or indices (categories).
+    categories: Option<Vec<String>>,
+    log_x: bool,
+    x_range: (f64, f64),
+    series_key: Option<String>,
+    series_labels: Vec<String>,
+    pts: Vec<Pt>,
+    /// Distinct x values, ascending.
+    xs: Vec<f64>,
+}
+
+fn label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            let e = f.abs().log2();
+            let pow2 = f > 0.0 && (e - e.round()).abs() < 1e-9 && e.round().abs() >= 4.0;
+            if n.is_f64() && pow2 && f < 1.0 {
+                format!("2^{}", e.round() as i64)
+            } else if n.is_f64() && f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
+                format!("{f:.1e}")
+            } else if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", f as i64)
+            } else {
+                format!("{}", (f * 1e6).round() / 1e6)
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn layout(summary: &Value) -> Result<Layout, String> {
+    let group_by: Vec<String> = summary["group_by"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let points = summary["points"]
+        .as_array()
+        .ok_or("summary.json: no points")?;
+    let x_key = group_by
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "all runs".into());
+    let series_key = group_by.get(1).cloned();
+    let xs: Vec<Value> = points
+        .iter()
+        .map(|p| p["assignments"].get(&x_key).cloned().unwrap_or(Value::Null))
+        .collect();
+    let numeric = !group_by.is_empty() && xs.iter().all(Value::is_number);
+    let mut categories: Vec<String> = vec![];
+    let mut series_labels: Vec<String> = vec![];
+    let mut pts = vec![];
+    for (p, xv) in points.iter().zip(&xs) {
+        let x = if numeric {
+            xv.as_f64().unwrap_or(0.0)
+        } else {
+            let l = label(xv);
+            match categories.iter().position(|c| *c == l) {
+                Some(i) => i as f64,
+                None => {
+                    categories.push(l);
+                    (categories.len() - 1) as f64
+                }
+            }
+        };
+        let series = match &series_key {
+            None => 0,
+            Some(k) => {
+                let l = label(p["assignments"].get(k).unwrap_or(&Value::Null));
+                match series_labels.iter().position(|c| *c == l) {
+                    Some(i) => i,
+                    None => {
+                        series_labels.push(l);
+                        series_labels.len() - 1
+                    }
+                }
+            }
+        };
+        let iv = &p["p_dnc_interval"];
+        let r = &p["rank"];
+        pts.push(Pt {
+            x,
+            series,
+            p: p["p_dnc"].as_f64(),
+            lo: iv[0].as_f64().unwrap_or(0.0),
+            hi: iv[1].as_f64().unwrap_or(1.0),
+            rank: r["mean"].as_f64().map(|m| {
+                (
+                    m,
+                    r["std"].as_f64().unwrap_or(0.0),
+                    r["min"].as_f64().unwrap_or(m),
+                    r["max"].as_f64().unwrap_or(m),
+                )
+            }),
+            rank_counts: p["rank_counts"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()? as usize)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    let (mut lo, mut hi) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.x), b.max(p.x))
+        });
+    let log_x = numeric && lo > 0.0 && hi / lo >= 20.0;
+    if log_x {
+        lo /= 1.4;
+        hi *= 1.4;
+    } else {
+        let pad = ((hi - lo) * 0.06).max(0.5);
+        lo -= pad;
+        hi += pad;
+    }
+    let mut xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    Ok(Layout {
+        xs,
+        x_key,
+        categories: (!numeric).then_some(categories),
+        log_x,
+        x_range: (lo, hi),
+        series_key,
+        series_labels,
+        pts,
+    })
+}
+
+/// Plot a sweep folder into `out`.
+pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let summary: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
+    let name = summary["axes"]
+        .as_array()
+        .map(|_| dir.file_name().and_then(|s| s.to_str()).unwrap_or("sweep"))
+        .unwrap_or("sweep")
+        .to_string();
+    let lay = layout(&summary)?;
+    let mut files = xy_plot(out, &name, &lay, Metric::PDnc)?;
+    files.extend(xy_plot(out, &name, &lay, Metric::Rank)?);
+    files.extend(histogram(out, &name, &lay)?);
+    Ok(files)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Metric {
+    PDnc,
+    Rank,
+}
+
+/// Draw `body` into a chart over the sweep's x axis (linear or log) and y range.
+macro_rules! with_x_axis {
+    ($lay:expr, $root:expr, $caption:expr, $y:expr, $ydesc:expr, |$chart:ident| $body:block) => {{
+        let (x0, x1) = $lay.x_range;
+        let cats = $lay.categories.clone();
+        let fmt = move |v: &f64| match &cats {
+            Some(c) => {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < c.len() {
+                    c[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+            None if v.abs() < 1e-12 => "0".to_string(),
+            None => label(&serde_json::json!(*v)),
+        };
+        if $lay.log_x {
+            let mut $chart = ChartBuilder::on(&$root)
+                .caption($caption, ("sans-serif", 20))
+                .margin(14)
+                .x_label_area_size(42)
+                .y_label_area_size(60)
+                .build_cartesian_2d((x0..x1).log_scale().with_key_points($lay.xs.clone()), $y)
+                .map_err(err)?;
+            $chart
+                .configure_mesh()
+                .x_desc($lay.x_key.clone())
+                .y_desc($ydesc)
+                .light_line_style(WHITE)
+                .x_label_formatter(&fmt)
+                .draw()
+                .map_err(err)?;
+            $body
+        } else {
+            let mut $chart = ChartBuilder::on(&$root)
+                .caption($caption, ("sans-serif", 20))
+                .margin(14)
+                .x_label_area_size(42)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x0..x1, $y)
+                .map_err(err)?;
+            let n_labels = $lay.categories.as_ref().map_or(10, |c| c.len() * 2 + 1);
+            $chart
+                .configure_mesh()
+                .x_desc($lay.x_key.clone())
+                .y_desc($ydesc)
+                .light_line_style(WHITE)
+                .x_labels(n_labels)
+                .x_label_formatter(&fmt)
+                .draw()
+                .map_err(err)?;
+            $body
+        }
+    }};
+}
+
+fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<PathBuf>, String> {
+    let n_series = lay.series_labels.len().max(1);
+    let y_max = match metric {
+        Metric::PDnc => 1.05,
+        Metric::Rank => {
+            lay.pts
+                .iter()
+                .filter_map(|p| p.rank.map(|r| r.3))
+                .fold(1.0f64, f64::max)
+                + 1.0
+        }
+    };
+    let (file, caption, ydesc) = match metric {
+        Metric::PDnc => (
+            "p_dnc",
+            format!("{name}: P(DNC), Wilson 95% intervals"),
+            "P(DNC)",
+        ),
+        Metric::Rank => (
+            "rank",
+            format!("{name}: logit rank (mean, +-1 sd, min..max)"),
+            "rank of Z",
+        ),
+    };
+    // Legend away from the data: bottom right if the right end of the curves is high.
+    let right_end = lay
+        .pts
+        .iter()
+        .filter(|p| p.x == *lay.xs.last().unwrap_or(&0.0))
+        .filter_map(|p| match metric {
+            Metric::PDnc => p.p,
+            Metric::Rank => p.rank.map(|r| r.0 / y_max),
+        })
+        .fold(0.0f64, f64::max);
+    let legend_low = right_end > 0.5;
+    let files = render!(out, file, (720, 450), |root| {
+        with_x_axis!(
+            lay,
+            root,
+            caption.clone(),
+            -0.02f64..y_max,
+            ydesc,
+            |chart| {
+                for s in 0..n_series {
+                    let c = colour(s);
+                    let mut line: Vec<(f64, f64)> = vec![];
+                    for p in lay.pts.iter().filter(|p| p.series == s) {
+                        match metric {
+                            Metric::PDnc => {
+                                if let Some(v) = p.p {
+                                    line.push((p.x, v));
+                                    chart
+                                        .draw_series(std::iter::once(ErrorBar::new_vertical(
+                                            p.x,
+                                            p.lo,
+                                            v,
+                                            p.hi,
+                                            c.stroke_width(2),
+                                            10,
+                                        )))
+                                        .map_err(err)?;
+                                }
+                            }
+                            Metric::Rank => {
+                                if let Some((m, sd, lo, hi)) = p.rank {
+                                    line.push((p.x, m));
+                                    chart
+                                        .draw_series(std::iter::once(ErrorBar::new_vertical(
+                                            p.x,
+                                            m - sd,
+                                            m,
+                                            m + sd,
+                                            c.stroke_width(2),
+                                            10,
+                                        )))
+                                        .map_err(err)?;
+                                    chart
+                                        .draw_series(std::iter::once(PathElement::new(
+                                            vec![(p.x, lo), (p.x, hi)],
+                                            c.mix(0.35).stroke_width(6),
+                                        )))
+                                        .map_err(err)?;
+                                }
+                            }
+                        }
+                    }
+                    let legend = match (&lay.series_key, lay.series_labels.get(s)) {
+                        (Some(k), Some(l)) => format!("{k} = {l}"),
+                        _ if metric == Metric::PDnc => "P(DNC)".to_string(),
+                        _ => "mean rank".to_string(),
+                    };
+                    chart
+                        .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
+                        .map_err(err)?
+                        .label(legend)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+                    chart
+                        .draw_series(line.iter().map(|&q| Circle::new(q, 4, c.filled())))
+                        .map_err(err)?;
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(if legend_low {
+                        SeriesLabelPosition::LowerRight
+                    } else {
+                        SeriesLabelPosition::UpperRight
+                    })
+                    .label_font(("sans-serif", 14))
+                    .draw()
+                    .map_err(err)?;
+            }
+        );
+        Ok(())
+    });
+    Ok(files)
+}
+
+fn histogram(out: &Path, name: &str, lay: &Layout) -> Result<Vec<PathBuf>, String> {
+    // Stacked bars: one colour per x value (at most 8 distinct colours).
+    let xs: Vec<f64> = {
+        let mut v: Vec<f64> = lay.pts.iter().map(|p| p.x).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let max_rank = lay
+        .pts
+        .iter()
+        .flat_map(|p| p.rank_counts.iter().map(|r| r.0))
+        .max()
+        .unwrap_or(1);
+    let mut totals = vec![0usize; max_rank + 1];
+    for p in &lay.pts {
+        for &(r, n) in &p.rank_counts {
+            totals[r] += n;
+        }
+    }
+    let y_max = totals.iter().copied().max().unwrap_or(1) as f64 * 1.1 + 0.5;
+    let x_label = |x: f64| match &lay.categories {
+        Some(c) => c.get(x as usize).cloned().unwrap_or_default(),
+        None => label(&serde_json::json!(x)),
+    };
+    let files = render!(out, "rank_histogram", (720, 450), |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{name}: final logit ranks"), ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5f64..max_rank as f64 + 0.5, 0f64..y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("rank of Z")
+            .y_desc("runs")
+            .light_line_style(WHITE)
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels(max_rank + 2)
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
+                    format!("{}", v.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
+            .draw()
+            .map_err(err)?;
+        let mut base = vec![0usize; max_rank + 1];
+        for (xi, &x) in xs.iter().enumerate() {
+            let c = colour(xi);
+            let mut bars = vec![];
+            for p in lay.pts.iter().filter(|p| p.x == x) {
+                for &(r, n) in &p.rank_counts {
+                    let b = base[r];
+                    base[r] += n;
+                    bars.push(Rectangle::new(
+                        [
+                            (r as f64 - 0.38, b as f64),
+                            (r as f64 + 0.38, (b + n) as f64),
+                        ],
+                        c.filled(),
+                    ));
+                }
+            }
+            let legend = if lay.categories.is_none()
+                && lay.pts.len() == 1
+                && lay.series_key.is_none()
+                && lay.x_key == "all runs"
+            {
+                "all runs".to_string()
+            } else {
+                format!("{} = {}", lay.x_key, x_label(x))
+            };
+            chart
+                .draw_series(bars)
+                .map_err(err)?
+                .label(legend)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    });
+    Ok(files)
+}

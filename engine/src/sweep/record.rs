@@ -1,0 +1,110 @@
+//! One line of `runs.jsonl`: a compact result of one finished run.
+
+use crate::analysis::Classification;
+use crate::job::Job;
+use crate::report::RunResult;
+use crate::train::Status;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A finished run of a sweep (one line of runs.jsonl).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Position in the full grid (0-based; first sweep key varies slowest).
+    pub index: usize,
+    /// [`job_hash`] of this point's resolved job: a run is reused only if it matches.
+    pub job_hash: String,
+    /// The swept values of this point, in the order of the job's `sweep` keys.
+    pub assignments: IndexMap<String, Value>,
+    /// `init.seed` of this point's job (null for initialisers without a seed).
+    pub seed: Option<u64>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub message: Option<String>,
+    pub steps: u64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub fit: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub reg: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub grad_norm: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub train_accuracy: f64,
+    pub classification: Classification,
+    /// Rank of the logit matrix Z.
+    pub rank: usize,
+    /// Rank of the centred class-mean logit matrix.
+    pub centred_rank: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub simplex_cosine: f64,
+    /// Closed-form optimal DNC loss for this model (null where not covered).
+    pub dnc_loss: Option<f64>,
+    /// Closed-form optimal paired low-rank loss (null where not covered).
+    pub low_rank_loss: Option<f64>,
+    /// Wall time of the run (the only field that differs between repeated sweeps).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub seconds: f64,
+}
+
+impl RunRecord {
+    pub fn from_result(
+        index: usize,
+        job_hash: String,
+        assignments: IndexMap<String, Value>,
+        r: &RunResult,
+    ) -> RunRecord {
+        RunRecord {
+            index,
+            job_hash,
+            assignments,
+            seed: job_seed(&r.job),
+            status: r.status,
+            message: r.message.clone(),
+            steps: r.steps,
+            loss: r.final_.loss,
+            fit: r.final_.fit,
+            reg: r.final_.reg,
+            grad_norm: r.final_.grad_norm,
+            train_accuracy: r.final_.train_accuracy,
+            classification: r.analysis.classification,
+            rank: r.analysis.logits.rank,
+            centred_rank: r.analysis.logits.centred_rank,
+            simplex_cosine: r.analysis.logits.simplex_cosine,
+            dnc_loss: r.reference.dnc_loss,
+            low_rank_loss: r.reference.low_rank_loss,
+            seconds: r.seconds,
+        }
+    }
+}
+
+/// `init.seed` of a job, when its initialiser has one.
+pub fn job_seed(job: &Job) -> Option<u64> {
+    serde_json::to_value(&job.init)
+        .ok()
+        .and_then(|v| v.get("seed").and_then(Value::as_u64))
+}
+
+/// A stable 64-bit FNV-1a hash (16 hex digits) of the job's canonical JSON (every default filled
+/// in, fields in declaration order). Two jobs with the same hash ran the same computation.
+pub fn job_hash(job: &Job) -> String {
+    let text = serde_json::to_string(job).expect("job serialises");
+    fnv1a(text.as_bytes())
+}
+
+pub(crate) fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// JSON has no NaN or infinity: serde_json writes them as `null`. Read `null` back as NaN so a
+/// run with a non-finite metric (e.g. a diverged run's gradient norm) stays readable.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}

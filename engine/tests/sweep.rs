@@ -1,0 +1,288 @@
+//! End-to-end tests of `ufm sweep` / `ufm merge` through the built binary: thread-count
+//! independence, kill-and-resume, shard-and-merge, refusal of a changed job.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const UFM: &str = env!("CARGO_BIN_EXE_ufm");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ufm-sweep-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A small sweep: 3 widths x 6 seeds, tiny models; `steps` fixed (tol 0) sets the run time.
+fn write_job(dir: &Path, steps: u64, widths: &str) -> PathBuf {
+    let job = format!(
+        r#"{{"schema_version":1,"name":"t","model":{{"classes":4,"per_class":2,"width":6,"layers":2,"lambda":0.01}},
+ "init":{{"name":"scaled","scale":2.0,"seed":0}},"optimizer":{{"name":"gd","lr":0.5}},
+ "train":{{"max_steps":{steps},"tol":0,"record_every":50}},
+ "sweep":{{"model.width":{widths},"init.seed":{{"range":[0,6]}}}}}}"#
+    );
+    let p = dir.join("job.json");
+    std::fs::write(&p, job).unwrap();
+    p
+}
+
+fn ufm(args: &[&str]) -> Output {
+    Command::new(UFM).args(args).output().expect("ufm runs")
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "ufm failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// runs.jsonl as {index: record without `seconds`}.
+fn runs(dir: &Path) -> BTreeMap<u64, Value> {
+    let text = std::fs::read_to_string(dir.join("runs.jsonl")).unwrap();
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        let i = v["index"].as_u64().unwrap();
+        assert!(m.insert(i, v).is_none(), "index {i} twice");
+    }
+    m
+}
+
+fn summary(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("summary.json")).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn one_and_two_threads_give_the_same_runs_and_summary() {
+    let d = tmp("threads");
+    let job = write_job(&d, 400, "[4, 8, 16]");
+    let (a, b) = (d.join("a"), d.join("b"));
+    ok(&ufm(&["sweep", s(&job), "--out", s(&a), "--threads", "1"]));
+    ok(&ufm(&["sweep", s(&job), "--out", s(&b), "--threads", "2"]));
+    let (ra, rb) = (runs(&a), runs(&b));
+    assert_eq!(ra.len(), 18);
+    assert_eq!(ra, rb);
+    assert_eq!(summary(&a), summary(&b));
+    let sum: Value = serde_json::from_str(&summary(&a)).unwrap();
+    assert_eq!(sum["finished_runs"], 18);
+    assert_eq!(sum["points"].as_array().unwrap().len(), 3);
+    assert_eq!(sum["points"][0]["runs"], 6);
+    // Running again skips everything and changes nothing.
+    let o = ufm(&["sweep", s(&job), "--out", s(&a), "--threads", "2"]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("18 already finished, 0 run now"));
+    assert_eq!(runs(&a), ra);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn killed_sweep_resumes_to_the_uninterrupted_summary() {
+    let d = tmp("kill");
+    // Runs of a few tens of ms each, so the kill lands part-way.
+    let job = write_job(&d, 60_000, "[8, 12, 16]");
+    let full = d.join("full");
+    ok(&ufm(&[
+        "sweep",
+        s(&job),
+        "--out",
+        s(&full),
+        "--threads",
+        "2",
+    ]));
+    let total = runs(&full).len();
+    assert_eq!(total, 18);
+
+    let part = d.join("part");
+    let mut child = Command::new(UFM)
+        .args(["sweep", s(&job), "--out", s(&part), "--threads", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs_file = part.join("runs.jsonl");
+    let start = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&runs_file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sweep ended before the kill"
+        );
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no clean-up code runs
+    child.wait().unwrap();
+    let done = runs(&part).len();
+    assert!(
+        done >= 3 && done < total,
+        "killed after {done} of {total} runs"
+    );
+    // A torn last line, as left by a kill in the middle of an append.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&runs_file)
+            .unwrap();
+        f.write_all(br#"{"index":17,"job_hash":"0123"#).unwrap();
+    }
+    let o = ufm(&["sweep", s(&job), "--out", s(&part), "--threads", "2"]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("{done} already finished")));
+    assert_eq!(runs(&part), runs(&full));
+    assert_eq!(summary(&part), summary(&full));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_sweep() {
+    let d = tmp("shard");
+    let job = write_job(&d, 300, "[4, 8, 16]");
+    let full = d.join("full");
+    ok(&ufm(&[
+        "sweep",
+        s(&job),
+        "--out",
+        s(&full),
+        "--threads",
+        "2",
+    ]));
+    let mut shard_dirs = vec![];
+    for i in 1..=3 {
+        let sd = d.join(format!("shard{i}"));
+        let spec = format!("{i}/3");
+        ok(&ufm(&[
+            "sweep",
+            s(&job),
+            "--out",
+            s(&sd),
+            "--threads",
+            "1",
+            "--shard",
+            &spec,
+        ]));
+        assert_eq!(runs(&sd).len(), 6);
+        shard_dirs.push(sd);
+    }
+    let merged = d.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shard_dirs.iter().map(|p| s(p)));
+    args.extend(["--out", s(&merged)]);
+    ok(&ufm(&args));
+    assert_eq!(runs(&merged), runs(&full));
+    assert_eq!(summary(&merged), summary(&full));
+    // Two shards only: a partial summary, no error.
+    let partial = d.join("partial");
+    ok(&ufm(&[
+        "merge",
+        s(&shard_dirs[0]),
+        s(&shard_dirs[1]),
+        "--out",
+        s(&partial),
+    ]));
+    let sum: Value = serde_json::from_str(&summary(&partial)).unwrap();
+    assert_eq!(sum["finished_runs"], 12);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn changed_job_and_bad_arguments_are_refused() {
+    let d = tmp("refuse");
+    let job = write_job(&d, 200, "[4, 8]");
+    let out = d.join("out");
+    ok(&ufm(&[
+        "sweep",
+        s(&job),
+        "--out",
+        s(&out),
+        "--threads",
+        "1",
+    ]));
+    // Same folder, changed job (other step count): exit 2, a clear message, nothing appended.
+    let before = std::fs::read_to_string(out.join("runs.jsonl")).unwrap();
+    let job2 = write_job(&d, 300, "[4, 8]");
+    let o = ufm(&["sweep", s(&job2), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another job"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("runs.jsonl")).unwrap(),
+        before
+    );
+    for bad in [["--shard", "0/2"], ["--shard", "3/2"], ["--threads", "0"]] {
+        let o = ufm(&["sweep", s(&job), "--out", s(&out), bad[0], bad[1]]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+    // Merging folders of different sweeps.
+    let other = d.join("other");
+    let job3 = write_job(&d, 200, "[4, 16]");
+    ok(&ufm(&[
+        "sweep",
+        s(&job3),
+        "--out",
+        s(&other),
+        "--threads",
+        "1",
+    ]));
+    let o = ufm(&["merge", s(&out), s(&other), "--out", s(&d.join("m"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another sweep"));
+    let o = ufm(&["merge", s(&d.join("nothing")), "--out", s(&d.join("m"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn plot_writes_svg_and_png_for_runs_and_sweeps() {
+    let d = tmp("plot");
+    let job = write_job(&d, 300, "[4, 8]");
+    let sw = d.join("sweep");
+    ok(&ufm(&[
+        "sweep",
+        s(&job),
+        "--out",
+        s(&sw),
+        "--threads",
+        "2",
+        "--keep-runs",
+    ]));
+    ok(&ufm(&["plot", s(&sw)]));
+    let run = sw.join("runs").join("000000");
+    ok(&ufm(&["plot", s(&run), "--out", s(&d.join("runplots"))]));
+    for (dir, names) in [
+        (sw.join("plots"), ["p_dnc", "rank", "rank_histogram"]),
+        (d.join("runplots"), ["loss", "singular_values", "logits"]),
+    ] {
+        for n in names {
+            let png = std::fs::read(dir.join(format!("{n}.png"))).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{n}.png");
+            let svg = std::fs::read_to_string(dir.join(format!("{n}.svg"))).unwrap();
+            assert!(svg.contains("<svg") && svg.contains("<text"), "{n}.svg");
+        }
+    }
+    let o = ufm(&["plot", s(&d.join("missing"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ufm(&["plot", s(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a run folder"));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run one of the paper's deep-UFM experiments and plot it:
+#   examples/paper/run.sh NAME [extra ufm sweep options, e.g. --threads 2]
+# NAME is a job file of this folder without .json (figure1-dnc, figure2-width, study-init-scale, ...).
+# Output: out/paper/NAME/ (result or runs.jsonl + summary.json) and out/paper/NAME/plots/*.svg|png.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+name=${1:?usage: examples/paper/run.sh NAME [ufm sweep options]}
+shift
+job=examples/paper/$name.json
+out=out/paper/$name
+cargo build --release -q -p ufm-engine --bin ufm
+ufm=target/release/ufm
+start=$(date +%s.%N)
+if grep -q '"sweep"' "$job"; then
+  "$ufm" sweep "$job" --out "$out" "$@"
+else
+  "$ufm" run "$job" --out "$out"
+fi
+echo "$name: $(echo "$(date +%s.%N) - $start" | bc) s wall" >&2
+"$ufm" plot "$out"
