@@ -55,6 +55,13 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when stdout is a closed pipe (`ufm ... | head`) instead
+    // of panicking in println!: Rust ignores SIGPIPE by default.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cli::run::run(a),
