@@ -11,9 +11,9 @@ for r in $(seq "$reps"); do
     rm -rf "out/bench-sweep-$t"
     s=$(date +%s.%N)
     target/release/ufm sweep examples/paper/bench-sweep.json --out "out/bench-sweep-$t" --threads "$t" -q >/dev/null
-    e=$(echo "$(date +%s.%N) - $s" | bc)
-    echo "threads $t: 16 runs in $e s = $(echo "scale=3; 16 / $e" | bc) runs/s (load $(cut -d' ' -f1 /proc/loadavg))"
+    e=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+    echo "threads $t: 16 runs in $e s = $(awk -v e="$e" 'BEGIN { printf "%.3f", 16 / e }') runs/s (load $(cut -d' ' -f1 /proc/loadavg))"
     eval "w$t=$e"
   done
-  echo "speed-up 2 vs 1 thread: $(echo "scale=2; $w1 / $w2" | bc)x"
+  echo "speed-up 2 vs 1 thread: $(awk -v a="$w1" -v b="$w2" 'BEGIN { printf "%.2f", a / b }')x"
 done

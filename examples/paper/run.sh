@@ -11,11 +11,12 @@ job=examples/paper/$name.json
 out=out/paper/$name
 cargo build --release -q -p ufm-engine --bin ufm
 ufm=target/release/ufm
-start=$(date +%s.%N)
+start=$(date +%s%N)
 if grep -q '"sweep"' "$job"; then
   "$ufm" sweep "$job" --out "$out" "$@"
 else
   "$ufm" run "$job" --out "$out"
 fi
-echo "$name: $(echo "$(date +%s.%N) - $start" | bc) s wall" >&2
+end=$(date +%s%N)
+echo "$name: $(( (end - start) / 1000000 )) ms wall" >&2
 "$ufm" plot "$out"
