@@ -13,7 +13,10 @@ pub(crate) mod elementwise;
 mod fit;
 mod workspace;
 
-pub use fit::{fit_and_dz, fit_and_dz_batch, fit_only, fit_transposed, fit_transposed_batch};
+pub use fit::{
+    fit_and_dz, fit_and_dz_batch, fit_only, fit_transposed, fit_transposed_batch,
+    fit_transposed_columns,
+};
 pub use workspace::Workspace;
 
 use serde::{Deserialize, Serialize};

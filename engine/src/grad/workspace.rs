@@ -1,7 +1,7 @@
 //! Preallocated buffers and the two gradient algorithms.
 
 use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
-use super::fit::{fit_and_dz_batch, fit_only, fit_transposed, fit_transposed_batch};
+use super::fit::{fit_and_dz_batch, fit_only, fit_transposed_columns};
 use super::{GradPath, LossParts};
 use crate::model::{Activation, ModelSpec, Params};
 use faer::linalg::matmul::matmul;
@@ -27,6 +27,8 @@ pub struct Workspace {
     delta: [Mat<f64>; 2],
     /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
     sq: Vec<f64>,
+    /// Factored path: per-sample maxima and sums of the softmax (2 N values).
+    fit_scratch: Vec<f64>,
     /// Mini-batch mask over the N samples (empty: full batch). See [`Workspace::set_batch`].
     batch: Vec<bool>,
 }
@@ -72,6 +74,7 @@ impl Workspace {
                 mats(layers - 1, d, n)
             },
             sq: vec![0.0; layers + 1],
+            fit_scratch: if factored { vec![0.0; 2 * n] } else { vec![] },
             batch: Vec::new(),
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]
@@ -173,6 +176,7 @@ impl Workspace {
             labels,
             sq,
             batch,
+            fit_scratch,
             ..
         } = self;
         // prod[l-1] = A_l^T = W_l^T A_{l+1}^T for l = 1..L-1, built from the top (A_L = W_L).
@@ -203,11 +207,11 @@ impl Workspace {
             par,
         );
         let Some(grad) = grad else {
-            let fit = fit_transposed(spec.loss, z.as_ref(), labels, None);
+            let fit = fit_transposed_columns(spec.loss, z, labels, None, None, fit_scratch);
             return Self::parts(spec, params, fit);
         };
         let mask = (!batch.is_empty()).then_some(batch.as_slice());
-        let fit = fit_transposed_batch(spec.loss, z.as_ref(), labels, Some(dz), mask);
+        let fit = fit_transposed_columns(spec.loss, z, labels, Some(dz), mask, fit_scratch);
         // dH1 = A_1^T dZ + lambda_h H1.
         sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
         matmul(
