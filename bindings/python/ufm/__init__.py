@@ -201,22 +201,20 @@ def load_plugin(path) -> None:
     _call(_lib.ufm_plugin_load, os.fsencode(path))
 
 
-class Trainer:
-    """A model being trained, from a job (JSON text or a dict, without `sweep`).
 
-    Not thread-safe: use one Trainer from one thread at a time. `close()` frees it (idempotent;
-    also on garbage collection and at the end of a `with` block)."""
+class _Handle:
+    """Owns one library handle: `close()` frees it once (idempotent; also on garbage collection
+    and at the end of a `with` block); using it after that raises UFMError (status 7)."""
 
-    def __init__(self, job, base_dir: str | None = None):
-        h = c_void_p()
-        _call(_lib.ufm_trainer_new, _job_text(job),
-              None if base_dir is None else os.fsencode(base_dir), byref(h))
-        self._h = h
+    _kind = "handle"
+
+    def _free(self, h) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         h, self._h = getattr(self, "_h", None), None
         if h:
-            _lib.ufm_trainer_free(h)
+            self._free(h)
 
     __del__ = close
 
@@ -228,8 +226,25 @@ class Trainer:
 
     def _handle(self):
         if not self._h:
-            raise UFMError(7, "the trainer is closed")
+            raise UFMError(7, f"the {self._kind} is closed")
         return self._h
+
+class Trainer(_Handle):
+    """A model being trained, from a job (JSON text or a dict, without `sweep`).
+
+    Not thread-safe: use one Trainer from one thread at a time. `close()` frees it (idempotent;
+    also on garbage collection and at the end of a `with` block)."""
+
+    _kind = "trainer"
+
+    def __init__(self, job, base_dir: str | None = None):
+        h = c_void_p()
+        _call(_lib.ufm_trainer_new, _job_text(job),
+              None if base_dir is None else os.fsencode(base_dir), byref(h))
+        self._h = h
+
+    def _free(self, h) -> None:
+        _lib.ufm_trainer_free(h)
 
     def param_count(self) -> int:
         n = c_size_t()
@@ -314,29 +329,16 @@ class Trainer:
         return Result(r)
 
 
-class Result:
+class Result(_Handle):
     """The analysed state of a run (result.json's content). `close()` frees it (idempotent)."""
+
+    _kind = "result"
 
     def __init__(self, handle: c_void_p):
         self._h = handle
 
-    def close(self) -> None:
-        h, self._h = getattr(self, "_h", None), None
-        if h:
-            _lib.ufm_result_free(h)
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if not self._h:
-            raise UFMError(7, "the result is closed")
-        return self._h
+    def _free(self, h) -> None:
+        _lib.ufm_result_free(h)
 
     def json_text(self) -> str:
         p, n = c_char_p(), c_size_t()
