@@ -1,6 +1,6 @@
 //! The `ufm` command line: a thin layer over the engine (see `ufm --help`).
 //! Exit status: 0 success, 2 invalid input (the message names the field or argument),
-//! 1 failure at run time.
+//! 1 failure at run time, 130 / 143 interrupted by SIGINT / SIGTERM (files written, resumable).
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ mod cli {
     pub mod plot;
     pub mod progress;
     pub mod run;
+    pub mod signals;
     pub mod sweep;
     pub mod theory;
 }
@@ -81,6 +82,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Cut short by SIGINT/SIGTERM: 128 + the signal, whatever the failure reads.
+        Err(Failure::Input(m) | Failure::Runtime(m))
+            if cli::signals::interrupted_status().is_some() =>
+        {
+            eprintln!("error: {m}");
+            ExitCode::from(cli::signals::interrupted_status().unwrap_or(1))
+        }
         Err(Failure::Input(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)

@@ -20,7 +20,8 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Summary, SweepError> {
             "merge: give at least one sweep folder".into(),
         ));
     };
-    let meta = SweepMeta::read(first)?;
+    let mut meta = SweepMeta::read(first)?;
+    meta.shard = None; // the merged folder is no shard
     let mut by_index: BTreeMap<usize, RunRecord> = BTreeMap::new();
     for dir in dirs {
         let m = SweepMeta::read(dir)?;

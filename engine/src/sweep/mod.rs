@@ -7,6 +7,7 @@
 //! - [`summary`]: per-group aggregation with Wilson 95% intervals.
 //! - [`shard`]: deterministic `--shard I/N` split of the grid.
 //! - [`merge`]: combine shard folders into one.
+//! - [`status`]: progress of shard folders (done, failed, missing) without merging.
 //! - [`runner`]: the parallel runner.
 //!
 //! The format is documented in `docs/sweep.md`.
@@ -15,6 +16,7 @@ pub mod merge;
 pub mod record;
 pub mod runner;
 pub mod shard;
+pub mod status;
 pub mod store;
 pub mod summary;
 
@@ -22,6 +24,7 @@ pub use merge::merge;
 pub use record::{job_hash, RunRecord};
 pub use runner::{run_sweep, SweepEvent, SweepOptions, SweepReport};
 pub use shard::Shard;
+pub use status::{status, FolderStatus, ShardProgress, SweepStatus};
 pub use store::{SweepMeta, SweepStore};
 pub use summary::{summarize, wilson, Summary};
 

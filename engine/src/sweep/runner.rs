@@ -89,6 +89,7 @@ pub fn meta_of(loaded: &LoadedJob, grid: &[GridPoint]) -> SweepMeta {
         axes,
         point_hashes: grid.iter().map(|p| job_hash(&p.job)).collect(),
         job: loaded.job.clone(),
+        shard: None,
     }
 }
 
@@ -121,7 +122,10 @@ pub fn run_sweep(
         return Err(SweepError::Input("--threads: must be >= 1".into()));
     }
     let grid = grid_of(loaded);
-    let meta = meta_of(loaded, &grid);
+    let mut meta = meta_of(loaded, &grid);
+    if opts.shard != Shard::ALL {
+        meta.shard = Some(opts.shard.to_string());
+    }
     let (store, existing) = SweepStore::open(dir, &meta)?;
     let done: std::collections::HashSet<usize> = existing.iter().map(|r| r.index).collect();
     let in_shard: Vec<usize> = (0..grid.len())

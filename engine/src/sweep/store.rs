@@ -39,6 +39,10 @@ pub struct SweepMeta {
     pub point_hashes: Vec<String>,
     /// The job as written (with its sweep, every default filled in).
     pub job: Job,
+    /// `I/N` when the folder was last run as shard I of N (absent for a whole sweep and a merge);
+    /// read by `ufm merge --status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 impl SweepMeta {

@@ -4,8 +4,6 @@ use super::progress::bar;
 use crate::Failure;
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use ufm::job::{load, LoadedJob};
 use ufm::run::{execute, execute_checkpointed, CheckpointOptions, RunError};
 
@@ -77,10 +75,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     // Fail before training, not after, when the output folder cannot be made.
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
-    // Ctrl-C ends the run cleanly (status `cancelled`) so its results are still written.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    // Ctrl-C or SIGTERM ends the run cleanly (status `cancelled`) so its results are still
+    // written (and, with --checkpoint-every, a checkpoint to --resume from).
+    let cancel = super::signals::install();
     let pb = bar(loaded.job.train.max_steps, a.quiet || a.json);
     let mut progress = |p: ufm::train::Progress| {
         pb.set_position(p.step);
@@ -92,7 +89,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &loaded.job,
             &loaded.spec,
             &loaded.base_dir,
-            Some(&cancel),
+            Some(cancel),
             &mut progress,
             CheckpointOptions {
                 dir: &ck_dir,
@@ -105,7 +102,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &loaded.job,
             &loaded.spec,
             &loaded.base_dir,
-            Some(&cancel),
+            Some(cancel),
             &mut progress,
         )
     }
@@ -124,6 +121,13 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         );
     } else {
         print_summary(&output.result, &out);
+    }
+    if output.result.status == ufm::train::Status::Cancelled {
+        return Err(Failure::Runtime(format!(
+            "run cancelled after {} steps; its files are written in {}",
+            output.result.steps,
+            out.display()
+        )));
     }
     Ok(())
 }

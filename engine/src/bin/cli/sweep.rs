@@ -5,8 +5,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use ufm::sweep::{run_sweep, Shard, SweepError, SweepEvent, SweepOptions};
 
 #[derive(Args)]
@@ -36,8 +35,12 @@ pub struct MergeArgs {
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
     /// Folder for the merged runs.jsonl, summary.json and sweep.json.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "status")]
+    out: Option<PathBuf>,
+    /// Only report progress: per folder its shard, runs done, failed and missing (nothing is
+    /// written; safe while the shards run).
+    #[arg(long, conflicts_with = "out")]
+    status: bool,
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
@@ -59,9 +62,8 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    // Ctrl-C or SIGTERM: start no new run, abandon the runs in flight, write summary.json.
+    let cancel = super::signals::install();
     let show = !a.quiet && std::io::stderr().is_terminal();
     let pb = if show {
         ProgressBar::new(0)
@@ -93,7 +95,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         shard: a.shard.unwrap_or(Shard::ALL),
         keep_runs: a.keep_runs,
     };
-    let report = run_sweep(&loaded, &a.out, opts, &cancel, &on_event).map_err(failure)?;
+    let report = run_sweep(&loaded, &a.out, opts, cancel, &on_event).map_err(failure)?;
     pb.finish_and_clear();
     let shard = a
         .shard
@@ -121,14 +123,69 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
 
 pub fn merge(a: MergeArgs) -> Result<(), Failure> {
     let dirs: Vec<&std::path::Path> = a.dirs.iter().map(PathBuf::as_path).collect();
-    let summary = ufm::sweep::merge(&dirs, &a.out).map_err(failure)?;
+    let out = match (a.status, a.out) {
+        (false, Some(out)) => out,
+        _ => return print_status(&ufm::sweep::status(&dirs).map_err(failure)?),
+    };
+    let summary = ufm::sweep::merge(&dirs, &out).map_err(failure)?;
     print_table(&summary);
     println!(
         "merged      {} of {} runs from {} folders into {}/runs.jsonl, summary.json",
         summary.finished_runs,
         summary.total_runs,
         dirs.len(),
-        a.out.display()
+        out.display()
+    );
+    Ok(())
+}
+
+/// `ufm merge --status`: one line per folder, then the totals over all of them.
+fn print_status(st: &ufm::sweep::SweepStatus) -> Result<(), Failure> {
+    println!(
+        "{:<7} {:>6} {:>6} {:>6} {:>7}  {:<11} folder",
+        "shard", "runs", "done", "failed", "missing", "state"
+    );
+    let mut complete = 0;
+    for f in &st.folders {
+        match &f.progress {
+            Some(p) => {
+                let state = if p.missing == 0 {
+                    complete += 1;
+                    "complete"
+                } else if p.done == 0 {
+                    "started"
+                } else {
+                    "incomplete"
+                };
+                println!(
+                    "{:<7} {:>6} {:>6} {:>6} {:>7}  {state:<11} {}",
+                    p.shard.to_string(),
+                    p.runs,
+                    p.done,
+                    p.failed,
+                    p.missing,
+                    f.dir.display()
+                );
+            }
+            None => println!(
+                "{:<7} {:>6} {:>6} {:>6} {:>7}  {:<11} {}",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "not started",
+                f.dir.display()
+            ),
+        }
+    }
+    println!(
+        "total   {:>6} {:>6} {:>6} {:>7}  {complete} of {} folders complete",
+        st.total_runs,
+        st.done,
+        st.failed,
+        st.missing,
+        st.folders.len()
     );
     Ok(())
 }
