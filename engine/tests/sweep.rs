@@ -286,3 +286,74 @@ fn plot_writes_svg_and_png_for_runs_and_sweeps() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither a run folder"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn merge_status_counts_done_failed_and_missing_per_shard_without_writing() {
+    let d = tmp("status");
+    // 2 learning rates x 3 seeds; lr 1e12 diverges (a failed run), grid indices 3, 4, 5.
+    let job = d.join("job.json");
+    std::fs::write(
+        &job,
+        r#"{"schema_version":1,"name":"t","model":{"classes":4,"per_class":2,"width":6,"layers":2,"lambda":0.01},
+ "init":{"name":"scaled","scale":2.0,"seed":0},"optimizer":{"name":"gd","lr":0.5},
+ "train":{"max_steps":300,"tol":0,"record_every":50},
+ "sweep":{"optimizer.lr":[0.5, 1e12],"init.seed":{"range":[0,3]}}}"#,
+    )
+    .unwrap();
+    // Shard 1/2 holds indices 0, 2, 4 (4 diverges); shard 2/2 is not started.
+    let (s1, s2) = (d.join("shard-1"), d.join("shard-2"));
+    ok(&ufm(&["sweep", s(&job), "--out", s(&s1), "--shard", "1/2"]));
+    let diverged = runs(&s1)
+        .values()
+        .filter(|r| r["status"] == "diverged")
+        .count();
+    assert_eq!(diverged, 1, "lr 1e12 should diverge");
+    let before = std::fs::read_dir(&s1).unwrap().count();
+    let o = ufm(&["merge", "--status", s(&s1), s(&s2)]);
+    ok(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[1][..6],
+        ["1/2", "3", "3", "1", "0", "complete"],
+        "{text}"
+    );
+    assert_eq!(rows[2][..6], ["-", "-", "-", "-", "-", "not"], "{text}");
+    assert_eq!(rows[3][..5], ["total", "6", "3", "1", "3"], "{text}");
+    assert!(text.contains("1 of 2 folders complete"), "{text}");
+    // Nothing written, no folder made.
+    assert_eq!(std::fs::read_dir(&s1).unwrap().count(), before);
+    assert!(!s2.exists());
+    // Shard 2 interrupted part-way is `incomplete`; afterwards every count adds up.
+    ok(&ufm(&["sweep", s(&job), "--out", s(&s2), "--shard", "2/2"]));
+    let lines: Vec<String> = std::fs::read_to_string(s2.join("runs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    std::fs::write(s2.join("runs.jsonl"), format!("{}\n", lines[0])).unwrap();
+    let o = ufm(&["merge", "--status", s(&s1), s(&s2)]);
+    ok(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()[..6]
+                == ["2/2", "3", "1", "0", "2", "incomplete"]),
+        "{text}"
+    );
+    // --status takes no --out; folders of another sweep are refused.
+    let o = ufm(&["merge", "--status", s(&s1), "--out", s(&d.join("m"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let other = d.join("other");
+    let job2 = write_job(&d, 100, "[4]");
+    ok(&ufm(&["sweep", s(&job2), "--out", s(&other)]));
+    let o = ufm(&["merge", "--status", s(&s1), s(&other)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another sweep"));
+    let o = ufm(&["merge", "--status", s(&d.join("none"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -197,12 +197,12 @@ say "reference sweep done ($(lines "$work/out/local/runs.jsonl") runs)"
 # ---- 4. submit exactly as docs/cluster.md does -------------------------------------------------
 out=$work/out/slurm
 cd "$repo"
-submitted=$(UFM=$ufm examples/paper/submit-sweep.sh "$job" "$out" 3)
+submitted=$(UFM=$ufm examples/paper/submit-sweep.sh "$job" "$out" 3 --cpus-per-task=1 --time=10)
 echo "$submitted" >&2
 array=$(sed -n 's/^array job \([0-9]*\):.*/\1/p' <<<"$submitted")
 merge=$(sed -n 's/^merge job \([0-9]*\):.*/\1/p' <<<"$submitted")
 [[ -n $array && -n $merge ]] || fail "submit-sweep.sh printed no job ids"
-squeue >&2
+squeue --me >&2
 
 # Shard 2: scancel part-way (SIGTERM, then SIGKILL after KillWait).
 wait_lines "$out/shard-2/runs.jsonl" 2 120
@@ -242,7 +242,7 @@ grep -Eq "^total +36 +$((24 + done2)) +0 +$((12 - done2)) +2 of 3 folders comple
 say "shard 2 cancelled after $done2 runs; shard 3 requeued after $requeued_at runs and completed"
 
 # ---- 6. resume: the same command again ---------------------------------------------------------
-submitted=$(UFM=$ufm examples/paper/submit-sweep.sh "$job" "$out" 3)
+submitted=$(UFM=$ufm examples/paper/submit-sweep.sh "$job" "$out" 3 --cpus-per-task=1 --time=10)
 echo "$submitted" >&2
 array2=$(sed -n 's/^array job \([0-9]*\):.*/\1/p' <<<"$submitted")
 merge2=$(sed -n 's/^merge job \([0-9]*\):.*/\1/p' <<<"$submitted")
@@ -259,4 +259,17 @@ grep -Eq "^total +36 +36 +0 +0 +3 of 3 folders complete" <<<"$status" || fail "-
 cmp "$out/merged/summary.json" "$work/out/local/summary.json" ||
   fail "merged summary.json differs from the single-machine sweep's"
 [[ -s $out/merged/plots/p_dnc.png ]] || fail "the merge job drew no plot"
+
+# ---- 7. by hand: resubmit one task, merge and plot --------------------------------------------
+one=$(UFM=$ufm sbatch --parsable --array=2 --output="$out/logs/%x-%A_%a.log" \
+  examples/paper/slurm-sweep.sh "$job" "$out" 3)
+one=${one%%;*}
+wait_jobs_gone 120
+grep -q "12 already finished, 0 run now" "$out/logs/ufm-sweep-${one}_2.log" ||
+  fail "a resubmitted complete shard did work: $(cat "$out/logs/ufm-sweep-${one}_2.log")"
+"$ufm" merge "$out"/shard-* --out "$out/merged-by-hand" >/dev/null
+"$ufm" plot "$out/merged-by-hand" >/dev/null
+cmp "$out/merged-by-hand/summary.json" "$work/out/local/summary.json" ||
+  fail "summary.json merged by hand differs from the single-machine sweep's"
+[[ -s $out/merged-by-hand/plots/rank.png ]] || fail "ufm plot drew no plot"
 say "PASS: merged summary.json of the cancelled, requeued and resumed Slurm sweep is byte-identical to ufm sweep's"

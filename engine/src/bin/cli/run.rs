@@ -54,6 +54,9 @@ pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
 }
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
+    // Ctrl-C or SIGTERM ends the run cleanly (status `cancelled`) so its results are still
+    // written (and, with --checkpoint-every, a checkpoint to --resume from).
+    let cancel = super::signals::install();
     let loaded = load_job(&a.job)?;
     if !loaded.grid.is_empty() {
         return Err(Failure::Input(format!(
@@ -75,9 +78,6 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     // Fail before training, not after, when the output folder cannot be made.
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
-    // Ctrl-C or SIGTERM ends the run cleanly (status `cancelled`) so its results are still
-    // written (and, with --checkpoint-every, a checkpoint to --resume from).
-    let cancel = super::signals::install();
     let pb = bar(loaded.job.train.max_steps, a.quiet || a.json);
     let mut progress = |p: ufm::train::Progress| {
         pb.set_position(p.step);

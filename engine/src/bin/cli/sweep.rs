@@ -55,6 +55,8 @@ fn failure(e: SweepError) -> Failure {
 }
 
 pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
+    // Ctrl-C or SIGTERM: start no new run, abandon the runs in flight, write summary.json.
+    let cancel = super::signals::install();
     let loaded =
         ufm::job::load(&a.job).map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
     let threads = match a.threads {
@@ -62,8 +64,6 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    // Ctrl-C or SIGTERM: start no new run, abandon the runs in flight, write summary.json.
-    let cancel = super::signals::install();
     let show = !a.quiet && std::io::stderr().is_terminal();
     let pb = if show {
         ProgressBar::new(0)
