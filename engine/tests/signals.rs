@@ -136,3 +136,68 @@ fn sigint_and_sigterm_end_a_run_with_its_files_written_and_130_or_143() {
         let _ = std::fs::remove_dir_all(&d);
     }
 }
+
+#[test]
+fn a_checkpointed_run_ended_by_sigterm_resumes_bit_identical() {
+    let d = tmp("resume");
+    let job = d.join("job.json");
+    std::fs::write(
+        &job,
+        r#"{"schema_version":1,"name":"t","model":{"classes":4,"per_class":2,"width":6,"layers":2,"lambda":0.01},
+ "init":{"name":"scaled","scale":2.0,"seed":0},"optimizer":{"name":"gd","lr":0.5},
+ "train":{"max_steps":600000,"tol":0,"record_every":50}}"#,
+    )
+    .unwrap();
+    let (full, part) = (d.join("full"), d.join("part"));
+    let o = Command::new(UFM)
+        .args(["run", s(&job), "--out", s(&full), "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let mut child = Command::new(UFM)
+        .args(["run", s(&job), "--out", s(&part), "-q"])
+        .args(["--checkpoint-every", "1000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ck = part.join("checkpoint");
+    wait_for(&mut child, "a checkpoint", || ck.exists());
+    send(&child, libc::SIGTERM);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let read = |dir: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap())
+                .unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    let stopped = read(&part);
+    assert_eq!(stopped["status"], "cancelled");
+    assert!(stopped["steps"].as_u64().unwrap() < 600_000);
+    let o = Command::new(UFM)
+        .args(["run", s(&job), "--out", s(&part), "-q", "--resume"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&part), read(&full));
+    for f in [
+        "curve.csv",
+        "params/H1.npy",
+        "params/W1.npy",
+        "params/W2.npy",
+    ] {
+        assert_eq!(
+            std::fs::read(part.join(f)).unwrap(),
+            std::fs::read(full.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
