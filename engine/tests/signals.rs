@@ -131,7 +131,6 @@ fn sigint_and_sigterm_end_a_run_with_its_files_written_and_130_or_143() {
             serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap())
                 .unwrap();
         assert_eq!(r["status"], "cancelled");
-        assert!(r["steps"].as_u64().unwrap() > 0);
         assert!(out.join("curve.csv").exists());
         let _ = std::fs::remove_dir_all(&d);
     }
