@@ -39,7 +39,7 @@ enum Command {
     Schema,
     /// Run every point of a job's sweep in parallel into --out (resumable).
     Sweep(cli::sweep::SweepArgs),
-    /// Combine sweep folders of one job (e.g. shards) into one.
+    /// Combine sweep folders of one job (e.g. shards) into one, or show their progress (--status).
     Merge(cli::sweep::MergeArgs),
     /// Plot a run folder or a sweep folder (SVG and PNG, into DIR/plots by default).
     Plot(cli::plot::PlotArgs),
