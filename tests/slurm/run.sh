@@ -197,6 +197,13 @@ say "reference sweep done ($(lines "$work/out/local/runs.jsonl") runs)"
 # ---- 4. submit exactly as docs/cluster.md does -------------------------------------------------
 out=$work/out/slurm
 cd "$repo"
+# A bad job is refused before anything is queued (exit 2, naming the field).
+sed 's/"classes": 4/"classes": 0/' "$job" >"$work/bad.json"
+rc=0
+UFM=$ufm examples/paper/submit-sweep.sh "$work/bad.json" "$work/out/bad" 3 2>"$work/bad.err" || rc=$?
+((rc == 2)) && grep -q "model.classes" "$work/bad.err" ||
+  fail "submit-sweep.sh with a bad job: exit $rc, $(cat "$work/bad.err")"
+[[ -z $(squeue -h -o %i) ]] || fail "a bad job was queued"
 submitted=$(UFM=$ufm examples/paper/submit-sweep.sh "$job" "$out" 3 --cpus-per-task=1 --time=10)
 echo "$submitted" >&2
 array=$(sed -n 's/^array job \([0-9]*\):.*/\1/p' <<<"$submitted")
