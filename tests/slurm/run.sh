@@ -38,8 +38,8 @@ if ((${#missing[@]})); then
     fail "Slurm is not installed (missing: ${missing[*]}): $advice"
   fi
   say "installing slurm-wlm and munge (missing: ${missing[*]})"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; } ||
+    fail "apt-get could not install slurm-wlm and munge: $advice"
 fi
 [[ $(id -u) -eq 0 ]] || fail "not root: $advice"
 export PATH=$PATH:/usr/sbin:/sbin
