@@ -43,6 +43,9 @@ if ((${#missing[@]})); then
 fi
 [[ $(id -u) -eq 0 ]] || fail "not root: $advice"
 export PATH=$PATH:/usr/sbin:/sbin
+# Only this script's Slurm: drop settings of any other (a real cluster's partition, account,
+# job environment when run inside a job); SLURM_CONF is set to ours below.
+while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(SLURM|SBATCH|SQUEUE|SALLOC|SRUN|SINFO|SCONTROL)_' || true)
 
 # ---- 2. daemons -----------------------------------------------------------------------------
 work=$(mktemp -d /tmp/ufm-slurm-test.XXXXXX)
