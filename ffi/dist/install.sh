@@ -17,6 +17,13 @@ done
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/ufm"
 cp "$root/include/ufm.h" "$root/include/ufm.hpp" "$prefix/include/"
 cp "$target/libufm.so" "$target/libufm.a" "$prefix/lib/"
+# The static library bundles the standard library's objects with their debug info (about 100 MB);
+# installed copies are stripped of debug info (symbols stay, so linking and backtraces work).
+if command -v strip >/dev/null 2>&1; then
+    strip --strip-debug "$prefix/lib/libufm.a" "$prefix/lib/libufm.so"
+else
+    echo "install.sh: no strip found; libufm.a keeps its debug info" >&2
+fi
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$here/ufm.pc.in" > "$prefix/lib/pkgconfig/ufm.pc"
 cp "$here/ufmConfig.cmake" "$prefix/lib/cmake/ufm/"
 sed -e "s|@VERSION@|$version|g" "$here/ufmConfigVersion.cmake.in" > "$prefix/lib/cmake/ufm/ufmConfigVersion.cmake"

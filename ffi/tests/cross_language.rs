@@ -2,8 +2,11 @@
 //! for bit; the C examples also run under AddressSanitizer and UndefinedBehaviorSanitizer.
 //!
 //! These tests shell out to cargo (to build libufm and the `ufm` binary: `cargo test` does not
-//! build a cdylib), cc, c++ and python3. A missing tool is a failure with a clear message, never
-//! a silent skip.
+//! build a cdylib), cc, c++, and the Python, cmake and pkg-config that [`toolbox`] provides (it
+//! installs them into `target/test-tools/venv` where the machine lacks them). A missing tool is a
+//! failure with a clear message, never a silent skip.
+
+mod toolbox;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,12 +19,20 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+/// The cargo target directory (not its `release` folder).
+fn target_root() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root().join(p) })
         .unwrap_or_else(|| root().join("target"))
-        .join("release")
+}
+
+fn target_dir() -> PathBuf {
+    target_root().join("release")
+}
+
+fn tools() -> &'static toolbox::Tools {
+    toolbox::tools(&target_root())
 }
 
 /// A scratch folder for this test binary's outputs.
@@ -202,16 +213,12 @@ fn copy_dir(from: &Path, to: &Path) {
 fn python_package_installs_and_passes_pytest() {
     let dir = scratch("python");
     let result = &figure1().1;
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(
-        Command::new(&python).args(["-c", "import numpy, pytest, setuptools, wheel"]),
-        "python3 with numpy, pytest, setuptools and wheel (python3 -m pip install numpy pytest setuptools wheel)",
-    );
+    let python = &tools().python;
     let src = dir.join("src");
     copy_dir(&root().join("bindings/python"), &src);
     let site = dir.join("site");
     run(
-        Command::new(&python)
+        Command::new(python)
             .args([
                 "-m",
                 "pip",
@@ -226,7 +233,7 @@ fn python_package_installs_and_passes_pytest() {
         "pip install bindings/python",
     );
     run(
-        Command::new(&python)
+        Command::new(python)
             .current_dir(root())
             .env("PYTHONPATH", &site)
             .env("UFM_LIBRARY", target_dir().join("libufm.so"))
@@ -405,23 +412,34 @@ fn installed_package_works_with_pkg_config_and_cmake() {
             .arg(target_dir()),
         "ffi/dist/install.sh",
     );
-    let pc = run(
-        Command::new("pkg-config")
+    // The documented command, exactly as docs/c-api.md prints it (read from the file, so the
+    // docs cannot drift from what is tested), run by `sh` in a folder holding `my.c`, with no
+    // extra rpath and no LD_LIBRARY_PATH: ufm.pc's rpath must make the program start.
+    let docs = std::fs::read_to_string(root().join("docs/c-api.md")).unwrap();
+    let line = docs
+        .lines()
+        .find(|l| l.starts_with("cc ") && l.contains("pkg-config"))
+        .expect("docs/c-api.md: no `cc ... pkg-config` line");
+    let line = line.split(" #").next().unwrap().trim();
+    let work = dir.join("pc");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(root().join("bindings/c/train.c"), work.join("my.c")).unwrap();
+    let pc_dir = tools().pkg_config.parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(pc_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    run(
+        Command::new("sh")
+            .current_dir(&work)
+            .env("PATH", path)
             .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
-            .args(["--cflags", "--libs", "ufm"]),
-        "pkg-config ufm (apt-get install pkg-config)",
+            .env("CC", cc())
+            .env_remove("LD_LIBRARY_PATH")
+            .args(["-c", line]),
+        &format!("docs/c-api.md's link line `{line}`"),
     );
-    let flags = String::from_utf8(pc.stdout).unwrap();
-    assert!(flags.contains("-lufm"), "{flags}");
-    let exe = dir.join("train_pc");
-    let mut cmd = Command::new(cc());
-    cmd.args(C_FLAGS)
-        .arg(root().join("bindings/c/train.c"))
-        .args(flags.split_whitespace())
-        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
-        .arg("-o")
-        .arg(&exe);
-    run(&mut cmd, "compiling with pkg-config flags");
+    let exe = work.join("my");
     let smoke = |exe: &Path, what: &str| -> String {
         let out = run(
             Command::new(exe)
@@ -435,7 +453,7 @@ fn installed_package_works_with_pkg_config_and_cmake() {
 
     let build_dir = dir.join("cmake-build");
     run(
-        Command::new("cmake")
+        Command::new(&tools().cmake)
             .arg("-S")
             .arg(root().join("tests/cmake"))
             .arg("-B")
@@ -444,10 +462,10 @@ fn installed_package_works_with_pkg_config_and_cmake() {
             .arg("-DCMAKE_BUILD_TYPE=Release")
             .arg("-DCMAKE_C_FLAGS=-Wall -Wextra -Werror -pedantic")
             .arg("-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror -pedantic"),
-        "cmake configure (apt-get install cmake)",
+        "cmake configure",
     );
     run(
-        Command::new("cmake").arg("--build").arg(&build_dir),
+        Command::new(&tools().cmake).arg("--build").arg(&build_dir),
         "cmake --build",
     );
     for t in ["train_shared", "train_static", "train_cpp"] {

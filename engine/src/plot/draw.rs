@@ -1,5 +1,6 @@
 //! Shared drawing helpers: render one figure to both SVG and PNG.
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -96,4 +97,44 @@ pub fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
         return (mid / 4.0, mid * 4.0);
     }
     (lo / 1.5, hi * 1.5)
+}
+
+/// Draw a figure's title and its setting line (see [`super::caption::setting`]) at the top of
+/// `root` and return the area below them for the charts.
+pub fn header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    setting: &str,
+) -> Result<DrawingArea<DB, plotters::coord::Shift>, String> {
+    let (w, _) = root.dim_in_pixel();
+    let (top, rest) = root.split_vertically(52);
+    let centre = |size: u32| {
+        TextStyle::from(("sans-serif", size).into_font())
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            ))
+            .color(&BLACK)
+    };
+    top.draw(&Text::new(title.to_string(), (w as i32 / 2, 6), centre(19)))
+        .map_err(err)?;
+    // Keep the setting inside the figure: shrink the font for long settings.
+    let size = if setting.len() as u32 * 7 > w { 11 } else { 13 };
+    top.draw(&Text::new(
+        setting.to_string(),
+        (w as i32 / 2, 31),
+        centre(size),
+    ))
+    .map_err(err)?;
+    Ok(rest)
+}
+
+/// A legend mark drawn like its dashed series (`dash`, `gap` in pixels).
+pub fn dashed_mark(
+    (x, y): (i32, i32),
+    dash: u32,
+    gap: u32,
+    style: ShapeStyle,
+) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, u32> {
+    DashedPathElement::new(vec![(x, y), (x + 24, y)], dash, gap, style)
 }

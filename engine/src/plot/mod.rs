@@ -8,6 +8,7 @@
 //! per value of the second), `rank` (mean logit rank with +- one standard deviation and the
 //! min..max range), `rank_histogram` (final ranks of all runs).
 
+mod caption;
 mod draw;
 mod run;
 mod sweep;

@@ -1,6 +1,7 @@
 //! Plots of one run folder: loss curve, singular values, class-mean logit heat map.
 
-use super::draw::{colour, diverging, err, log_range, render};
+use super::caption::{setting, steps};
+use super::draw::{colour, dashed_mark, diverging, err, header, log_range, render};
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -60,9 +61,10 @@ pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let curve = read_curve(&dir.join("curve.csv"))?;
     let name = result["job"]["name"].as_str().unwrap_or("run").to_string();
     let class = result["classification"].as_str().unwrap_or("?").to_string();
-    let mut files = loss_plot(out, &name, &class, &result, &curve)?;
-    files.extend(singular_value_plot(out, &name, &result)?);
-    files.extend(logit_heat_map(out, &name, &class, &result)?);
+    let set = setting(&result["job"], &[]);
+    let mut files = loss_plot(out, &name, &class, &set, &result, &curve)?;
+    files.extend(singular_value_plot(out, &name, &set, &result)?);
+    files.extend(logit_heat_map(out, &name, &class, &set, &result)?);
     Ok(files)
 }
 
@@ -70,11 +72,20 @@ fn loss_plot(
     out: &Path,
     name: &str,
     class: &str,
+    set: &str,
     result: &Value,
     c: &Curve,
 ) -> Result<Vec<PathBuf>, String> {
     let dnc = result["reference"]["dnc_loss"].as_f64();
     let lr = result["reference"]["low_rank_loss"].as_f64();
+    // The closed forms are the linear model's: for ReLU the DNC value is a lower bound on the
+    // DNC loss (paper B.9) and Eq. 5's value is only the linear model's paired optimum.
+    let relu = result["job"]["model"]["activation"].as_str() == Some("relu");
+    let (dnc_label, lr_label) = if relu {
+        ("DNC lower bound (B.9)", "linear model's Eq. 5 loss")
+    } else {
+        ("DNC optimum", "paired low-rank optimum (Eq. 5)")
+    };
     let last = *c.step.last().unwrap_or(&1.0);
     let x_max = last.max(1.0);
     let (lo, hi) = log_range(c.loss.iter().chain(&c.fit).copied().chain(dnc).chain(lr));
@@ -102,11 +113,12 @@ fn loss_plot(
         .zip(&c.loss)
         .find(|(_, &l)| l <= zhi)
         .map_or(0.0, |(&s, _)| s);
-    let files = render!(out, "loss", (960, 450), |root| {
-        let (left, right) = root.split_horizontally(560);
+    let files = render!(out, "loss", (1000, 500), |root| {
+        let area = header(&root, &format!("{name}: loss (ended {class})"), set)?;
+        let (left, right) = area.split_horizontally(580);
         let mut chart = ChartBuilder::on(&left)
-            .caption(format!("{name}: loss ({class})"), ("sans-serif", 20))
             .margin(12)
+            .margin_right(28)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())
@@ -117,7 +129,7 @@ fn loss_plot(
             .y_desc("loss")
             .light_line_style(WHITE)
             .x_labels(6)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| steps(*v))
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(err)?;
@@ -140,8 +152,8 @@ fn loss_plot(
                     BLACK.stroke_width(2),
                 ))
                 .map_err(err)?
-                .label(format!("DNC bound {d:.5}"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+                .label(format!("{dnc_label} {d:.5}"))
+                .legend(|p| dashed_mark(p, 8, 5, BLACK.stroke_width(2)));
         }
         if let Some(l) = lr {
             chart
@@ -152,8 +164,8 @@ fn loss_plot(
                     colour(2).stroke_width(2),
                 ))
                 .map_err(err)?
-                .label(format!("low-rank optimum {l:.5}"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour(2)));
+                .label(format!("{lr_label} {l:.5}"))
+                .legend(|p| dashed_mark(p, 3, 4, colour(2).stroke_width(2)));
         }
         chart
             .configure_series_labels()
@@ -164,8 +176,9 @@ fn loss_plot(
             .draw()
             .map_err(err)?;
         let mut zoom = ChartBuilder::on(&right)
-            .caption("zoom: loss against the references", ("sans-serif", 16))
+            .caption("zoom: loss against the references", ("sans-serif", 15))
             .margin(12)
+            .margin_right(30)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(z_start..x_max.max(z_start + 1.0), zlo..zhi)
@@ -174,7 +187,7 @@ fn loss_plot(
             .x_desc("step")
             .light_line_style(WHITE)
             .x_labels(4)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| steps(*v))
             .y_label_formatter(&|v| format!("{v:.4}"))
             .draw()
             .map_err(err)?;
@@ -209,7 +222,12 @@ fn loss_plot(
     Ok(files)
 }
 
-fn singular_value_plot(out: &Path, name: &str, result: &Value) -> Result<Vec<PathBuf>, String> {
+fn singular_value_plot(
+    out: &Path,
+    name: &str,
+    set: &str,
+    result: &Value,
+) -> Result<Vec<PathBuf>, String> {
     let mut series: Vec<(String, Vec<f64>)> = vec![];
     if let Some(layers) = result["layers"].as_array() {
         for l in layers {
@@ -236,12 +254,13 @@ fn singular_value_plot(out: &Path, name: &str, result: &Value) -> Result<Vec<Pat
             .iter()
             .flat_map(|(_, s)| s.iter().take(shown).map(|&v| clip(v))),
     );
-    let files = render!(out, "singular_values", (720, 450), |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("{name}: singular values of each layer"),
-                ("sans-serif", 20),
-            )
+    let files = render!(out, "singular_values", (760, 500), |root| {
+        let area = header(
+            &root,
+            &format!("{name}: singular values of each layer"),
+            set,
+        )?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -290,6 +309,7 @@ fn logit_heat_map(
     out: &Path,
     name: &str,
     class: &str,
+    set: &str,
     result: &Value,
 ) -> Result<Vec<PathBuf>, String> {
     let means: Vec<Vec<f64>> = result["logits"]["class_means"]
@@ -306,12 +326,15 @@ fn logit_heat_map(
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .max(f64::MIN_POSITIVE);
     let rank = result["logits"]["rank"].as_u64().unwrap_or(0);
-    let files = render!(out, "logits", (520, 520), |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("{name}: class-mean logits ({class}, rank {rank})"),
-                ("sans-serif", 18),
-            )
+    let files = render!(out, "logits", (760, 640), |root| {
+        let area = header(
+            &root,
+            &format!("{name}: class-mean logits (ended {class}, rank {rank})"),
+            set,
+        )?;
+        let (map, bar) = area.split_horizontally(620);
+        colour_bar(&bar, scale)?;
+        let mut chart = ChartBuilder::on(&map)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(40)
@@ -320,9 +343,7 @@ fn logit_heat_map(
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(format!(
-                "class c (column = mean logit vector); colour -{scale:.2} blue .. +{scale:.2} red"
-            ))
+            .x_desc("class c (column c = mean logit vector of class c)")
             .y_desc("logit")
             .x_labels(k)
             .y_labels(k)
@@ -352,4 +373,37 @@ fn logit_heat_map(
         Ok(())
     });
     Ok(files)
+}
+
+/// A vertical colour bar for the heat map's diverging scale, from -scale (blue) to +scale (red).
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    scale: f64,
+) -> Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(12)
+        .margin_bottom(52)
+        .margin_right(8)
+        .y_label_area_size(58)
+        .build_cartesian_2d(0f64..1.0, -scale..scale)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()
+        .map_err(err)?;
+    const STEPS: usize = 100;
+    let cells = (0..STEPS).map(|i| {
+        let lo = -scale + 2.0 * scale * i as f64 / STEPS as f64;
+        let hi = -scale + 2.0 * scale * (i + 1) as f64 / STEPS as f64;
+        Rectangle::new(
+            [(0.0, lo), (1.0, hi)],
+            diverging((lo + hi) / (2.0 * scale)).filled(),
+        )
+    });
+    chart.draw_series(cells).map_err(err)?;
+    Ok(())
 }

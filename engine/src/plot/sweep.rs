@@ -1,7 +1,8 @@
 //! Plots of a sweep folder (summary.json): P(dnc) and rank against the swept variable, and a
 //! histogram of final ranks.
 
-use super::draw::{colour, err, render};
+use super::caption::{number, setting};
+use super::draw::{colour, err, header, render};
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ struct Pt {
     p: Option<f64>,
     lo: f64,
     hi: f64,
-    rank: Option<(f64, f64, f64, f64)>,
+    /// Final logit rank: (median, lower quartile, upper quartile, min, max), from the exact
+    /// distribution of ranks (a discrete outcome: no mean +- sd that runs below the minimum).
+    rank: Option<(f64, f64, f64, f64, f64)>,
     rank_counts: Vec<(usize, usize)>,
 }
 
@@ -31,24 +34,7 @@ struct Layout {
 }
 
 fn label(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => {
-            let f = n.as_f64().unwrap_or(0.0);
-            let e = f.abs().log2();
-            let pow2 = f > 0.0 && (e - e.round()).abs() < 1e-9 && e.round().abs() >= 4.0;
-            if n.is_f64() && pow2 && f < 1.0 {
-                format!("2^{}", e.round() as i64)
-            } else if n.is_f64() && f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
-                format!("{f:.1e}")
-            } else if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", f as i64)
-            } else {
-                format!("{}", (f * 1e6).round() / 1e6)
-            }
-        }
-        other => other.to_string(),
-    }
+    number(v)
 }
 
 fn layout(summary: &Value) -> Result<Layout, String> {
@@ -103,29 +89,22 @@ fn layout(summary: &Value) -> Result<Layout, String> {
             }
         };
         let iv = &p["p_dnc_interval"];
-        let r = &p["rank"];
+        let rank_counts: Vec<(usize, usize)> = p["rank_counts"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()? as usize)))
+                    .collect()
+            })
+            .unwrap_or_default();
         pts.push(Pt {
+            rank: quartiles(&rank_counts),
             x,
             series,
             p: p["p_dnc"].as_f64(),
             lo: iv[0].as_f64().unwrap_or(0.0),
             hi: iv[1].as_f64().unwrap_or(1.0),
-            rank: r["mean"].as_f64().map(|m| {
-                (
-                    m,
-                    r["std"].as_f64().unwrap_or(0.0),
-                    r["min"].as_f64().unwrap_or(m),
-                    r["max"].as_f64().unwrap_or(m),
-                )
-            }),
-            rank_counts: p["rank_counts"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()? as usize)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            rank_counts,
         });
     }
     let (mut lo, mut hi) = pts
@@ -164,16 +143,81 @@ pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let summary: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
-    let name = summary["axes"]
-        .as_array()
-        .map(|_| dir.file_name().and_then(|s| s.to_str()).unwrap_or("sweep"))
+    // The job (sweep.json) names the sweep and gives the setting line; the folder name is only
+    // the fallback for a folder without it.
+    let job = std::fs::read_to_string(dir.join(crate::sweep::store::META_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|meta| meta["job"].clone())
+        .unwrap_or(Value::Null);
+    let name = job["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .or_else(|| dir.file_name().and_then(|s| s.to_str()))
         .unwrap_or("sweep")
         .to_string();
+    let swept: Vec<String> = job["sweep"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let set = setting(&job, &swept);
+    let note = status_note(&summary);
     let lay = layout(&summary)?;
-    let mut files = xy_plot(out, &name, &lay, Metric::PDnc)?;
-    files.extend(xy_plot(out, &name, &lay, Metric::Rank)?);
-    files.extend(histogram(out, &name, &lay)?);
+    let title = |what: &str| format!("{name}: {what}{note}");
+    let mut files = xy_plot(out, &title, &set, &lay, Metric::PDnc)?;
+    files.extend(xy_plot(out, &title, &set, &lay, Metric::Rank)?);
+    files.extend(histogram(out, &title, &set, &lay)?);
     Ok(files)
+}
+
+/// " (12 of 60 runs did not converge)" when some runs ended otherwise than `converged`, so a
+/// plot cannot hide that its P(DNC) counts unfinished runs.
+fn status_note(summary: &Value) -> String {
+    let (mut runs, mut converged) = (0u64, 0u64);
+    for p in summary["points"].as_array().into_iter().flatten() {
+        for (status, n) in p["status"].as_object().into_iter().flatten() {
+            let n = n.as_u64().unwrap_or(0);
+            runs += n;
+            if status == "converged" {
+                converged += n;
+            }
+        }
+    }
+    if runs > converged {
+        format!(" ({} of {runs} runs did not converge)", runs - converged)
+    } else {
+        String::new()
+    }
+}
+
+/// Median, quartiles, min and max of a distribution given as (value, count) pairs; quantiles
+/// are the smallest value whose cumulative count reaches the fraction (no interpolation:
+/// ranks are integers, and an interpolated 5.5 is a rank no run had).
+fn quartiles(counts: &[(usize, usize)]) -> Option<(f64, f64, f64, f64, f64)> {
+    let mut c: Vec<(usize, usize)> = counts.iter().copied().filter(|&(_, n)| n > 0).collect();
+    c.sort_unstable();
+    let total: usize = c.iter().map(|&(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let q = |f: f64| {
+        let want = ((f * total as f64).ceil() as usize).max(1);
+        let mut seen = 0;
+        for &(v, n) in &c {
+            seen += n;
+            if seen >= want {
+                return v as f64;
+            }
+        }
+        c.last().unwrap().0 as f64
+    };
+    Some((
+        q(0.5),
+        q(0.25),
+        q(0.75),
+        c[0].0 as f64,
+        c.last().unwrap().0 as f64,
+    ))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -184,7 +228,7 @@ enum Metric {
 
 /// Draw `body` into a chart over the sweep's x axis (linear or log) and y range.
 macro_rules! with_x_axis {
-    ($lay:expr, $root:expr, $caption:expr, $y:expr, $ydesc:expr, |$chart:ident| $body:block) => {{
+    ($lay:expr, $root:expr, $y:expr, $ydesc:expr, $yfmt:expr, |$chart:ident| $body:block) => {{
         let (x0, x1) = $lay.x_range;
         let cats = $lay.categories.clone();
         let fmt = move |v: &f64| match &cats {
@@ -201,7 +245,6 @@ macro_rules! with_x_axis {
         };
         if $lay.log_x {
             let mut $chart = ChartBuilder::on(&$root)
-                .caption($caption, ("sans-serif", 20))
                 .margin(14)
                 .x_label_area_size(42)
                 .y_label_area_size(60)
@@ -212,13 +255,13 @@ macro_rules! with_x_axis {
                 .x_desc($lay.x_key.clone())
                 .y_desc($ydesc)
                 .light_line_style(WHITE)
+                .y_label_formatter(&$yfmt)
                 .x_label_formatter(&fmt)
                 .draw()
                 .map_err(err)?;
             $body
         } else {
             let mut $chart = ChartBuilder::on(&$root)
-                .caption($caption, ("sans-serif", 20))
                 .margin(14)
                 .x_label_area_size(42)
                 .y_label_area_size(60)
@@ -230,6 +273,7 @@ macro_rules! with_x_axis {
                 .x_desc($lay.x_key.clone())
                 .y_desc($ydesc)
                 .light_line_style(WHITE)
+                .y_label_formatter(&$yfmt)
                 .x_labels(n_labels)
                 .x_label_formatter(&fmt)
                 .draw()
@@ -239,29 +283,37 @@ macro_rules! with_x_axis {
     }};
 }
 
-fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<PathBuf>, String> {
+fn xy_plot(
+    out: &Path,
+    title: &dyn Fn(&str) -> String,
+    set: &str,
+    lay: &Layout,
+    metric: Metric,
+) -> Result<Vec<PathBuf>, String> {
     let n_series = lay.series_labels.len().max(1);
     let y_max = match metric {
         Metric::PDnc => 1.05,
         Metric::Rank => {
             lay.pts
                 .iter()
-                .filter_map(|p| p.rank.map(|r| r.3))
+                .filter_map(|p| p.rank.map(|r| r.4))
                 .fold(1.0f64, f64::max)
                 + 1.0
         }
     };
     let (file, caption, ydesc) = match metric {
-        Metric::PDnc => (
-            "p_dnc",
-            format!("{name}: P(DNC), Wilson 95% intervals"),
-            "P(DNC)",
-        ),
+        Metric::PDnc => ("p_dnc", title("P(DNC), Wilson 95% intervals"), "P(DNC)"),
         Metric::Rank => (
             "rank",
-            format!("{name}: logit rank (mean, +-1 sd, min..max)"),
+            title("logit rank (median, quartiles, min..max)"),
             "rank of Z",
         ),
+    };
+    let yfmt = move |v: &f64| match metric {
+        Metric::PDnc => format!("{v:.1}"),
+        // Ranks are integers: label whole values only.
+        Metric::Rank if (v - v.round()).abs() < 1e-9 => format!("{}", v.round() as i64),
+        Metric::Rank => String::new(),
     };
     // Legend away from the data: bottom right if the right end of the curves is high.
     let right_end = lay
@@ -274,91 +326,91 @@ fn xy_plot(out: &Path, name: &str, lay: &Layout, metric: Metric) -> Result<Vec<P
         })
         .fold(0.0f64, f64::max);
     let legend_low = right_end > 0.5;
-    let files = render!(out, file, (720, 450), |root| {
-        with_x_axis!(
-            lay,
-            root,
-            caption.clone(),
-            -0.02f64..y_max,
-            ydesc,
-            |chart| {
-                for s in 0..n_series {
-                    let c = colour(s);
-                    let mut line: Vec<(f64, f64)> = vec![];
-                    for p in lay.pts.iter().filter(|p| p.series == s) {
-                        match metric {
-                            Metric::PDnc => {
-                                if let Some(v) = p.p {
-                                    line.push((p.x, v));
-                                    chart
-                                        .draw_series(std::iter::once(ErrorBar::new_vertical(
-                                            p.x,
-                                            p.lo,
-                                            v,
-                                            p.hi,
-                                            c.stroke_width(2),
-                                            10,
-                                        )))
-                                        .map_err(err)?;
-                                }
+    let files = render!(out, file, (760, 500), |root| {
+        let area = header(&root, &caption, set)?;
+        with_x_axis!(lay, area, -0.02f64..y_max, ydesc, yfmt, |chart| {
+            for s in 0..n_series {
+                let c = colour(s);
+                let mut line: Vec<(f64, f64)> = vec![];
+                for p in lay.pts.iter().filter(|p| p.series == s) {
+                    match metric {
+                        Metric::PDnc => {
+                            if let Some(v) = p.p {
+                                line.push((p.x, v));
+                                chart
+                                    .draw_series(std::iter::once(ErrorBar::new_vertical(
+                                        p.x,
+                                        p.lo,
+                                        v,
+                                        p.hi,
+                                        c.stroke_width(2),
+                                        10,
+                                    )))
+                                    .map_err(err)?;
                             }
-                            Metric::Rank => {
-                                if let Some((m, sd, lo, hi)) = p.rank {
-                                    line.push((p.x, m));
-                                    chart
-                                        .draw_series(std::iter::once(ErrorBar::new_vertical(
-                                            p.x,
-                                            m - sd,
-                                            m,
-                                            m + sd,
-                                            c.stroke_width(2),
-                                            10,
-                                        )))
-                                        .map_err(err)?;
-                                    chart
-                                        .draw_series(std::iter::once(PathElement::new(
-                                            vec![(p.x, lo), (p.x, hi)],
-                                            c.mix(0.35).stroke_width(6),
-                                        )))
-                                        .map_err(err)?;
-                                }
+                        }
+                        Metric::Rank => {
+                            if let Some((med, q1, q3, lo, hi)) = p.rank {
+                                line.push((p.x, med));
+                                // min..max: whiskers; quartiles: the thick bar.
+                                chart
+                                    .draw_series(std::iter::once(ErrorBar::new_vertical(
+                                        p.x,
+                                        lo,
+                                        med,
+                                        hi,
+                                        c.stroke_width(1),
+                                        10,
+                                    )))
+                                    .map_err(err)?;
+                                chart
+                                    .draw_series(std::iter::once(PathElement::new(
+                                        vec![(p.x, q1), (p.x, q3)],
+                                        c.mix(0.45).stroke_width(8),
+                                    )))
+                                    .map_err(err)?;
                             }
                         }
                     }
-                    let legend = match (&lay.series_key, lay.series_labels.get(s)) {
-                        (Some(k), Some(l)) => format!("{k} = {l}"),
-                        _ if metric == Metric::PDnc => "P(DNC)".to_string(),
-                        _ => "mean rank".to_string(),
-                    };
-                    chart
-                        .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
-                        .map_err(err)?
-                        .label(legend)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-                    chart
-                        .draw_series(line.iter().map(|&q| Circle::new(q, 4, c.filled())))
-                        .map_err(err)?;
                 }
+                let legend = match (&lay.series_key, lay.series_labels.get(s)) {
+                    (Some(k), Some(l)) => format!("{k} = {l}"),
+                    _ if metric == Metric::PDnc => "P(DNC)".to_string(),
+                    _ => "median rank".to_string(),
+                };
                 chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(if legend_low {
-                        SeriesLabelPosition::LowerRight
-                    } else {
-                        SeriesLabelPosition::UpperRight
-                    })
-                    .label_font(("sans-serif", 14))
-                    .draw()
+                    .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
+                    .map_err(err)?
+                    .label(legend)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+                chart
+                    .draw_series(line.iter().map(|&q| Circle::new(q, 4, c.filled())))
                     .map_err(err)?;
             }
-        );
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(if legend_low {
+                    SeriesLabelPosition::LowerRight
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(err)?;
+        });
         Ok(())
     });
     Ok(files)
 }
 
-fn histogram(out: &Path, name: &str, lay: &Layout) -> Result<Vec<PathBuf>, String> {
+fn histogram(
+    out: &Path,
+    title: &dyn Fn(&str) -> String,
+    set: &str,
+    lay: &Layout,
+) -> Result<Vec<PathBuf>, String> {
     // Stacked bars: one colour per x value (at most 8 distinct colours).
     let xs: Vec<f64> = {
         let mut v: Vec<f64> = lay.pts.iter().map(|p| p.x).collect();
@@ -383,9 +435,9 @@ fn histogram(out: &Path, name: &str, lay: &Layout) -> Result<Vec<PathBuf>, Strin
         Some(c) => c.get(x as usize).cloned().unwrap_or_default(),
         None => label(&serde_json::json!(x)),
     };
-    let files = render!(out, "rank_histogram", (720, 450), |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{name}: final logit ranks"), ("sans-serif", 20))
+    let files = render!(out, "rank_histogram", (760, 500), |root| {
+        let area = header(&root, &title("final logit ranks"), set)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(14)
             .x_label_area_size(42)
             .y_label_area_size(50)
