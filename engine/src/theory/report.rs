@@ -6,15 +6,54 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::critical::{dnc_lambda_max, dnc_roots, low_rank_lambda_max, low_rank_roots};
+use super::family::{family_point, PairSimplex};
+use super::hessian::{hessian_report, HessianOptions, Method, Root};
 use super::minimise::{optimal_dnc, optimal_low_rank, Optimum};
 use super::regions::{theorem1_holds, Theorem};
 
-/// `ufm theory compare`: best DNC and best low-rank reduced losses.
+/// `ufm theory compare`: best DNC and best low-rank reduced losses, and every member of the
+/// pair + simplex family ([`super::family`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompareReport {
     pub dnc: Optimum,
     pub low_rank: Optimum,
     pub theorem1_holds: bool,
+    /// p = 0 (DNC), 1, ..., floor(K/2) (q = 2 skipped: it is one more pair).
+    #[serde(default)]
+    pub family: Vec<FamilyRow>,
+}
+
+/// One member of the pair + simplex family in `ufm theory compare`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyRow {
+    /// p.
+    pub pairs: usize,
+    /// q = K - 2p.
+    pub simplex_size: usize,
+    /// rank(Z) = p + max(q - 1, 0).
+    pub rank: usize,
+    /// Global minimum of the reduced loss over both scales.
+    pub loss: f64,
+    /// The optimal beta (null when p = 0) and gamma (null when q <= 1).
+    pub pair_scale: Option<f64>,
+    pub simplex_scale: Option<f64>,
+    /// Stationary scales of each part, increasing.
+    pub pair_roots: Vec<f64>,
+    pub simplex_roots: Vec<f64>,
+    /// The Hessian at the constructed critical point (both parts at their large root), when
+    /// requested and small enough for a dense spectrum.
+    pub hessian: Option<FamilyHessian>,
+}
+
+/// The Hessian verdict at a constructed member of the family.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyHessian {
+    pub width: usize,
+    pub parameters: usize,
+    /// `minimum`, `degenerate` or `strict_saddle` (see `ufm theory hessian`).
+    pub classification: String,
+    pub negative: Option<usize>,
+    pub smallest_beyond_symmetry: Option<f64>,
 }
 
 /// `ufm theory critical`: stationary scales (increasing) and the largest lambda with any.
@@ -63,7 +102,91 @@ pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<Compare
         dnc: optimal_dnc(k, n, layers, lambda),
         low_rank: optimal_low_rank(k, n, layers, lambda),
         theorem1_holds: theorem1_holds(k, layers),
+        family: family_rows(k, n, layers, lambda, None)?,
     })
+}
+
+/// Largest parameter count for which `compare` computes the family's Hessian verdicts (dense).
+pub const FAMILY_HESSIAN_MAX: usize = 2500;
+
+/// [`compare`] with the Hessian verdict of every family member at width `width` (dense; members
+/// above [`FAMILY_HESSIAN_MAX`] parameters, or without a critical scale, get null).
+pub fn compare_with_hessian(
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: usize,
+) -> Result<CompareReport, String> {
+    let mut r = compare(k, n, layers, lambda)?;
+    if width < k {
+        return Err(format!("width: must be >= classes = {k}, got {width}"));
+    }
+    r.family = family_rows(k, n, layers, lambda, Some(width))?;
+    Ok(r)
+}
+
+/// Every member of the family, with Hessian verdicts at `width` when given.
+pub fn family_rows(
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: Option<usize>,
+) -> Result<Vec<FamilyRow>, String> {
+    check_model(k, n, layers, lambda)?;
+    PairSimplex::all(k)
+        .into_iter()
+        .map(|m| {
+            let o = m.optimum(n, layers, lambda);
+            let hessian = match width {
+                Some(d) => family_hessian(m, n, layers, lambda, d)?,
+                None => None,
+            };
+            Ok(FamilyRow {
+                pairs: m.pairs,
+                simplex_size: m.simplex_size(),
+                rank: m.rank(),
+                loss: o.loss,
+                pair_scale: o.pair_scale,
+                simplex_scale: o.simplex_scale,
+                pair_roots: m.pair_roots(n, layers, lambda),
+                simplex_roots: m.simplex_roots(n, layers, lambda),
+                hessian,
+            })
+        })
+        .collect()
+}
+
+/// Dense Hessian verdict at the constructed member (large roots), None when it has no critical
+/// point at this lambda or is too large.
+fn family_hessian(
+    m: PairSimplex,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: usize,
+) -> Result<Option<FamilyHessian>, String> {
+    let kn = m.classes * n;
+    let parameters = width * kn + (layers - 1) * width * width + m.classes * width;
+    if parameters > FAMILY_HESSIAN_MAX {
+        return Ok(None);
+    }
+    let Ok((spec, params, _, _)) = family_point(m, Root::Large, n, layers, lambda, width, 0) else {
+        return Ok(None);
+    };
+    let opts = HessianOptions {
+        method: Method::Dense,
+        ..Default::default()
+    };
+    let r = hessian_report(&spec, &params, &opts)?;
+    Ok(Some(FamilyHessian {
+        width,
+        parameters: r.parameters,
+        classification: r.classification,
+        negative: r.negative,
+        smallest_beyond_symmetry: r.smallest_beyond_symmetry,
+    }))
 }
 
 /// Critical scales of both structures and the lambda bounds for their existence.
