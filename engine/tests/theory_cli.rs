@@ -293,3 +293,61 @@ fn hessian_reports_theorem4_side_by_side() {
         assert!(err.contains(flag), "{a:?}: {err}");
     }
 }
+
+#[test]
+fn region_theorem4_grid() {
+    let r = json(&[
+        "theory",
+        "region",
+        "--theorem",
+        "4",
+        "--classes",
+        "8..10",
+        "--layers",
+        "3..5",
+        "--per-class",
+        "5",
+        "--lambda",
+        "2^-6,1e-2",
+        "--json",
+    ]);
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len() + r["skipped"].as_u64().unwrap() as usize, 18);
+    assert_eq!(r["law_disagreements"], 0, "{r}");
+    // K = 10, n = 5, L = 5, lambda = 2^-6 (issue 12) is among the saddles where B.6 holds.
+    let hit = rows
+        .iter()
+        .find(|x| x["classes"] == 10 && x["layers"] == 5 && x["lambda"] == 2f64.powi(-6))
+        .unwrap();
+    assert_eq!(hit["check"]["spectrum_verdict"], "strict_saddle");
+    assert_eq!(hit["check"]["paper_b6_holds"], true);
+    assert!(r["saddles_where_paper_b6_holds"].as_u64().unwrap() >= 1);
+    let (code, _, err) = ufm(&[
+        "theory",
+        "region",
+        "--theorem",
+        "1",
+        "--classes",
+        "4",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--lambda"), "{err}");
+    let (code, _, err) = ufm(&[
+        "theory",
+        "region",
+        "--theorem",
+        "4",
+        "--classes",
+        "4",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--per-class"), "{err}");
+}

@@ -69,5 +69,6 @@ pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
 pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
 pub use report::{
     compare, compare_with_hessian, critical, family_rows, parse_lambda, parse_range, region,
-    CompareReport, CriticalReport, FamilyHessian, FamilyRow, RegionReport, RegionRow,
+    theorem4_grid, CompareReport, CriticalReport, FamilyHessian, FamilyRow, RegionReport,
+    RegionRow, Theorem4Report, Theorem4Row,
 };

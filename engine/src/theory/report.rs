@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::closed_form::Structure;
 use super::critical::{dnc_lambda_max, dnc_roots, low_rank_lambda_max, low_rank_roots};
 use super::family::{family_point, PairSimplex};
 use super::hessian::{hessian_report, HessianOptions, Method, Root};
@@ -270,4 +271,115 @@ pub fn parse_range(name: &str, s: &str) -> Result<RangeInclusive<usize>, String>
         return Err(format!("{name}: empty range {s:?} (start > end)"));
     }
     Ok(a..=b)
+}
+
+/// One point of the Theorem 4 grid (`ufm theory region --theorem 4`): the DNC critical point of
+/// the chosen root at width K, its dense Hessian, and [`super::Theorem4Check`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem4Row {
+    pub classes: usize,
+    pub per_class: usize,
+    pub layers: usize,
+    pub lambda: f64,
+    pub root: Root,
+    pub negative: Option<usize>,
+    pub check: super::hessian::Theorem4Check,
+}
+
+/// `ufm theory region --theorem 4`: every (K, n, L, lambda) of the grid with a DNC critical
+/// point, and counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem4Report {
+    pub rows: Vec<Theorem4Row>,
+    /// Points without a critical scale of the requested root (lambda too large).
+    pub skipped: usize,
+    pub strict_saddles: usize,
+    /// Strict saddles where B.6's condition (as printed) holds.
+    pub saddles_where_paper_b6_holds: usize,
+    /// Points where the law's verdict differs from the spectrum's (K >= 4 only).
+    pub law_disagreements: usize,
+}
+
+/// The Theorem 4 grid over K in `classes`, L in `layers`, n in `per_class`, lambda in
+/// `lambdas`, at the given root, width d = K (dense spectra: keep K n and L small).
+pub fn theorem4_grid(
+    classes: RangeInclusive<usize>,
+    layers: RangeInclusive<usize>,
+    per_class: &[usize],
+    lambdas: &[f64],
+    root: Root,
+) -> Result<Theorem4Report, String> {
+    if classes.is_empty() || *classes.start() < 2 {
+        return Err("classes: must be a non-empty range with start >= 2".into());
+    }
+    if layers.is_empty() || *layers.start() < 1 {
+        return Err("layers: must be a non-empty range with start >= 1".into());
+    }
+    let mut report = Theorem4Report {
+        rows: vec![],
+        skipped: 0,
+        strict_saddles: 0,
+        saddles_where_paper_b6_holds: 0,
+        law_disagreements: 0,
+    };
+    for k in classes {
+        for l in layers.clone() {
+            for &n in per_class {
+                for &lambda in lambdas {
+                    check_model(k, n, l, lambda)?;
+                    let Ok((spec, params, alpha)) = super::hessian::constructed_point(
+                        Structure::Dnc,
+                        root,
+                        k,
+                        n,
+                        l,
+                        lambda,
+                        k,
+                        0,
+                    ) else {
+                        report.skipped += 1;
+                        continue;
+                    };
+                    if spec.parameter_count() > super::hessian::DENSE_LIMIT {
+                        return Err(format!(
+                            "classes: K = {k}, n = {n}, L = {l} needs {} parameters; the grid \
+                             uses dense spectra (at most {})",
+                            spec.parameter_count(),
+                            super::hessian::DENSE_LIMIT
+                        ));
+                    }
+                    let opts = HessianOptions {
+                        method: Method::Dense,
+                        dense_max: super::hessian::DENSE_LIMIT,
+                        ..Default::default()
+                    };
+                    let r = hessian_report(&spec, &params, &opts)?;
+                    let check = super::hessian::theorem4_check(k, n, l, lambda, alpha, &r);
+                    if r.classification == "strict_saddle" {
+                        report.strict_saddles += 1;
+                        if check.paper_b6_holds {
+                            report.saddles_where_paper_b6_holds += 1;
+                        }
+                    }
+                    if check
+                        .law_verdict
+                        .as_ref()
+                        .is_some_and(|v| *v != r.classification)
+                    {
+                        report.law_disagreements += 1;
+                    }
+                    report.rows.push(Theorem4Row {
+                        classes: k,
+                        per_class: n,
+                        layers: l,
+                        lambda,
+                        root,
+                        negative: r.negative,
+                        check,
+                    });
+                }
+            }
+        }
+    }
+    Ok(report)
 }

@@ -19,7 +19,8 @@ enum TheoryCommand {
     Compare(CompareArgs),
     /// Critical scales of the DNC and low-rank structures, and the largest lambda with any.
     Critical(ModelArgs),
-    /// Where Theorem 1 (linear) or Theorem 7 (ReLU) shows DNC is not globally optimal.
+    /// Where Theorem 1 (linear) or Theorem 7 (ReLU) shows DNC is not globally optimal; with
+    /// --theorem 4, the DNC point's Hessian verdict beside B.6 and the observed law on a grid.
     Region(RegionArgs),
     /// Hessian spectrum, flatness and symmetry/solution-set dimensions at a constructed
     /// critical point (--structure ...) or at trained parameters (--job JOB --params DIR).
@@ -116,9 +117,18 @@ struct CompareArgs {
 
 #[derive(Args)]
 struct RegionArgs {
-    /// 1 (deep linear UFM) or 7 (deep ReLU UFM).
+    /// 1 (deep linear UFM), 7 (deep ReLU UFM) or 4 (DNC Hessian verdicts on a grid).
     #[arg(long, allow_hyphen_values = true)]
     theorem: String,
+    /// Theorem 4 only: samples per class, comma-separated (e.g. 1,2,5).
+    #[arg(long = "per-class", allow_hyphen_values = true)]
+    per_class: Option<String>,
+    /// Theorem 4 only: lambdas, comma-separated (e.g. 1e-5,1e-3,2^-6).
+    #[arg(long, allow_hyphen_values = true)]
+    lambda: Option<String>,
+    /// Theorem 4 only: large (default) or small root.
+    #[arg(long, allow_hyphen_values = true)]
+    root: Option<String>,
     /// Range of K, inclusive: A..B (or a single A).
     #[arg(long, allow_hyphen_values = true)]
     classes: String,
@@ -319,7 +329,85 @@ fn critical(a: ModelArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn region4(a: RegionArgs) -> Result<(), Failure> {
+    use ufm::theory::hessian::Root;
+    let classes = parse_range("classes", &a.classes).map_err(input)?;
+    let layers = parse_range("layers", &a.layers).map_err(input)?;
+    let need = |flag: &str, v: &Option<String>| -> Result<Vec<String>, Failure> {
+        let v = v.as_deref().ok_or_else(|| {
+            Failure::Input(format!(
+                "--{flag}: required with --theorem 4 (a comma-separated list)"
+            ))
+        })?;
+        Ok(v.split(',').map(|x| x.trim().to_string()).collect())
+    };
+    let per_class = need("per-class", &a.per_class)?
+        .iter()
+        .map(|x| parse_count("per-class", x, 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lambdas = need("lambda", &a.lambda)?
+        .iter()
+        .map(|x| parse_lambda_flag(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = match &a.root {
+        Some(r) => Root::parse(r).map_err(input)?,
+        None => Root::Large,
+    };
+    let r = theory::theorem4_grid(classes, layers, &per_class, &lambdas, root).map_err(input)?;
+    if a.json {
+        return print_json(&r);
+    }
+    println!(
+        "Theorem 4: DNC {root:?} root at width K; B.6 = alpha n/K e^a/(K-1+e^a) (paper: minimum \
+         if >= 1); margin = (L+1) alpha/K - (L-1) (law: minimum iff > 0, K >= 4)"
+    );
+    println!(
+        "{:>3} {:>2} {:>2} {:>10} {:>9} {:>9} {:>9} {:>14} {:>14} {:>4} {:>14}",
+        "K", "n", "L", "lambda", "alpha", "B.6", "margin", "law", "spectrum", "neg", "smallest/lam"
+    );
+    for row in &r.rows {
+        let t = &row.check;
+        println!(
+            "{:>3} {:>2} {:>2} {:>10.3e} {:>9.4} {:>9.4} {:>9.4} {:>14} {:>14} {:>4} {:>14}",
+            row.classes,
+            row.per_class,
+            row.layers,
+            row.lambda,
+            t.alpha,
+            t.paper_b6,
+            t.law_margin,
+            t.law_verdict.as_deref().unwrap_or("n/a"),
+            t.spectrum_verdict,
+            row.negative.map_or("?".into(), |x| x.to_string()),
+            t.spectrum_smallest
+                .map_or("n/a".into(), |x| format!("{:.6}", x / row.lambda))
+        );
+    }
+    println!(
+        "{} points ({} without a critical point skipped): {} strict saddles, {} of them where \
+         B.6's condition holds; law and spectrum disagree at {} points",
+        r.rows.len(),
+        r.skipped,
+        r.strict_saddles,
+        r.saddles_where_paper_b6_holds,
+        r.law_disagreements
+    );
+    Ok(())
+}
+
 fn region(a: RegionArgs) -> Result<(), Failure> {
+    if a.theorem.trim() == "4" {
+        return region4(a);
+    }
+    for (flag, v) in [
+        ("per-class", &a.per_class),
+        ("lambda", &a.lambda),
+        ("root", &a.root),
+    ] {
+        if v.is_some() {
+            return Err(Failure::Input(format!("--{flag}: only with --theorem 4")));
+        }
+    }
     let theorem = Theorem::parse(&a.theorem).map_err(input)?;
     let classes = parse_range("classes", &a.classes).map_err(input)?;
     let layers = parse_range("layers", &a.layers).map_err(input)?;
