@@ -277,9 +277,9 @@ fn theorem4_dnc_large_root_is_a_minimum_modulo_symmetry() {
         assert_eq!(r.zero, r.symmetry_dimension, "lambda {lambda:e}: {r:?}");
         assert_eq!(r.classification, "minimum");
     }
-    // Beyond "suitably small": K = 6, n = 2, L = 4, lambda = 0.1 (alpha = 2.19, where B.6's
-    // sufficient condition alpha n / K * e^a / (K - 1 + e^a) >= 1 fails: 0.47) is a strict
-    // saddle with 9 equal negative eigenvalues.
+    // Beyond "suitably small": K = 6, n = 2, L = 4, lambda = 0.1 (alpha = 2.19 < K (L-1)/(L+1)
+    // = 3.6, the law of theorem4_law_matches_the_spectrum_on_a_grid) is a strict saddle with
+    // 9 = K(K-3)/2 equal negative eigenvalues.
     let r = report_root(
         Structure::Dnc,
         Root::Large,
@@ -289,8 +289,8 @@ fn theorem4_dnc_large_root_is_a_minimum_modulo_symmetry() {
     );
     assert_eq!(r.classification, "strict_saddle", "{r:?}");
     assert_eq!(r.negative, Some(9), "{r:?}");
-    // ... but the condition is not necessary: K = 10, n = 1, lambda = 1e-2 has condition 0.48
-    // and is still a minimum.
+    // K = 10, n = 1, lambda = 1e-2: B.6's value alpha n / K e^a / (K-1+e^a) is 0.48 < 1, yet a
+    // minimum (alpha = 5.09 > K (L-1)/(L+1) = 3.33).
     let r = report_root(
         Structure::Dnc,
         Root::Large,
