@@ -81,6 +81,18 @@ typedef enum {
   UFM_RUN_FAILED = 4,
 } ufm_run_status;
 
+// The verdict of a dense Hessian spectrum (`classification` of `ufm theory hessian`).
+typedef enum {
+  // No negative eigenvalue and the null space is exactly the symmetry orbit.
+  UFM_HESSIAN_MINIMUM = 0,
+  // No negative eigenvalue, but flat directions beyond the symmetry.
+  UFM_HESSIAN_DEGENERATE = 1,
+  // At least one negative eigenvalue.
+  UFM_HESSIAN_STRICT_SADDLE = 2,
+  // Any other outcome (not critical, not decided).
+  UFM_HESSIAN_OTHER = 3,
+} ufm_hessian_verdict;
+
 // The arrays a result hands out (shapes from `ufm_result_array_shape`).
 typedef enum {
   // rows x 5: one row per curve.csv row, columns step, loss, fit, reg, grad_norm.
@@ -174,6 +186,24 @@ typedef struct {
   // 1 when Theorem 1 (DNC is not optimal) holds for this K and L, else 0.
   int32_t theorem1_holds;
 } ufm_compare;
+
+// One member of the pair + simplex family ("p class pairs plus a simplex over the remaining
+// q = K - 2p classes"; p = 0 is DNC, p = K/2 the paired structure of Eq. (5)) at its optimal
+// scales (`ufm theory compare`, docs/theory.md).
+typedef struct {
+  // p.
+  size_t pairs;
+  // q = K - 2p.
+  size_t simplex_size;
+  // rank of the logit matrix, p + max(q - 1, 0).
+  size_t rank;
+  // The optimal reduced loss over both scales.
+  double loss;
+  // The optimal pair scale beta (NaN when p = 0).
+  double pair_scale;
+  // The optimal simplex scale gamma (NaN when q <= 1).
+  double simplex_scale;
+} ufm_family_member;
 
 // Loss at the current parameters.
 typedef struct {
@@ -438,6 +468,42 @@ ufm_status ufm_theory_lambda_max(int32_t structure,
                                  size_t layers,
                                  double *lambda_max,
                                  ufm_error **err);
+
+// Every member of the family for K = `classes` (p = 0, 1, ..., K/2, skipping q = 2, which is
+// one more pair), in increasing p, into `members[0..cap)`; `*len` always receives their number
+// (query with `members = NULL, cap = 0`).
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`),
+// `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set). Threads: any.
+ufm_status ufm_theory_family(size_t classes,
+                             size_t per_class,
+                             size_t layers,
+                             double lambda,
+                             ufm_family_member *members,
+                             size_t cap,
+                             size_t *len,
+                             ufm_error **err);
+
+// The dense Hessian verdict at the constructed critical point of the member with `pairs`
+// pairs (both scales at their large critical root, linear model of width `width`, random
+// frames from seed 0): `*verdict`, the number of negative eigenvalues `*negative` and the
+// smallest eigenvalue off the symmetry orbit `*smallest` (`ufm theory hessian --structure
+// pair_simplex`). Cost: a dense spectrum of width * (K n + (L-1) width + K) parameters; refused
+// above 12000.
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`;
+// pairs > K/2 or K - 2 pairs = 2; width < K; no critical scale at this lambda; too many
+// parameters). Threads: any.
+ufm_status ufm_theory_family_hessian(size_t classes,
+                                     size_t per_class,
+                                     size_t layers,
+                                     double lambda,
+                                     size_t pairs,
+                                     size_t width,
+                                     ufm_hessian_verdict *verdict,
+                                     size_t *negative,
+                                     double *smallest,
+                                     ufm_error **err);
 
 // Create a trainer from a job (JSON text, the format of `ufm run` job files, without `sweep`):
 // builds the model, draws the initial parameters the job's `init` asks for and evaluates the

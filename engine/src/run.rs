@@ -5,7 +5,7 @@ use crate::analysis::analyze;
 use crate::job::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
-use crate::report::{FinalReport, Reference, RunResult};
+use crate::report::{FinalReport, Reference, RunResult, StructureReport};
 use crate::train::{CurveRow, Progress, TrainOptions, Trainer};
 use faer::Par;
 use std::path::Path;
@@ -216,6 +216,7 @@ pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) 
     let params = trainer.params().clone();
     let analysis = analyze(spec, &params, job.analysis.rank_tol);
     let loss = trainer.loss();
+    let structure = StructureReport::for_run(spec, &analysis.logits.class_means, loss.loss);
     let result = RunResult {
         ufm_version: crate::version().to_string(),
         job: job.clone(),
@@ -236,6 +237,7 @@ pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) 
         },
         analysis,
         reference: Reference::for_model(spec),
+        structure,
         hessian: if job.analysis.hessian {
             crate::theory::hessian_report(spec, &params, &Default::default()).ok()
         } else {

@@ -78,6 +78,20 @@ fn one_and_two_threads_give_the_same_runs_and_summary() {
     assert_eq!(sum["finished_runs"], 18);
     assert_eq!(sum["points"].as_array().unwrap().len(), 3);
     assert_eq!(sum["points"][0]["runs"], 6);
+    // Every run is counted under exactly one structure, and each record's label is one of the
+    // summary's keys (`p=..,q=..` or `other`).
+    for (i, point) in sum["points"].as_array().unwrap().iter().enumerate() {
+        let counts = point["structure_counts"].as_object().unwrap();
+        let total: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(total, 6, "point {i}: {counts:?}");
+        for k in counts.keys() {
+            assert!(k == "other" || k.starts_with("p="), "{k}");
+        }
+    }
+    for r in ra.values() {
+        let label = r["structure"].as_str().unwrap();
+        assert!(label == "other" || label.starts_with("p="), "{r}");
+    }
     // Running again skips everything and changes nothing.
     let o = ufm(&["sweep", s(&job), "--out", s(&a), "--threads", "2"]);
     ok(&o);

@@ -193,3 +193,161 @@ fn invalid_input_exits_2_naming_the_argument() {
     assert_eq!(code, 2);
     assert!(err.contains("--job"), "{err}");
 }
+
+#[test]
+fn compare_lists_the_pair_simplex_family_with_hessian_verdicts() {
+    let mut a = vec!["theory", "compare", "--json"];
+    a.extend(MODEL);
+    let c = json(&a);
+    let fam = c["family"].as_array().unwrap();
+    let p: Vec<u64> = fam.iter().map(|f| f["pairs"].as_u64().unwrap()).collect();
+    assert_eq!(p, [0, 1, 2, 3, 5]);
+    // The end members are the dnc and low_rank rows (same closed forms).
+    assert_eq!(fam[0]["loss"], c["dnc"]["loss"]);
+    assert!(
+        (fam[4]["loss"].as_f64().unwrap() - c["low_rank"]["loss"].as_f64().unwrap()).abs() < 1e-15
+    );
+    // Ranks 9, 8, 7, 6, 5; every member's verdict at d = K computed.
+    let ranks: Vec<u64> = fam.iter().map(|f| f["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, [9, 8, 7, 6, 5]);
+    for f in fam {
+        assert_eq!(f["hessian"]["width"], 10, "{f}");
+        assert!(f["hessian"]["classification"].is_string(), "{f}");
+    }
+    assert_eq!(fam[0]["hessian"]["classification"], "minimum");
+    // --no-hessian leaves the verdicts out; --width below K is refused.
+    let mut a = vec!["theory", "compare", "--json", "--no-hessian"];
+    a.extend(MODEL);
+    assert!(json(&a)["family"][0]["hessian"].is_null());
+    let mut a = vec!["theory", "compare", "--width", "9"];
+    a.extend(MODEL);
+    let (code, _, err) = ufm(&a);
+    assert_eq!(code, 2);
+    assert!(err.contains("--width"), "{err}");
+}
+
+#[test]
+fn hessian_reports_theorem4_side_by_side() {
+    // Issue 12's counterexample: B.6's condition holds (2.28 >= 1), the law and the spectrum
+    // both say strict saddle, with K(K-3)/2 = 35 negative eigenvalues.
+    let r = json(&[
+        "theory",
+        "hessian",
+        "--classes",
+        "10",
+        "--per-class",
+        "5",
+        "--layers",
+        "5",
+        "--lambda",
+        "2^-6",
+        "--structure",
+        "dnc",
+        "--width",
+        "10",
+        "--json",
+    ]);
+    let t = &r["theorem4"];
+    assert_eq!(t["paper_b6_holds"], true, "{t}");
+    assert!(
+        (t["paper_b6"].as_f64().unwrap() - 2.2848).abs() < 1e-4,
+        "{t}"
+    );
+    assert_eq!(t["law_verdict"], "strict_saddle");
+    assert_eq!(t["spectrum_verdict"], "strict_saddle");
+    assert_eq!(r["negative"], 35);
+    let lambda = 2f64.powi(-6);
+    assert!((r["smallest_beyond_symmetry"].as_f64().unwrap() / lambda + 1.0710).abs() < 1e-4);
+    // A family member by --pairs; --pairs needs pair_simplex and vice versa.
+    let base = [
+        "theory",
+        "hessian",
+        "--classes",
+        "6",
+        "--per-class",
+        "2",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+        "--width",
+        "6",
+    ];
+    let mut a = base.to_vec();
+    a.extend(["--structure", "pair_simplex", "--pairs", "1", "--json"]);
+    let r = json(&a);
+    assert!(r["gradient_norm"].as_f64().unwrap() < 1e-12, "{r}");
+    assert!(r.get("theorem4").is_none());
+    for (extra, flag) in [
+        (vec!["--structure", "dnc", "--pairs", "1"], "--pairs"),
+        (vec!["--structure", "pair_simplex"], "--pairs"),
+        (
+            vec!["--structure", "pair_simplex", "--pairs", "2"],
+            "--pairs",
+        ),
+    ] {
+        let mut a = base.to_vec();
+        a.extend(extra);
+        let (code, _, err) = ufm(&a);
+        assert_eq!(code, 2, "{a:?}");
+        assert!(err.contains(flag), "{a:?}: {err}");
+    }
+}
+
+#[test]
+fn region_theorem4_grid() {
+    let r = json(&[
+        "theory",
+        "region",
+        "--theorem",
+        "4",
+        "--classes",
+        "8..10",
+        "--layers",
+        "3..5",
+        "--per-class",
+        "5",
+        "--lambda",
+        "2^-6,1e-2",
+        "--json",
+    ]);
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len() + r["skipped"].as_u64().unwrap() as usize, 18);
+    assert_eq!(r["law_disagreements"], 0, "{r}");
+    // K = 10, n = 5, L = 5, lambda = 2^-6 (issue 12) is among the saddles where B.6 holds.
+    let hit = rows
+        .iter()
+        .find(|x| x["classes"] == 10 && x["layers"] == 5 && x["lambda"] == 2f64.powi(-6))
+        .unwrap();
+    assert_eq!(hit["check"]["spectrum_verdict"], "strict_saddle");
+    assert_eq!(hit["check"]["paper_b6_holds"], true);
+    assert!(r["saddles_where_paper_b6_holds"].as_u64().unwrap() >= 1);
+    let (code, _, err) = ufm(&[
+        "theory",
+        "region",
+        "--theorem",
+        "1",
+        "--classes",
+        "4",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--lambda"), "{err}");
+    let (code, _, err) = ufm(&[
+        "theory",
+        "region",
+        "--theorem",
+        "4",
+        "--classes",
+        "4",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--per-class"), "{err}");
+}

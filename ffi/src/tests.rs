@@ -689,6 +689,88 @@ fn theory_closed_forms() {
 }
 
 #[test]
+fn theory_family_and_its_hessian_verdict() {
+    // The family through C equals the engine's (closed forms) at the Figure-1 setting, the
+    // buffer protocol works, and the Hessian verdict matches `ufm theory compare`'s.
+    let mut err = null_mut();
+    let lambda = 2f64.powi(-10);
+    let mut len = 0;
+    assert_eq!(
+        ufm_theory_family(10, 5, 2, lambda, null_mut(), 0, &mut len, &mut err),
+        ufm_status::UFM_STATUS_BUFFER_TOO_SMALL
+    );
+    take(&mut err);
+    assert_eq!(len, 5); // p = 0, 1, 2, 3, 5 (q = 2 is one more pair)
+    let mut m = vec![ufm_family_member::default(); len];
+    assert_eq!(
+        ufm_theory_family(10, 5, 2, lambda, m.as_mut_ptr(), len, &mut len, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let want = engine::theory::family_rows(10, 5, 2, lambda, None).unwrap();
+    for (a, b) in m.iter().zip(&want) {
+        assert_eq!(
+            (a.pairs, a.simplex_size, a.rank),
+            (b.pairs, b.simplex_size, b.rank)
+        );
+        assert_eq!(a.loss, b.loss);
+    }
+    assert!(m[0].pair_scale.is_nan() && m[4].simplex_scale.is_nan());
+    // Rank 8 and rank 7 members: the GD losses of issue 12.
+    assert!((m[1].loss - 0.0884334205).abs() < 1e-10 && (m[2].loss - 0.0860816013).abs() < 1e-10);
+    let (mut verdict, mut negative, mut smallest) =
+        (ufm_hessian_verdict::UFM_HESSIAN_OTHER, 0usize, 0.0);
+    let rows = engine::theory::compare_with_hessian(6, 2, 3, 1e-2, 6)
+        .unwrap()
+        .family;
+    for r in rows {
+        assert_eq!(
+            ufm_theory_family_hessian(
+                6,
+                2,
+                3,
+                1e-2,
+                r.pairs,
+                6,
+                &mut verdict,
+                &mut negative,
+                &mut smallest,
+                &mut err
+            ),
+            ufm_status::UFM_STATUS_OK
+        );
+        let h = r.hessian.unwrap();
+        let name = match verdict {
+            ufm_hessian_verdict::UFM_HESSIAN_MINIMUM => "minimum",
+            ufm_hessian_verdict::UFM_HESSIAN_DEGENERATE => "degenerate",
+            ufm_hessian_verdict::UFM_HESSIAN_STRICT_SADDLE => "strict_saddle",
+            ufm_hessian_verdict::UFM_HESSIAN_OTHER => "other",
+        };
+        assert_eq!(name, h.classification);
+        assert_eq!(Some(negative), h.negative);
+        assert_eq!(Some(smallest), h.smallest_beyond_symmetry);
+    }
+    // Refusals name the argument: a simplex over 2 classes, too narrow, too many pairs.
+    for (pairs, width, what) in [(2, 6, "pairs"), (0, 5, "width"), (4, 6, "pairs")] {
+        assert_eq!(
+            ufm_theory_family_hessian(
+                6,
+                2,
+                3,
+                1e-2,
+                pairs,
+                width,
+                &mut verdict,
+                &mut negative,
+                &mut smallest,
+                &mut err
+            ),
+            ufm_status::UFM_STATUS_INVALID_ARGUMENT
+        );
+        assert!(take(&mut err).contains(what));
+    }
+}
+
+#[test]
 fn separate_handles_on_separate_threads() {
     // Two trainers of the same job trained at once on two threads end bit-identical.
     let losses: Vec<u64> = (0..2)

@@ -158,3 +158,151 @@ pub extern "C" fn ufm_theory_lambda_max(
         Ok(())
     })
 }
+
+/// One member of the pair + simplex family ("p class pairs plus a simplex over the remaining
+/// q = K - 2p classes"; p = 0 is DNC, p = K/2 the paired structure of Eq. (5)) at its optimal
+/// scales (`ufm theory compare`, docs/theory.md).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ufm_family_member {
+    /// p.
+    pub pairs: usize,
+    /// q = K - 2p.
+    pub simplex_size: usize,
+    /// rank of the logit matrix, p + max(q - 1, 0).
+    pub rank: usize,
+    /// The optimal reduced loss over both scales.
+    pub loss: f64,
+    /// The optimal pair scale beta (NaN when p = 0).
+    pub pair_scale: f64,
+    /// The optimal simplex scale gamma (NaN when q <= 1).
+    pub simplex_scale: f64,
+}
+
+/// The verdict of a dense Hessian spectrum (`classification` of `ufm theory hessian`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ufm_hessian_verdict {
+    /// No negative eigenvalue and the null space is exactly the symmetry orbit.
+    UFM_HESSIAN_MINIMUM = 0,
+    /// No negative eigenvalue, but flat directions beyond the symmetry.
+    UFM_HESSIAN_DEGENERATE = 1,
+    /// At least one negative eigenvalue.
+    UFM_HESSIAN_STRICT_SADDLE = 2,
+    /// Any other outcome (not critical, not decided).
+    UFM_HESSIAN_OTHER = 3,
+}
+
+/// Every member of the family for K = `classes` (p = 0, 1, ..., K/2, skipping q = 2, which is
+/// one more pair), in increasing p, into `members[0..cap)`; `*len` always receives their number
+/// (query with `members = NULL, cap = 0`).
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`),
+/// `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set). Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_family(
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda: f64,
+    members: *mut ufm_family_member,
+    cap: usize,
+    len: *mut usize,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_family", err, || {
+        check(classes, per_class, layers, lambda)?;
+        let rows = th::family_rows(classes, per_class, layers, lambda, None).map_err(Error::arg)?;
+        let len = out(len, "len")?;
+        *len = rows.len();
+        if cap < rows.len() {
+            return Err(Error::new(
+                ufm_status::UFM_STATUS_BUFFER_TOO_SMALL,
+                format!(
+                    "members: buffer holds {cap} entries, {} needed (written to *len)",
+                    rows.len()
+                ),
+            ));
+        }
+        if members.is_null() {
+            return Err(Error::null("members"));
+        }
+        if (members as usize) % std::mem::align_of::<ufm_family_member>() != 0 {
+            return Err(Error::arg("members: misaligned pointer"));
+        }
+        for (i, r) in rows.iter().enumerate() {
+            // SAFETY: members is non-null, aligned and (per the contract) holds cap >= len
+            // entries.
+            unsafe {
+                members.add(i).write(ufm_family_member {
+                    pairs: r.pairs,
+                    simplex_size: r.simplex_size,
+                    rank: r.rank,
+                    loss: r.loss,
+                    pair_scale: r.pair_scale.unwrap_or(f64::NAN),
+                    simplex_scale: r.simplex_scale.unwrap_or(f64::NAN),
+                });
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The dense Hessian verdict at the constructed critical point of the member with `pairs`
+/// pairs (both scales at their large critical root, linear model of width `width`, random
+/// frames from seed 0): `*verdict`, the number of negative eigenvalues `*negative` and the
+/// smallest eigenvalue off the symmetry orbit `*smallest` (`ufm theory hessian --structure
+/// pair_simplex`). Cost: a dense spectrum of width * (K n + (L-1) width + K) parameters; refused
+/// above 12000.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`;
+/// pairs > K/2 or K - 2 pairs = 2; width < K; no critical scale at this lambda; too many
+/// parameters). Threads: any.
+#[no_mangle]
+pub extern "C" fn ufm_theory_family_hessian(
+    classes: usize,
+    per_class: usize,
+    layers: usize,
+    lambda: f64,
+    pairs: usize,
+    width: usize,
+    verdict: *mut ufm_hessian_verdict,
+    negative: *mut usize,
+    smallest: *mut f64,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_theory_family_hessian", err, || {
+        check(classes, per_class, layers, lambda)?;
+        let (verdict, negative, smallest) = (
+            out(verdict, "verdict")?,
+            out(negative, "negative")?,
+            out(smallest, "smallest")?,
+        );
+        let member = th::PairSimplex::new(classes, pairs).map_err(Error::arg)?;
+        let p = width.saturating_mul(classes * per_class + (layers - 1) * width + classes);
+        if p > th::hessian::DENSE_LIMIT {
+            return Err(Error::arg(format!(
+                "width: {p} parameters, a dense Hessian is refused above {}",
+                th::hessian::DENSE_LIMIT
+            )));
+        }
+        let (spec, params, _, _) =
+            th::family_point(member, th::Root::Large, per_class, layers, lambda, width, 0)
+                .map_err(Error::arg)?;
+        let opts = th::HessianOptions {
+            method: th::Method::Dense,
+            dense_max: th::hessian::DENSE_LIMIT,
+            ..Default::default()
+        };
+        let r = th::hessian_report(&spec, &params, &opts).map_err(Error::arg)?;
+        *verdict = match r.classification.as_str() {
+            "minimum" => ufm_hessian_verdict::UFM_HESSIAN_MINIMUM,
+            "degenerate" => ufm_hessian_verdict::UFM_HESSIAN_DEGENERATE,
+            "strict_saddle" => ufm_hessian_verdict::UFM_HESSIAN_STRICT_SADDLE,
+            _ => ufm_hessian_verdict::UFM_HESSIAN_OTHER,
+        };
+        *negative = r.negative.unwrap_or(0);
+        *smallest = r.smallest_beyond_symmetry.unwrap_or(f64::NAN);
+        Ok(())
+    })
+}

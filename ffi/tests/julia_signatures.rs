@@ -21,7 +21,12 @@ fn norm(c: &str) -> String {
 /// The Julia types accepted for a C type.
 fn julia_types(c: &str) -> Option<&'static [&'static str]> {
     let handles = ["ufm_trainer", "ufm_result", "ufm_error"];
-    let enums = ["ufm_status", "ufm_run_status", "ufm_classification"];
+    let enums = [
+        "ufm_status",
+        "ufm_run_status",
+        "ufm_classification",
+        "ufm_hessian_verdict",
+    ];
     let c = c.to_string();
     let (base, ptrs) = (
         c.trim_end_matches('*'),
@@ -47,6 +52,7 @@ fn julia_types(c: &str) -> Option<&'static [&'static str]> {
         ("ufm_loss", 1) => &["Ptr{UFMLoss}"],
         ("ufm_summary", 1) => &["Ptr{UFMSummary}"],
         ("ufm_compare", 1) => &["Ptr{UFMCompare}"],
+        ("ufm_family_member", 1) => &["Ptr{UFMFamilyMember}"],
         ("ufm_progress_fn" | "ufm_cancel_fn", 0) => &["Ptr{Cvoid}"],
         (b, 1) if handles.contains(&b) => &["Ptr{Cvoid}"],
         (b, 2) if handles.contains(&b) => &["Ptr{Ptr{Cvoid}}"],
@@ -269,6 +275,7 @@ fn julia_structs_mirror_the_header() {
         ("ufm_loss", "UFMLoss"),
         ("ufm_summary", "UFMSummary"),
         ("ufm_compare", "UFMCompare"),
+        ("ufm_family_member", "UFMFamilyMember"),
     ];
     assert_eq!(
         structs.len(),

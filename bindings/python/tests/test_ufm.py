@@ -149,6 +149,18 @@ def test_analysis_and_theory():
     assert ufm.theory_lambda_max("low_rank", 10, 5, 2) > 0
     with pytest.raises(ufm.UFMError):
         ufm.theory_compare(1, 5, 2, 0.1)
+    fam = ufm.theory_family(10, 5, 2, 2.0 ** -10)
+    assert [m["pairs"] for m in fam] == [0, 1, 2, 3, 5]
+    assert fam[0]["loss"] == cmp["dnc"]["loss"] and fam[0]["pair_scale"] is None
+    # Rank 8 and rank 7: the GD losses of issue 12 (10 digits).
+    assert abs(fam[1]["loss"] - 0.0884334205) < 1e-10 and fam[2]["rank"] == 7
+    h = ufm.theory_family_hessian(10, 5, 5, 2.0 ** -6, 0, 10)
+    # DNC at K = 10, n = 5, L = 5, lambda = 2^-6: a strict saddle with K(K-3)/2 = 35 negative
+    # eigenvalues (docs/theory.md, Theorem 4).
+    assert h["classification"] == "strict_saddle" and h["negative"] == 35
+    with pytest.raises(ufm.UFMError) as e:
+        ufm.theory_family_hessian(10, 5, 2, 2.0 ** -10, 4, 10)
+    assert "pairs" in e.value.message
 
 
 def test_plugins():

@@ -27,7 +27,7 @@ __all__ = [
     "UFMError", "Trainer", "Result", "ABI_VERSION", "version", "abi_version",
     "validate_job", "load_plugin", "singular_values", "relative_rank", "class_means", "nc1", "nc1_quotient",
     "nc2", "nc3", "simplex_cosine", "classify", "theory_compare", "theory_loss",
-    "theory_critical_scales", "theory_lambda_max",
+    "theory_critical_scales", "theory_lambda_max", "theory_family", "theory_family_hessian",
 ]
 
 #: The ABI version these bindings are written for (UFM_ABI_VERSION of ufm.h).
@@ -73,6 +73,11 @@ class _Summary(ctypes.Structure):
 class _Compare(ctypes.Structure):
     _fields_ = [("dnc_loss", c_double), ("dnc_scale", c_double), ("low_rank_loss", c_double),
                 ("low_rank_scale", c_double), ("theorem1_holds", c_int32)]
+
+
+class _FamilyMember(ctypes.Structure):
+    _fields_ = [("pairs", c_size_t), ("simplex_size", c_size_t), ("rank", c_size_t),
+                ("loss", c_double), ("pair_scale", c_double), ("simplex_scale", c_double)]
 
 
 _PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_uint64, c_uint64, c_double)
@@ -137,6 +142,11 @@ _SIGS = {
                                            POINTER(c_double), c_size_t, POINTER(c_size_t), _ERR]),
     "ufm_theory_lambda_max": (c_int, [c_int32, c_size_t, c_size_t, c_size_t, POINTER(c_double),
                                       _ERR]),
+    "ufm_theory_family": (c_int, [c_size_t, c_size_t, c_size_t, c_double, POINTER(_FamilyMember),
+                                  c_size_t, POINTER(c_size_t), _ERR]),
+    "ufm_theory_family_hessian": (c_int, [c_size_t, c_size_t, c_size_t, c_double, c_size_t,
+                                          c_size_t, POINTER(c_int), POINTER(c_size_t),
+                                          POINTER(c_double), _ERR]),
 }
 for _name, (_res, _args) in _SIGS.items():
     _f = getattr(_lib, _name)
@@ -481,3 +491,39 @@ def theory_lambda_max(structure: str, classes: int, per_class: int, layers: int)
     _call(_lib.ufm_theory_lambda_max, _STRUCTURES[structure], classes, per_class, layers,
           byref(v))
     return v.value
+
+
+def _nan_to_none(x: float):
+    return None if x != x else x
+
+
+def theory_family(classes: int, per_class: int, layers: int, lam: float) -> list:
+    """Every "p pairs + simplex over K - 2p classes" structure at its optimal scales (p = 0 is
+    DNC, p = K/2 the paired Eq. (5) structure): a list of dicts with pairs, simplex_size, rank,
+    loss, pair_scale and simplex_scale (None where the structure has no such part)."""
+    n = c_size_t()
+    args = (classes, per_class, layers, lam)
+    try:
+        _call(_lib.ufm_theory_family, *args, None, 0, byref(n))
+    except UFMError as e:
+        if e.status != 6:
+            raise
+    out = (_FamilyMember * n.value)()
+    _call(_lib.ufm_theory_family, *args, out, n.value, byref(n))
+    return [{"pairs": m.pairs, "simplex_size": m.simplex_size, "rank": m.rank, "loss": m.loss,
+             "pair_scale": _nan_to_none(m.pair_scale),
+             "simplex_scale": _nan_to_none(m.simplex_scale)} for m in out]
+
+
+HESSIAN_VERDICTS = {0: "minimum", 1: "degenerate", 2: "strict_saddle", 3: "other"}
+
+
+def theory_family_hessian(classes: int, per_class: int, layers: int, lam: float, pairs: int,
+                          width: int) -> dict:
+    """The dense Hessian verdict at the constructed member with `pairs` pairs (large roots,
+    width `width`): classification, negative (count) and smallest_beyond_symmetry."""
+    v, neg, sm = c_int(), c_size_t(), c_double()
+    _call(_lib.ufm_theory_family_hessian, classes, per_class, layers, lam, pairs, width,
+          byref(v), byref(neg), byref(sm))
+    return {"classification": HESSIAN_VERDICTS[v.value], "negative": neg.value,
+            "smallest_beyond_symmetry": _nan_to_none(sm.value)}

@@ -13,6 +13,8 @@
 //!   (zero features, coinciding class means, zero weights) are documented there; all metrics are
 //!   finite and non-negative for finite input.
 //! - [`logits`]: [`simplex_cosine`], [`diagonally_superior`], [`train_accuracy`], [`classify`].
+//! - [`structure`](mod@structure): [`identify`], [`identify_into`]: which pair + simplex structure
+//!   the class-mean logits show.
 //!
 //! Inputs are expected to be finite; non-finite entries make the affected values NaN (never a
 //! panic). Everything runs single-threaded (`Par::Seq`). Cost: the singular values of every
@@ -23,6 +25,7 @@ pub mod class_means;
 pub mod collapse;
 pub mod logits;
 pub mod spectrum;
+pub mod structure;
 
 pub use class_means::class_means;
 pub use collapse::{nc1, nc1_quotient, nc2, nc3, span_tolerance, NC1_MAX};
@@ -31,6 +34,7 @@ pub use logits::{
     train_accuracy, Classification, DNC_COSINE,
 };
 pub use spectrum::{relative_rank, singular_values};
+pub use structure::{identify, identify_into, PairSimplexId, STRUCTURE_TOL};
 
 use faer::MatRef;
 use serde::{Deserialize, Serialize};

@@ -47,6 +47,71 @@ impl Reference {
     }
 }
 
+/// The pair + simplex structure the run ended in (`analysis::structure`), identified from the
+/// class-mean logits, and how far the run's loss is above that structure's optimal loss.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StructureReport {
+    /// `p=2,q=6` (p pairs, simplex over q classes), or `other`.
+    pub label: String,
+    /// p (null for `other`).
+    pub pairs: Option<usize>,
+    /// The classes of each pair, e.g. [[0, 3], [1, 7]] (0-based).
+    pub pair_classes: Vec<[usize; 2]>,
+    /// q (null for `other`).
+    pub simplex_size: Option<usize>,
+    pub simplex_classes: Vec<usize>,
+    /// The measured pair scale beta (mean over the pairs) and simplex scale gamma.
+    pub pair_scale: Option<f64>,
+    pub simplex_scale: Option<f64>,
+    /// The structure's optimal reduced loss over both scales (`ufm theory compare`, `family`);
+    /// null for `other` or where the closed forms do not apply (as `reference`). For ReLU
+    /// models the linear-model value.
+    pub optimal_loss: Option<f64>,
+    /// final loss - optimal_loss.
+    pub loss_gap: Option<f64>,
+    /// The relative tolerance of the identification.
+    pub tol: f64,
+}
+
+impl StructureReport {
+    /// Identify the structure of the K x K class means (`class_means[c]` = mean logit vector of
+    /// class c) and compare `loss` with its optimum.
+    pub fn for_run(spec: &ModelSpec, class_means: &[Vec<f64>], loss: f64) -> StructureReport {
+        let tol = crate::analysis::STRUCTURE_TOL;
+        let k = class_means.len();
+        let m = faer::Mat::from_fn(k, k, |i, c| {
+            class_means[c].get(i).copied().unwrap_or(f64::NAN)
+        });
+        let Some(id) = crate::analysis::identify(m.as_ref(), tol) else {
+            return StructureReport {
+                label: "other".into(),
+                tol,
+                ..Default::default()
+            };
+        };
+        let optimal_loss = match (spec.per_class(), spec.lambda(), spec.loss) {
+            (Some(n), Some(lambda), crate::model::LossKind::CrossEntropy) => {
+                crate::theory::PairSimplex::new(k, id.p())
+                    .ok()
+                    .map(|m| m.optimum(n, spec.layers, lambda).loss)
+            }
+            _ => None,
+        };
+        StructureReport {
+            label: id.label(),
+            pairs: Some(id.p()),
+            simplex_size: Some(id.q()),
+            pair_scale: (id.p() > 0).then_some(id.pair_scale),
+            simplex_scale: (id.q() > 1).then_some(id.simplex_scale),
+            loss_gap: optimal_loss.map(|o| loss - o),
+            optimal_loss,
+            pair_classes: id.pairs,
+            simplex_classes: id.simplex,
+            tol,
+        }
+    }
+}
+
 /// Everything result.json holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResult {
@@ -66,6 +131,9 @@ pub struct RunResult {
     #[serde(flatten)]
     pub analysis: Analysis,
     pub reference: Reference,
+    /// The pair + simplex structure of the final logits (beside `classification`).
+    #[serde(default)]
+    pub structure: StructureReport,
     /// The Hessian report at the final parameters, when `analysis.hessian` is true (absent
     /// otherwise, or if it could not be computed).
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -44,6 +44,13 @@ pub struct RunRecord {
     pub dnc_loss: Option<f64>,
     /// Closed-form optimal paired low-rank loss (null where not covered).
     pub low_rank_loss: Option<f64>,
+    /// The pair + simplex structure label (`p=2,q=6` or `other`; result.json `structure`).
+    /// Empty in records written before this field existed.
+    #[serde(default)]
+    pub structure: String,
+    /// final loss - that structure's optimal loss (null for `other` or no closed form).
+    #[serde(default)]
+    pub structure_gap: Option<f64>,
     /// Wall time of the run (the only field that differs between repeated sweeps).
     #[serde(deserialize_with = "nan_if_null")]
     pub seconds: f64,
@@ -75,6 +82,8 @@ impl RunRecord {
             simplex_cosine: r.analysis.logits.simplex_cosine,
             dnc_loss: r.reference.dnc_loss,
             low_rank_loss: r.reference.low_rank_loss,
+            structure: r.structure.label.clone(),
+            structure_gap: r.structure.loss_gap,
             seconds: r.seconds,
         }
     }

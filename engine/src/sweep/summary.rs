@@ -88,6 +88,10 @@ pub struct PointSummary {
     pub status: BTreeMap<String, usize>,
     /// Counts per logit rank (keys are ranks).
     pub rank_counts: BTreeMap<usize, usize>,
+    /// Counts per pair + simplex structure (keys `p=2,q=6`, `other`; `unknown` for records
+    /// written before the field existed).
+    #[serde(default)]
+    pub structure_counts: BTreeMap<String, usize>,
     pub dnc_loss: Option<f64>,
     pub low_rank_loss: Option<f64>,
 }
@@ -187,7 +191,14 @@ pub fn summarize(
             }
             let mut status = BTreeMap::new();
             let mut rank_counts = BTreeMap::new();
+            let mut structure_counts = BTreeMap::new();
             for r in &rs {
+                let key = if r.structure.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    r.structure.clone()
+                };
+                *structure_counts.entry(key).or_insert(0) += 1;
                 *classification.entry(label(&r.classification)).or_insert(0) += 1;
                 *status.entry(label(&r.status)).or_insert(0) += 1;
                 *rank_counts.entry(r.rank).or_insert(0) += 1;
@@ -209,6 +220,7 @@ pub fn summarize(
                 loss: Stats::of(&losses),
                 status,
                 rank_counts,
+                structure_counts,
                 dnc_loss: rs.first().and_then(|r| r.dnc_loss),
                 low_rank_loss: rs.first().and_then(|r| r.low_rank_loss),
             }

@@ -20,17 +20,14 @@ const S_MAX: f64 = 1e3;
 const GRID_LO: f64 = 1e-6;
 const GRID_POINTS: usize = 400;
 
-struct Q {
-    structure: Structure,
+struct Q<F: Fn(f64) -> f64> {
+    q: F,
     k: usize,
-    n: usize,
-    layers: usize,
 }
 
-impl Q {
+impl<F: Fn(f64) -> f64> Q<F> {
     fn at(&self, s: f64) -> f64 {
-        self.structure
-            .stationary_lambda(self.k, self.n, self.layers, s)
+        (self.q)(s)
     }
 
     /// Refined locations of the interior local extrema of q, in increasing order.
@@ -52,6 +49,40 @@ impl Q {
         }
         out
     }
+
+    fn roots(&self, lambda: f64) -> Vec<f64> {
+        let mut bounds = vec![S_MIN];
+        bounds.extend(self.extrema());
+        bounds.push(S_MAX);
+        let mut roots = Vec::new();
+        for w in bounds.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (ha, hb) = (self.at(a) - lambda, self.at(b) - lambda);
+            if (ha > 0.0) != (hb > 0.0) {
+                roots.push(bisect(|s| self.at(s) - lambda, a, b));
+            }
+        }
+        roots
+    }
+
+    fn sup(&self) -> f64 {
+        self.extrema()
+            .into_iter()
+            .chain([S_MIN])
+            .map(|s| self.at(s))
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Every positive root of `q(s) = lambda` for a stationarity map q (the lambda at which s is a
+/// stationary scale) of a K-class structure, increasing; same search as [`critical_scales`].
+pub(crate) fn stationary_roots(q: impl Fn(f64) -> f64, k: usize, lambda: f64) -> Vec<f64> {
+    Q { q, k }.roots(lambda)
+}
+
+/// sup over s > 0 of a stationarity map q (as [`lambda_max`]).
+pub(crate) fn stationary_sup(q: impl Fn(f64) -> f64, k: usize) -> f64 {
+    Q { q, k }.sup()
 }
 
 /// Maximiser of a unimodal f on [a, b] by golden-section search (to ~1e-8 relative in the
@@ -133,24 +164,7 @@ pub fn critical_scales(
         "need K >= 2, n >= 1, L >= 1"
     );
     assert!(lambda > 0.0 && lambda.is_finite(), "need lambda > 0");
-    let q = Q {
-        structure,
-        k,
-        n,
-        layers,
-    };
-    let mut bounds = vec![S_MIN];
-    bounds.extend(q.extrema());
-    bounds.push(S_MAX);
-    let mut roots = Vec::new();
-    for w in bounds.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        let (ha, hb) = (q.at(a) - lambda, q.at(b) - lambda);
-        if (ha > 0.0) != (hb > 0.0) {
-            roots.push(bisect(|s| q.at(s) - lambda, a, b));
-        }
-    }
-    roots
+    stationary_roots(|s| structure.stationary_lambda(k, n, layers, s), k, lambda)
 }
 
 /// The largest lambda for which `structure` has a positive stationary scale (sup of q over
@@ -160,17 +174,7 @@ pub fn lambda_max(structure: Structure, k: usize, n: usize, layers: usize) -> f6
         k >= 2 && n >= 1 && layers >= 1,
         "need K >= 2, n >= 1, L >= 1"
     );
-    let q = Q {
-        structure,
-        k,
-        n,
-        layers,
-    };
-    q.extrema()
-        .into_iter()
-        .chain([S_MIN])
-        .map(|s| q.at(s))
-        .fold(0.0, f64::max)
+    stationary_sup(|s| structure.stationary_lambda(k, n, layers, s), k)
 }
 
 /// Positive roots of `lambda n^(1/(L+1)) = alpha^((L-1)/(L+1)) / ((K-1) + e^alpha)`.

@@ -164,6 +164,82 @@ pub struct HessianReport {
     pub theorem5: Option<Theorem5>,
     /// The constructed point's scale (alpha or beta), when constructed.
     pub scale: Option<f64>,
+    /// Dense, with the symmetry dimension known: the smallest eigenvalue once the
+    /// `symmetry_dimension` eigenvalues closest to 0 (the orbit, which the Hessian annihilates at
+    /// a critical point) are set aside. Positive at a minimum up to symmetry.
+    #[serde(default)]
+    pub smallest_beyond_symmetry: Option<f64>,
+    /// At a constructed DNC point: appendix B.6's condition, the observed law and the spectrum's
+    /// verdict side by side ([`theorem4_check`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theorem4: Option<Theorem4Check>,
+}
+
+/// Theorem 4 at a DNC critical point of scale alpha: the paper's sufficient condition (B.6), the
+/// same with its normalisation corrected, and the law the spectra follow, beside the verdict of
+/// the spectrum.
+///
+/// The law (docs/theory.md section 5): off the symmetry orbit the smallest Hessian eigenvalue is
+/// `lambda min(1, (L+1) alpha / K - (L-1))` for K >= 4, so the point is a minimum up to symmetry
+/// iff `alpha >= K (L-1)/(L+1)`. Its negative side is proven (an explicit direction, see
+/// the test `theorem4_law_direction_has_the_predicted_curvature`); the rest is observed on the grid of the tests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem4Check {
+    pub alpha: f64,
+    /// B.6 as printed: `alpha n / K * e^alpha / (K - 1 + e^alpha)`; claimed sufficient when >= 1.
+    pub paper_b6: f64,
+    pub paper_b6_holds: bool,
+    /// B.6 with the fit-curvature coefficient corrected (1/(K n) instead of 1/K, which removes
+    /// the factor n): `alpha / K * e^alpha / (K - 1 + e^alpha)`. Sufficient when >= 1 (it implies
+    /// the law's condition, since alpha >= K > K (L-1)/(L+1)).
+    pub corrected_b6: f64,
+    /// `(L+1) alpha / K - (L-1)`: >= 0 iff alpha >= K (L-1)/(L+1).
+    pub law_margin: f64,
+    /// `lambda min(1, law_margin)`: the predicted smallest eigenvalue off the orbit (K >= 4; null
+    /// for K < 4, where there is no such direction).
+    pub law_eigenvalue: Option<f64>,
+    /// "minimum" when law_margin > 0, "strict_saddle" when < 0 (K >= 4; null otherwise).
+    pub law_verdict: Option<String>,
+    /// The spectrum's classification and its smallest eigenvalue off the orbit.
+    pub spectrum_verdict: String,
+    pub spectrum_smallest: Option<f64>,
+}
+
+/// [`Theorem4Check`] for a DNC critical point (K classes, n per class, L layers, lambda, scale
+/// alpha) whose Hessian report is `report`.
+pub fn theorem4_check(
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    alpha: f64,
+    report: &HessianReport,
+) -> Theorem4Check {
+    let (kf, lf) = (k as f64, layers as f64);
+    // e^a / (K - 1 + e^a) without overflow.
+    let share = 1.0 / (1.0 + (kf - 1.0) * (-alpha).exp());
+    let corrected_b6 = alpha / kf * share;
+    let paper_b6 = corrected_b6 * n as f64;
+    let law_margin = (lf + 1.0) * alpha / kf - (lf - 1.0);
+    let law = k >= 4;
+    Theorem4Check {
+        alpha,
+        paper_b6,
+        paper_b6_holds: paper_b6 >= 1.0,
+        corrected_b6,
+        law_margin,
+        law_eigenvalue: law.then(|| lambda * law_margin.min(1.0)),
+        law_verdict: law.then(|| {
+            if law_margin > 0.0 {
+                "minimum"
+            } else {
+                "strict_saddle"
+            }
+            .to_string()
+        }),
+        spectrum_verdict: report.classification.clone(),
+        spectrum_smallest: report.smallest_beyond_symmetry,
+    }
 }
 
 /// Tangent vectors of the orbit (H1, W1..WL) -> (Q_0 H1, Q_1 W1 Q_0^T, ..., W_L Q_{L-1}^T),
@@ -394,6 +470,8 @@ pub fn hessian_report(
         lanczos_residual: None,
         theorem5: th5,
         scale: None,
+        smallest_beyond_symmetry: None,
+        theorem4: None,
     };
     let spectral;
     if dense {
@@ -417,6 +495,16 @@ pub fn hessian_report(
         report.nuclear = Some(ev.iter().map(|x| x.abs()).sum());
         report.flatness_estimator = "exact".into();
         report.asymmetry = Some(asym);
+        if let Some(sd) = symmetry_dimension.filter(|&sd| sd < ev.len()) {
+            // Set aside the sd eigenvalues closest to 0 (ev is sorted increasingly).
+            let mut by_size: Vec<usize> = (0..ev.len()).collect();
+            by_size.sort_by(|&a, &b| ev[a].abs().total_cmp(&ev[b].abs()));
+            let mut orbit = vec![false; ev.len()];
+            for &i in &by_size[..sd] {
+                orbit[i] = true;
+            }
+            report.smallest_beyond_symmetry = (0..ev.len()).find(|&i| !orbit[i]).map(|i| ev[i]);
+        }
         report.classification = if !critical {
             "not_critical"
         } else if !neg.is_empty() {

@@ -22,13 +22,18 @@
 //!   L (r d - r(r+1)/2) (a product of Stiefel manifolds) whatever the singular-value
 //!   multiplicities, not L (r d - r^2) for DNC: the orbit rank and the Hessian nullity agree on it.
 //!   So D_DNC / D_Z* starts above 1 at d = K, contrary to the statement.
-//! - Theorem 4 (ii) holds at every setting checked, and more strongly: the DNC large-root points
-//!   are minima up to the symmetry (null space = orbit); at lambda = 0.1, K = 6, L = 4 the large
-//!   root is a strict saddle, so "suitably small lambda" is needed.
+//! - Theorem 4 / B.6: the sufficient condition `alpha n / K e^alpha / (K-1+e^alpha) >= 1` is
+//!   not sufficient (strict saddles where it holds, e.g. K = 10, n = 5, L = 5, lambda = 2^-6); its
+//!   factor n is a normalisation slip. Off the symmetry orbit the smallest eigenvalue at the DNC
+//!   point of scale alpha is `lambda min(1, (L+1) alpha / K - (L-1))` (K >= 4): a minimum up to
+//!   symmetry iff alpha >= K (L-1)/(L+1) ([`theorem4_check`]; the negative side is proven by an
+//!   explicit direction, the rest observed on a grid in the tests).
+//! - The pair + simplex family ([`family`]) interpolates between DNC and Eq. (5).
 
 pub mod closed_form;
 pub mod construct;
 pub mod critical;
+pub mod family;
 pub mod hessian;
 pub mod hvp;
 pub mod minimise;
@@ -36,6 +41,8 @@ pub mod regions;
 pub mod report;
 pub mod spectrum;
 
+#[cfg(test)]
+mod family_tests;
 #[cfg(test)]
 mod hessian_tests;
 #[cfg(test)]
@@ -52,14 +59,16 @@ pub use construct::{
 pub use critical::{
     critical_scales, dnc_lambda_max, dnc_roots, lambda_max, low_rank_lambda_max, low_rank_roots,
 };
+pub use family::{family_point, FamilyOptimum, PairSimplex};
 pub use hessian::{
-    constructed_point, hessian_report, orbit_dimension, orbit_tangents, HessianOptions,
-    HessianReport, Method, Root, Theorem5,
+    constructed_point, hessian_report, orbit_dimension, orbit_tangents, theorem4_check,
+    HessianOptions, HessianReport, Method, Root, Theorem4Check, Theorem5,
 };
 pub use hvp::{flatten, unflatten, HessianOp};
 pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
 pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
 pub use report::{
-    compare, critical, parse_lambda, parse_range, region, CompareReport, CriticalReport,
-    RegionReport, RegionRow,
+    compare, compare_with_hessian, critical, family_rows, parse_lambda, parse_range, region,
+    theorem4_grid, CompareReport, CriticalReport, FamilyHessian, FamilyRow, RegionReport,
+    RegionRow, Theorem4Report, Theorem4Row,
 };

@@ -20,7 +20,7 @@ impl Theorem {
         match s.trim() {
             "1" => Ok(Theorem::One),
             "7" => Ok(Theorem::Seven),
-            other => Err(format!("theorem: must be 1 or 7, got {other:?}")),
+            other => Err(format!("theorem: must be 1, 4 or 7, got {other:?}")),
         }
     }
 

@@ -5,16 +5,56 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::closed_form::Structure;
 use super::critical::{dnc_lambda_max, dnc_roots, low_rank_lambda_max, low_rank_roots};
+use super::family::{family_point, PairSimplex};
+use super::hessian::{hessian_report, HessianOptions, Method, Root};
 use super::minimise::{optimal_dnc, optimal_low_rank, Optimum};
 use super::regions::{theorem1_holds, Theorem};
 
-/// `ufm theory compare`: best DNC and best low-rank reduced losses.
+/// `ufm theory compare`: best DNC and best low-rank reduced losses, and every member of the
+/// pair + simplex family ([`super::family`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompareReport {
     pub dnc: Optimum,
     pub low_rank: Optimum,
     pub theorem1_holds: bool,
+    /// p = 0 (DNC), 1, ..., floor(K/2) (q = 2 skipped: it is one more pair).
+    #[serde(default)]
+    pub family: Vec<FamilyRow>,
+}
+
+/// One member of the pair + simplex family in `ufm theory compare`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyRow {
+    /// p.
+    pub pairs: usize,
+    /// q = K - 2p.
+    pub simplex_size: usize,
+    /// rank(Z) = p + max(q - 1, 0).
+    pub rank: usize,
+    /// Global minimum of the reduced loss over both scales.
+    pub loss: f64,
+    /// The optimal beta (null when p = 0) and gamma (null when q <= 1).
+    pub pair_scale: Option<f64>,
+    pub simplex_scale: Option<f64>,
+    /// Stationary scales of each part, increasing.
+    pub pair_roots: Vec<f64>,
+    pub simplex_roots: Vec<f64>,
+    /// The Hessian at the constructed critical point (both parts at their large root), when
+    /// requested and small enough for a dense spectrum.
+    pub hessian: Option<FamilyHessian>,
+}
+
+/// The Hessian verdict at a constructed member of the family.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyHessian {
+    pub width: usize,
+    pub parameters: usize,
+    /// `minimum`, `degenerate` or `strict_saddle` (see `ufm theory hessian`).
+    pub classification: String,
+    pub negative: Option<usize>,
+    pub smallest_beyond_symmetry: Option<f64>,
 }
 
 /// `ufm theory critical`: stationary scales (increasing) and the largest lambda with any.
@@ -63,7 +103,91 @@ pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<Compare
         dnc: optimal_dnc(k, n, layers, lambda),
         low_rank: optimal_low_rank(k, n, layers, lambda),
         theorem1_holds: theorem1_holds(k, layers),
+        family: family_rows(k, n, layers, lambda, None)?,
     })
+}
+
+/// Largest parameter count for which `compare` computes the family's Hessian verdicts (dense).
+pub const FAMILY_HESSIAN_MAX: usize = 2500;
+
+/// [`compare`] with the Hessian verdict of every family member at width `width` (dense; members
+/// above [`FAMILY_HESSIAN_MAX`] parameters, or without a critical scale, get null).
+pub fn compare_with_hessian(
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: usize,
+) -> Result<CompareReport, String> {
+    let mut r = compare(k, n, layers, lambda)?;
+    if width < k {
+        return Err(format!("width: must be >= classes = {k}, got {width}"));
+    }
+    r.family = family_rows(k, n, layers, lambda, Some(width))?;
+    Ok(r)
+}
+
+/// Every member of the family, with Hessian verdicts at `width` when given.
+pub fn family_rows(
+    k: usize,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: Option<usize>,
+) -> Result<Vec<FamilyRow>, String> {
+    check_model(k, n, layers, lambda)?;
+    PairSimplex::all(k)
+        .into_iter()
+        .map(|m| {
+            let o = m.optimum(n, layers, lambda);
+            let hessian = match width {
+                Some(d) => family_hessian(m, n, layers, lambda, d)?,
+                None => None,
+            };
+            Ok(FamilyRow {
+                pairs: m.pairs,
+                simplex_size: m.simplex_size(),
+                rank: m.rank(),
+                loss: o.loss,
+                pair_scale: o.pair_scale,
+                simplex_scale: o.simplex_scale,
+                pair_roots: m.pair_roots(n, layers, lambda),
+                simplex_roots: m.simplex_roots(n, layers, lambda),
+                hessian,
+            })
+        })
+        .collect()
+}
+
+/// Dense Hessian verdict at the constructed member (large roots), None when it has no critical
+/// point at this lambda or is too large.
+fn family_hessian(
+    m: PairSimplex,
+    n: usize,
+    layers: usize,
+    lambda: f64,
+    width: usize,
+) -> Result<Option<FamilyHessian>, String> {
+    let kn = m.classes * n;
+    let parameters = width * kn + (layers - 1) * width * width + m.classes * width;
+    if parameters > FAMILY_HESSIAN_MAX {
+        return Ok(None);
+    }
+    let Ok((spec, params, _, _)) = family_point(m, Root::Large, n, layers, lambda, width, 0) else {
+        return Ok(None);
+    };
+    let opts = HessianOptions {
+        method: Method::Dense,
+        ..Default::default()
+    };
+    let r = hessian_report(&spec, &params, &opts)?;
+    Ok(Some(FamilyHessian {
+        width,
+        parameters: r.parameters,
+        classification: r.classification,
+        negative: r.negative,
+        smallest_beyond_symmetry: r.smallest_beyond_symmetry,
+    }))
 }
 
 /// Critical scales of both structures and the lambda bounds for their existence.
@@ -147,4 +271,115 @@ pub fn parse_range(name: &str, s: &str) -> Result<RangeInclusive<usize>, String>
         return Err(format!("{name}: empty range {s:?} (start > end)"));
     }
     Ok(a..=b)
+}
+
+/// One point of the Theorem 4 grid (`ufm theory region --theorem 4`): the DNC critical point of
+/// the chosen root at width K, its dense Hessian, and [`super::Theorem4Check`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem4Row {
+    pub classes: usize,
+    pub per_class: usize,
+    pub layers: usize,
+    pub lambda: f64,
+    pub root: Root,
+    pub negative: Option<usize>,
+    pub check: super::hessian::Theorem4Check,
+}
+
+/// `ufm theory region --theorem 4`: every (K, n, L, lambda) of the grid with a DNC critical
+/// point, and counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theorem4Report {
+    pub rows: Vec<Theorem4Row>,
+    /// Points without a critical scale of the requested root (lambda too large).
+    pub skipped: usize,
+    pub strict_saddles: usize,
+    /// Strict saddles where B.6's condition (as printed) holds.
+    pub saddles_where_paper_b6_holds: usize,
+    /// Points where the law's verdict differs from the spectrum's (K >= 4 only).
+    pub law_disagreements: usize,
+}
+
+/// The Theorem 4 grid over K in `classes`, L in `layers`, n in `per_class`, lambda in
+/// `lambdas`, at the given root, width d = K (dense spectra: keep K n and L small).
+pub fn theorem4_grid(
+    classes: RangeInclusive<usize>,
+    layers: RangeInclusive<usize>,
+    per_class: &[usize],
+    lambdas: &[f64],
+    root: Root,
+) -> Result<Theorem4Report, String> {
+    if classes.is_empty() || *classes.start() < 2 {
+        return Err("classes: must be a non-empty range with start >= 2".into());
+    }
+    if layers.is_empty() || *layers.start() < 1 {
+        return Err("layers: must be a non-empty range with start >= 1".into());
+    }
+    let mut report = Theorem4Report {
+        rows: vec![],
+        skipped: 0,
+        strict_saddles: 0,
+        saddles_where_paper_b6_holds: 0,
+        law_disagreements: 0,
+    };
+    for k in classes {
+        for l in layers.clone() {
+            for &n in per_class {
+                for &lambda in lambdas {
+                    check_model(k, n, l, lambda)?;
+                    let Ok((spec, params, alpha)) = super::hessian::constructed_point(
+                        Structure::Dnc,
+                        root,
+                        k,
+                        n,
+                        l,
+                        lambda,
+                        k,
+                        0,
+                    ) else {
+                        report.skipped += 1;
+                        continue;
+                    };
+                    if spec.parameter_count() > super::hessian::DENSE_LIMIT {
+                        return Err(format!(
+                            "classes: K = {k}, n = {n}, L = {l} needs {} parameters; the grid \
+                             uses dense spectra (at most {})",
+                            spec.parameter_count(),
+                            super::hessian::DENSE_LIMIT
+                        ));
+                    }
+                    let opts = HessianOptions {
+                        method: Method::Dense,
+                        dense_max: super::hessian::DENSE_LIMIT,
+                        ..Default::default()
+                    };
+                    let r = hessian_report(&spec, &params, &opts)?;
+                    let check = super::hessian::theorem4_check(k, n, l, lambda, alpha, &r);
+                    if r.classification == "strict_saddle" {
+                        report.strict_saddles += 1;
+                        if check.paper_b6_holds {
+                            report.saddles_where_paper_b6_holds += 1;
+                        }
+                    }
+                    if check
+                        .law_verdict
+                        .as_ref()
+                        .is_some_and(|v| *v != r.classification)
+                    {
+                        report.law_disagreements += 1;
+                    }
+                    report.rows.push(Theorem4Row {
+                        classes: k,
+                        per_class: n,
+                        layers: l,
+                        lambda,
+                        root,
+                        negative: r.negative,
+                        check,
+                    });
+                }
+            }
+        }
+    }
+    Ok(report)
 }

@@ -22,7 +22,7 @@ export UFMError, Trainer, Result, run!, step!, set_param!, param, params, gradie
        steps, param_count, param_shape, result, json, summary, curve, logit_singular_values,
        class_mean_logits, validate_job, load_plugin, singular_values, relative_rank, class_means, nc1,
        nc1_quotient, nc2, nc3, simplex_cosine, classify, theory_compare, theory_loss,
-       theory_critical_scales, theory_lambda_max
+       theory_critical_scales, theory_lambda_max, theory_family, theory_family_hessian
 
 const libufm = get(ENV, "UFM_LIBRARY", "libufm")
 
@@ -92,6 +92,15 @@ struct UFMCompare
     low_rank_loss::Cdouble
     low_rank_scale::Cdouble
     theorem1_holds::Int32
+end
+
+struct UFMFamilyMember
+    pairs::Csize_t
+    simplex_size::Csize_t
+    rank::Csize_t
+    loss::Cdouble
+    pair_scale::Cdouble
+    simplex_scale::Cdouble
 end
 
 # A strided view of a Julia array (column-major: row stride 1, column stride = leading dim).
@@ -171,6 +180,14 @@ ufm_theory_critical_scales(s, k, n, l, lam, roots, cap, len, err) =
         err::Ptr{Ptr{Cvoid}})::Cint
 ufm_theory_lambda_max(s, k, n, l, v, err) = @ccall libufm.ufm_theory_lambda_max(s::Int32,
     k::Csize_t, n::Csize_t, l::Csize_t, v::Ptr{Cdouble}, err::Ptr{Ptr{Cvoid}})::Cint
+ufm_theory_family(k, n, l, lam, members, cap, len, err) =
+    @ccall libufm.ufm_theory_family(k::Csize_t, n::Csize_t, l::Csize_t, lam::Cdouble,
+        members::Ptr{UFMFamilyMember}, cap::Csize_t, len::Ptr{Csize_t},
+        err::Ptr{Ptr{Cvoid}})::Cint
+ufm_theory_family_hessian(k, n, l, lam, p, d, verdict, neg, smallest, err) =
+    @ccall libufm.ufm_theory_family_hessian(k::Csize_t, n::Csize_t, l::Csize_t, lam::Cdouble,
+        p::Csize_t, d::Csize_t, verdict::Ptr{Cint}, neg::Ptr{Csize_t}, smallest::Ptr{Cdouble},
+        err::Ptr{Ptr{Cvoid}})::Cint
 
 # ---- error handling -----------------------------------------------------------------------------
 
@@ -487,6 +504,37 @@ function theory_lambda_max(structure::Symbol, classes, per_class, layers)
     v = Ref{Cdouble}(0)
     check(ufm_theory_lambda_max, structure_code(structure), classes, per_class, layers, v)
     v[]
+end
+
+nan_to_nothing(x) = isnan(x) ? nothing : x
+
+"""Every "p pairs + simplex over K - 2p classes" structure at its optimal scales (p = 0 is DNC,
+p = K/2 the paired Eq. (5) structure)."""
+function theory_family(classes, per_class, layers, lambda)
+    n = Ref{Csize_t}(0)
+    try
+        check(ufm_theory_family, classes, per_class, layers, Float64(lambda),
+              Ptr{UFMFamilyMember}(C_NULL), 0, n)
+    catch e
+        (e isa UFMError && e.status == 6) || rethrow()
+    end
+    out = Vector{UFMFamilyMember}(undef, Int(n[]))
+    GC.@preserve out check(ufm_theory_family, classes, per_class, layers, Float64(lambda),
+                           pointer(out), length(out), n)
+    [(pairs=Int(m.pairs), simplex_size=Int(m.simplex_size), rank=Int(m.rank), loss=m.loss,
+      pair_scale=nan_to_nothing(m.pair_scale), simplex_scale=nan_to_nothing(m.simplex_scale))
+     for m in out]
+end
+
+const HESSIAN_VERDICTS = (:minimum, :degenerate, :strict_saddle, :other)
+
+"""Dense Hessian verdict at the constructed member with `pairs` pairs (large roots)."""
+function theory_family_hessian(classes, per_class, layers, lambda, pairs, width)
+    v, neg, sm = Ref{Cint}(0), Ref{Csize_t}(0), Ref{Cdouble}(0)
+    check(ufm_theory_family_hessian, classes, per_class, layers, Float64(lambda), pairs, width,
+          v, neg, sm)
+    (classification=HESSIAN_VERDICTS[v[] + 1], negative=Int(neg[]),
+     smallest_beyond_symmetry=nan_to_nothing(sm[]))
 end
 
 end # module

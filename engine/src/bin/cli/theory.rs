@@ -14,11 +14,13 @@ pub struct TheoryArgs {
 
 #[derive(Subcommand)]
 enum TheoryCommand {
-    /// Best DNC vs best low-rank loss (closed forms, global minimum over the scale).
-    Compare(ModelArgs),
+    /// Best DNC vs best low-rank loss (closed forms, global minimum over the scale), and every
+    /// "p pairs + simplex over K - 2p classes" structure with its Hessian verdict.
+    Compare(CompareArgs),
     /// Critical scales of the DNC and low-rank structures, and the largest lambda with any.
     Critical(ModelArgs),
-    /// Where Theorem 1 (linear) or Theorem 7 (ReLU) shows DNC is not globally optimal.
+    /// Where Theorem 1 (linear) or Theorem 7 (ReLU) shows DNC is not globally optimal; with
+    /// --theorem 4, the DNC point's Hessian verdict beside B.6 and the observed law on a grid.
     Region(RegionArgs),
     /// Hessian spectrum, flatness and symmetry/solution-set dimensions at a constructed
     /// critical point (--structure ...) or at trained parameters (--job JOB --params DIR).
@@ -39,9 +41,12 @@ struct HessianArgs {
     /// Regularisation lambda, decimal or 2^-10 (constructed point).
     #[arg(long, allow_hyphen_values = true)]
     lambda: Option<String>,
-    /// dnc or low_rank (constructed point).
+    /// dnc, low_rank or pair_simplex (constructed point).
     #[arg(long, allow_hyphen_values = true)]
     structure: Option<String>,
+    /// Number of class pairs p for --structure pair_simplex (simplex over K - 2p classes).
+    #[arg(long, allow_hyphen_values = true)]
+    pairs: Option<String>,
     /// large (scale diverging as lambda -> 0) or small.
     #[arg(long, allow_hyphen_values = true)]
     root: Option<String>,
@@ -98,10 +103,32 @@ struct ModelArgs {
 }
 
 #[derive(Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Width d >= K of the constructed points whose Hessian verdicts are printed (default K;
+    /// verdicts are skipped above 2500 parameters).
+    #[arg(long, allow_hyphen_values = true)]
+    width: Option<String>,
+    /// Skip the Hessian verdicts (closed forms only).
+    #[arg(long = "no-hessian")]
+    no_hessian: bool,
+}
+
+#[derive(Args)]
 struct RegionArgs {
-    /// 1 (deep linear UFM) or 7 (deep ReLU UFM).
+    /// 1 (deep linear UFM), 7 (deep ReLU UFM) or 4 (DNC Hessian verdicts on a grid).
     #[arg(long, allow_hyphen_values = true)]
     theorem: String,
+    /// Theorem 4 only: samples per class, comma-separated (e.g. 1,2,5).
+    #[arg(long = "per-class", allow_hyphen_values = true)]
+    per_class: Option<String>,
+    /// Theorem 4 only: lambdas, comma-separated (e.g. 1e-5,1e-3,2^-6).
+    #[arg(long, allow_hyphen_values = true)]
+    lambda: Option<String>,
+    /// Theorem 4 only: large (default) or small root.
+    #[arg(long, allow_hyphen_values = true)]
+    root: Option<String>,
     /// Range of K, inclusive: A..B (or a single A).
     #[arg(long, allow_hyphen_values = true)]
     classes: String,
@@ -189,9 +216,23 @@ pub fn theory(a: TheoryArgs) -> Result<(), Failure> {
     }
 }
 
-fn compare(a: ModelArgs) -> Result<(), Failure> {
+fn compare(c: CompareArgs) -> Result<(), Failure> {
+    let a = c.model;
     let m = a.model()?;
-    let r = theory::compare(m.k, m.n, m.layers, m.lambda).map_err(input)?;
+    let r = if c.no_hessian {
+        if c.width.is_some() {
+            return Err(Failure::Input(
+                "--width: not allowed with --no-hessian".into(),
+            ));
+        }
+        theory::compare(m.k, m.n, m.layers, m.lambda).map_err(input)?
+    } else {
+        let width = match &c.width {
+            Some(w) => parse_count("width", w, m.k)?,
+            None => m.k,
+        };
+        theory::compare_with_hessian(m.k, m.n, m.layers, m.lambda, width).map_err(input)?
+    };
     if a.json {
         return print_json(&r);
     }
@@ -221,6 +262,38 @@ fn compare(a: ModelArgs) -> Result<(), Failure> {
         "Theorem 1 region (K, L): {}",
         if r.theorem1_holds { "yes" } else { "no" }
     );
+    println!();
+    println!(
+        "p pairs + simplex over q = K - 2p classes (optimal scales; Hessian at the large roots)"
+    );
+    println!(
+        "{:>3} {:>3} {:>5} {:>22} {:>14} {:>14}  hessian",
+        "p", "q", "rank", "loss", "beta", "gamma"
+    );
+    let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.10}"));
+    for f in &r.family {
+        let h = match &f.hessian {
+            Some(h) => format!(
+                "{} (d = {}, {} negative, smallest off orbit {})",
+                h.classification,
+                h.width,
+                h.negative.map_or("?".into(), |x| x.to_string()),
+                h.smallest_beyond_symmetry
+                    .map_or("n/a".into(), |x| format!("{x:.4e}"))
+            ),
+            None if c.no_hessian => "-".into(),
+            None => "n/a (no critical point, or > 2500 parameters)".into(),
+        };
+        println!(
+            "{:>3} {:>3} {:>5} {:>22.15e} {:>14} {:>14}  {h}",
+            f.pairs,
+            f.simplex_size,
+            f.rank,
+            f.loss,
+            opt(f.pair_scale),
+            opt(f.simplex_scale)
+        );
+    }
     Ok(())
 }
 
@@ -256,7 +329,85 @@ fn critical(a: ModelArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn region4(a: RegionArgs) -> Result<(), Failure> {
+    use ufm::theory::hessian::Root;
+    let classes = parse_range("classes", &a.classes).map_err(input)?;
+    let layers = parse_range("layers", &a.layers).map_err(input)?;
+    let need = |flag: &str, v: &Option<String>| -> Result<Vec<String>, Failure> {
+        let v = v.as_deref().ok_or_else(|| {
+            Failure::Input(format!(
+                "--{flag}: required with --theorem 4 (a comma-separated list)"
+            ))
+        })?;
+        Ok(v.split(',').map(|x| x.trim().to_string()).collect())
+    };
+    let per_class = need("per-class", &a.per_class)?
+        .iter()
+        .map(|x| parse_count("per-class", x, 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lambdas = need("lambda", &a.lambda)?
+        .iter()
+        .map(|x| parse_lambda_flag(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = match &a.root {
+        Some(r) => Root::parse(r).map_err(input)?,
+        None => Root::Large,
+    };
+    let r = theory::theorem4_grid(classes, layers, &per_class, &lambdas, root).map_err(input)?;
+    if a.json {
+        return print_json(&r);
+    }
+    println!(
+        "Theorem 4: DNC {root:?} root at width K; B.6 = alpha n/K e^a/(K-1+e^a) (paper: minimum \
+         if >= 1); margin = (L+1) alpha/K - (L-1) (law: minimum iff > 0, K >= 4)"
+    );
+    println!(
+        "{:>3} {:>2} {:>2} {:>10} {:>9} {:>9} {:>9} {:>14} {:>14} {:>4} {:>14}",
+        "K", "n", "L", "lambda", "alpha", "B.6", "margin", "law", "spectrum", "neg", "smallest/lam"
+    );
+    for row in &r.rows {
+        let t = &row.check;
+        println!(
+            "{:>3} {:>2} {:>2} {:>10.3e} {:>9.4} {:>9.4} {:>9.4} {:>14} {:>14} {:>4} {:>14}",
+            row.classes,
+            row.per_class,
+            row.layers,
+            row.lambda,
+            t.alpha,
+            t.paper_b6,
+            t.law_margin,
+            t.law_verdict.as_deref().unwrap_or("n/a"),
+            t.spectrum_verdict,
+            row.negative.map_or("?".into(), |x| x.to_string()),
+            t.spectrum_smallest
+                .map_or("n/a".into(), |x| format!("{:.6}", x / row.lambda))
+        );
+    }
+    println!(
+        "{} points ({} without a critical point skipped): {} strict saddles, {} of them where \
+         B.6's condition holds; law and spectrum disagree at {} points",
+        r.rows.len(),
+        r.skipped,
+        r.strict_saddles,
+        r.saddles_where_paper_b6_holds,
+        r.law_disagreements
+    );
+    Ok(())
+}
+
 fn region(a: RegionArgs) -> Result<(), Failure> {
+    if a.theorem.trim() == "4" {
+        return region4(a);
+    }
+    for (flag, v) in [
+        ("per-class", &a.per_class),
+        ("lambda", &a.lambda),
+        ("root", &a.root),
+    ] {
+        if v.is_some() {
+            return Err(Failure::Input(format!("--{flag}: only with --theorem 4")));
+        }
+    }
     let theorem = Theorem::parse(&a.theorem).map_err(input)?;
     let classes = parse_range("classes", &a.classes).map_err(input)?;
     let layers = parse_range("layers", &a.layers).map_err(input)?;
@@ -317,7 +468,7 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
         }
         opts.rel_tol = v;
     }
-    let (spec, params, scale, what) = match (&a.job, &a.params) {
+    let (spec, params, scale, what, dnc) = match (&a.job, &a.params) {
         (Some(job), Some(dir)) => {
             for (flag, v) in [
                 ("classes", &a.classes),
@@ -339,7 +490,7 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
             let params = ufm::init::read_dir(&loaded.spec, dir)
                 .map_err(|e| Failure::Input(format!("--params: {e}")))?;
             let what = format!("parameters {} (job {})", dir.display(), job.display());
-            (loaded.spec, params, None, what)
+            (loaded.spec, params, None, what, None)
         }
         (None, Some(_)) => {
             return Err(Failure::Input(
@@ -356,20 +507,46 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
             let n = parse_count("per-class", required("per-class", &a.per_class)?, 1)?;
             let layers = parse_count("layers", required("layers", &a.layers)?, 1)?;
             let lambda = parse_lambda_flag(required("lambda", &a.lambda)?)?;
-            let structure = parse_structure(required("structure", &a.structure)?).map_err(input)?;
+            let structure_arg = required("structure", &a.structure)?;
             let root = match &a.root {
                 Some(r) => Root::parse(r).map_err(input)?,
                 None => Root::Large,
             };
             let width = parse_count("width", required("width", &a.width)?, 1)?;
-            let (spec, params, scale) =
-                theory::constructed_point(structure, root, k, n, layers, lambda, width, opts.seed)
-                    .map_err(input)?;
-            let what = format!(
-                "constructed {structure:?} critical point, {root:?} root, scale {scale:.10}, \
-                 K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}"
-            );
-            (spec, params, Some(scale), what)
+            if structure_arg.trim() == "pair_simplex" {
+                let p = parse_count("pairs", required("pairs", &a.pairs)?, 0)?;
+                let member = theory::PairSimplex::new(k, p).map_err(input)?;
+                let (spec, params, beta, gamma) =
+                    theory::family_point(member, root, n, layers, lambda, width, opts.seed)
+                        .map_err(input)?;
+                let what = format!(
+                    "constructed {p} pairs + simplex over {} classes, {root:?} roots, beta {}, \
+                     gamma {}, K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}",
+                    member.simplex_size(),
+                    beta.map_or("-".into(), |b| format!("{b:.10}")),
+                    gamma.map_or("-".into(), |g| format!("{g:.10}")),
+                );
+                (spec, params, beta.or(gamma), what, None)
+            } else {
+                if a.pairs.is_some() {
+                    return Err(Failure::Input(
+                        "--pairs: only with --structure pair_simplex".into(),
+                    ));
+                }
+                let structure = parse_structure(structure_arg).map_err(|e| {
+                    input(e.replace("dnc or low_rank", "dnc, low_rank or pair_simplex"))
+                })?;
+                let (spec, params, scale) = theory::constructed_point(
+                    structure, root, k, n, layers, lambda, width, opts.seed,
+                )
+                .map_err(input)?;
+                let what = format!(
+                    "constructed {structure:?} critical point, {root:?} root, scale {scale:.10}, \
+                     K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}"
+                );
+                let dnc = (structure == theory::Structure::Dnc).then_some((k, n, layers, lambda));
+                (spec, params, Some(scale), what, dnc)
+            }
         }
     };
     let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| {
@@ -380,6 +557,9 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
         }
     })?;
     r.scale = scale;
+    if let (Some((k, n, layers, lambda)), Some(alpha)) = (dnc, scale) {
+        r.theorem4 = Some(theory::theorem4_check(k, n, layers, lambda, alpha, &r));
+    }
     if a.json {
         return print_json(&r);
     }
@@ -413,6 +593,30 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
         println!("negative curvature  {}", v.join(", "));
     }
     println!("classification      {}", r.classification);
+    if let Some(x) = r.smallest_beyond_symmetry {
+        println!("smallest off orbit  {x:.6e}");
+    }
+    if let Some(t) = &r.theorem4 {
+        println!(
+            "Theorem 4 at alpha = {:.6}: paper B.6 value {:.6} ({} 1: {}), corrected B.6 {:.6}, \
+             law margin (L+1) alpha/K - (L-1) = {:.6} (law: {}, smallest off orbit {}), \
+             spectrum: {}",
+            t.alpha,
+            t.paper_b6,
+            if t.paper_b6_holds { ">=" } else { "<" },
+            if t.paper_b6_holds {
+                "claims minimum"
+            } else {
+                "no claim"
+            },
+            t.corrected_b6,
+            t.law_margin,
+            t.law_verdict.as_deref().unwrap_or("n/a for K < 4"),
+            t.law_eigenvalue
+                .map_or("n/a".into(), |x| format!("{x:.6e}")),
+            t.spectrum_verdict
+        );
+    }
     println!(
         "flatness ({})  Frobenius {:.6e}  spectral {:.6e}  trace {:.6e}{}",
         r.flatness_estimator,
