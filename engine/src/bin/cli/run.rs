@@ -4,8 +4,6 @@ use super::progress::bar;
 use crate::Failure;
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use ufm::job::{load, LoadedJob};
 use ufm::run::{execute, execute_checkpointed, CheckpointOptions, RunError};
 
@@ -41,16 +39,21 @@ fn load_job(path: &std::path::Path) -> Result<LoadedJob, Failure> {
 }
 
 pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
-    let loaded = load_job(&a.job)?;
-    let runs = loaded.grid.len().max(1);
-    let bytes = ufm::job::estimated_bytes(&loaded.spec);
+    let checked = ufm::job::check_file(&a.job)
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
+    let runs = checked.runs;
     println!(
-        "{}: valid ({} run{}, {} parameters, about {:.1} MiB per run)",
+        "{}: valid ({} run{}, {} parameters, about {:.1} MiB {})",
         a.job.display(),
         runs,
         if runs == 1 { "" } else { "s" },
-        loaded.spec.parameter_count(),
-        bytes as f64 / (1u64 << 20) as f64
+        checked.largest.parameter_count(),
+        checked.largest_bytes as f64 / (1u64 << 20) as f64,
+        if runs == 1 {
+            "per run"
+        } else {
+            "for the largest run"
+        }
     );
     Ok(())
 }
@@ -77,10 +80,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     // Fail before training, not after, when the output folder cannot be made.
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
-    // Ctrl-C ends the run cleanly (status `cancelled`) so its results are still written.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    // Ctrl-C and SIGTERM end the run cleanly (status `cancelled`) so its results are still
+    // written; the exit status then says which signal it was (130 / 143).
+    let cancel = super::exit::cancel_on_signals();
     let pb = bar(loaded.job.train.max_steps, a.quiet || a.json);
     let mut progress = |p: ufm::train::Progress| {
         pb.set_position(p.step);
@@ -92,7 +94,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &loaded.job,
             &loaded.spec,
             &loaded.base_dir,
-            Some(&cancel),
+            Some(cancel),
             &mut progress,
             CheckpointOptions {
                 dir: &ck_dir,
@@ -105,7 +107,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &loaded.job,
             &loaded.spec,
             &loaded.base_dir,
-            Some(&cancel),
+            Some(cancel),
             &mut progress,
         )
     }
@@ -125,7 +127,27 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     } else {
         print_summary(&output.result, &out);
     }
-    Ok(())
+    let status = output.result.status;
+    match super::exit::for_run(status) {
+        super::exit::FINISHED => Ok(()),
+        code => Err(Failure::Outcome(
+            code,
+            format!(
+                "the run ended with status `{}`{} (exit status {code}; files written to {})",
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                output
+                    .result
+                    .message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default(),
+                out.display()
+            ),
+        )),
+    }
 }
 
 fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
@@ -161,7 +183,13 @@ fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
             );
             println!("low rank    {lr:.10} (paired structure of Eq. 5 at its optimal scale)");
         }
-        _ => println!("DNC bound   n/a (closed forms cover balanced CE models with one lambda)"),
+        _ => println!(
+            "DNC bound   n/a ({})",
+            r.reference
+                .note
+                .as_deref()
+                .unwrap_or("the closed forms do not apply to this model")
+        ),
     }
     let k = r.analysis.logits.class_means.len();
     println!(
