@@ -308,6 +308,25 @@ fn validate_init(init: &InitChoice) -> Result<(), JobError> {
                     format!("must be finite, got {multiplier}"),
                 ));
             }
+            // The start must stay finite: a draw times the init's magnitude times the
+            // multiplier, with a margin of 64 for the draw (|N(0, 1)| draws stay far below).
+            let (field, magnitude) = match b {
+                BuiltinInit::Gaussian(c) => ("init.std", c.std),
+                BuiltinInit::Scaled(c) => ("init.scale", c.scale),
+                BuiltinInit::Orthogonal(c) => ("init.gain", c.gain.abs()),
+                BuiltinInit::Npy(_) => ("init.multiplier", 0.0),
+                BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => ("init.noise", c.noise),
+            };
+            if !(magnitude * multiplier.abs() * 64.0).is_finite() {
+                return Err(JobError::new(
+                    field,
+                    format!(
+                        "times init.multiplier ({multiplier:?}) must stay below {:.3e} so that \
+                         the start is finite, got {magnitude:?}",
+                        f64::MAX / 64.0
+                    ),
+                ));
+            }
             Ok(())
         }
         InitChoice::Plugin(p) => {

@@ -45,6 +45,14 @@ fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>
         ));
     }
     let (rows, cols) = (shape[0], shape[1]);
+    if rows == 0 || cols == 0 {
+        // Every matrix ufm reads has at least one row and column; an empty array with a huge
+        // other axis would otherwise pass the length check below with 0 bytes of data.
+        return Err(format!(
+            "{}: must have at least one row and one column, got shape ({rows}, {cols})",
+            path.display()
+        ));
+    }
     let offset = reader
         .stream_position()
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
