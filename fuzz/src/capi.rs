@@ -381,7 +381,7 @@ impl Fuzzer<'_> {
                     let path = CString::new(match self.rng.below(4) {
                         0 => "nosuch.so".to_string(),
                         1 => format!("{}/not_a_library.so", self.base_dir.to_string_lossy()),
-                        2 => crate::jobs::build_dir().join(crate::jobs::lib_name("ufm_plugin_std")).display().to_string(),
+                        2 => crate::jobs::library("ufm_plugin_std").display().to_string(),
                         _ => String::new(),
                     })
                     .unwrap_or_default();
@@ -668,7 +668,7 @@ impl Fuzzer<'_> {
 fn api() -> &'static Api {
     static API: std::sync::OnceLock<Api> = std::sync::OnceLock::new();
     API.get_or_init(|| {
-        let path = crate::jobs::build_dir().join(crate::jobs::lib_name("ufm"));
+        let path = crate::jobs::library("ufm");
         // SAFETY: loading the library under test.
         let lib = unsafe { libloading::Library::new(&path) }
             .unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display()));

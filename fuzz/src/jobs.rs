@@ -26,6 +26,19 @@ pub fn build_dir() -> PathBuf {
         .unwrap_or_else(|| exe.parent().unwrap_or(Path::new(".")).to_path_buf())
 }
 
+/// The newest build of library `stem`: in the build folder or its deps/ (a library built only
+/// as a dependency is not copied up).
+pub fn library(stem: &str) -> PathBuf {
+    let dir = build_dir();
+    let name = lib_name(stem);
+    [dir.join(&name), dir.join("deps").join(&name)]
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| dir.join(name))
+}
+
 pub fn lib_name(stem: &str) -> String {
     format!(
         "{}{stem}{}",
@@ -62,11 +75,10 @@ impl Env {
         std::fs::write(bad.join("W1.npy"), crate::npy::header_bytes("<f8", false, "(16,)", 128)).ok();
         std::fs::write(bad.join("W2.npy"), crate::npy::header_bytes("<f4", true, "(3, 4)", 48)).ok();
         std::fs::write(dir.join("not_a_library.so"), b"not a library").ok();
-        let build = build_dir();
         Env {
             dir: dir.to_path_buf(),
-            std_plugin: build.join(lib_name("ufm_plugin_std")),
-            example_plugin: build.join(lib_name("ufm_plugin_example_rust")),
+            std_plugin: library("ufm_plugin_std"),
+            example_plugin: library("ufm_plugin_example_rust"),
         }
     }
 }
@@ -379,6 +391,9 @@ pub enum Outcome {
     RunFailed,
     /// Valid according to `check`, but the run refused its input.
     Mismatch(String),
+    /// A plugin initialiser's start was not finite: only known once drawn, so refused when
+    /// the run starts, not by validation (docs/job.md).
+    PluginStartRefused,
 }
 
 /// The largest model the harness trains (bytes of the engine's estimate).
@@ -413,6 +428,12 @@ pub fn exercise(text: &str, env: &Env) -> Outcome {
         Ok(out) => {
             let _ = serde_json::to_string(&out.result);
             Outcome::Ran
+        }
+        Err(engine::run::RunError::Input(m))
+            if matches!(job.init, engine::job::InitChoice::Plugin(_))
+                && m.starts_with("init: the start has a non-finite entry") =>
+        {
+            Outcome::PluginStartRefused
         }
         Err(engine::run::RunError::Input(m)) => Outcome::Mismatch(m),
         Err(engine::run::RunError::Runtime(_)) => Outcome::RunFailed,

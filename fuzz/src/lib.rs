@@ -24,6 +24,8 @@ pub struct Tally {
     pub run_failed: u64,
     /// Jobs `check` accepted whose run refused their input (validation missed a check).
     pub mismatches: u64,
+    /// Jobs with a plugin initialiser whose drawn start was not finite (refused at run start).
+    pub plugin_start_refused: u64,
     /// Panics caught in-process (or UFM_STATUS_PANIC / out-of-range statuses from the C API).
     pub panics: u64,
     /// First messages of failures, with the seed and index that reproduce them.
@@ -42,6 +44,7 @@ impl Tally {
         self.ran += o.ran;
         self.run_failed += o.run_failed;
         self.mismatches += o.mismatches;
+        self.plugin_start_refused += o.plugin_start_refused;
         self.panics += o.panics;
         for s in &o.samples {
             if self.samples.len() < 50 {
@@ -54,7 +57,7 @@ impl Tally {
         serde_json::json!({
             "inputs": self.inputs, "invalid": self.invalid, "checked": self.checked,
             "ran": self.ran, "run_failed": self.run_failed, "mismatches": self.mismatches,
-            "panics": self.panics, "samples": self.samples,
+            "plugin_start_refused": self.plugin_start_refused, "panics": self.panics, "samples": self.samples,
         })
     }
 
@@ -67,6 +70,7 @@ impl Tally {
             ran: n("ran"),
             run_failed: n("run_failed"),
             mismatches: n("mismatches"),
+            plugin_start_refused: n("plugin_start_refused"),
             panics: n("panics"),
             samples: v["samples"]
                 .as_array()
@@ -102,6 +106,7 @@ pub fn run_jobs(seed: u64, index_from: u64, count: u64, env: &jobs::Env) -> Tall
             Ok(jobs::Outcome::Checked) => t.checked += 1,
             Ok(jobs::Outcome::Ran) => t.ran += 1,
             Ok(jobs::Outcome::RunFailed) => t.run_failed += 1,
+            Ok(jobs::Outcome::PluginStartRefused) => t.plugin_start_refused += 1,
             Ok(jobs::Outcome::Mismatch(m)) => {
                 t.mismatches += 1;
                 if t.samples.len() < 20 {

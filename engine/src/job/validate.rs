@@ -317,7 +317,7 @@ fn validate_init(init: &InitChoice) -> Result<(), JobError> {
                 BuiltinInit::Npy(_) => ("init.multiplier", 0.0),
                 BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => ("init.noise", c.noise),
             };
-            if !(magnitude * multiplier.abs() * 64.0).is_finite() {
+            if !(magnitude * multiplier.abs().max(1.0) * 64.0).is_finite() {
                 return Err(JobError::new(
                     field,
                     format!(
