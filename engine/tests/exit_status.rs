@@ -43,7 +43,13 @@ fn stderr(o: &Output) -> String {
 fn finished_runs_exit_0_and_invalid_input_exits_2() {
     let dir = tmp("basic");
     let job = write_job(&dir, &small_job());
-    let o = ufm().args(["run", "-q"]).arg(&job).arg("--out").arg(dir.join("o")).output().unwrap();
+    let o = ufm()
+        .args(["run", "-q"])
+        .arg(&job)
+        .arg("--out")
+        .arg(dir.join("o"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = ufm().arg("validate").arg(&job).output().unwrap();
     assert_eq!(o.status.code(), Some(0));
@@ -51,20 +57,46 @@ fn finished_runs_exit_0_and_invalid_input_exits_2() {
     bad["model"]["width"] = 0.into();
     let bad = write_job(&tmp("bad"), &bad);
     for cmd in ["run", "validate", "sweep"] {
-        let o = ufm().arg(cmd).arg(&bad).args(["--out", "/nonexistent/x"]).output();
+        let o = ufm()
+            .arg(cmd)
+            .arg(&bad)
+            .args(["--out", "/nonexistent/x"])
+            .output();
         let o = match cmd {
             "validate" => ufm().arg(cmd).arg(&bad).output(),
             _ => o,
         }
         .unwrap();
         assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
-        assert!(stderr(&o).contains("model.width: must be >= 1, got 0"), "{cmd}");
+        assert!(
+            stderr(&o).contains("model.width: must be >= 1, got 0"),
+            "{cmd}"
+        );
     }
-    let o = ufm().args(["merge", "--out"]).arg(dir.join("m")).arg(dir.join("nosuch")).output().unwrap();
+    let o = ufm()
+        .args(["merge", "--out"])
+        .arg(dir.join("m"))
+        .arg(dir.join("nosuch"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "merge: {}", stderr(&o));
     let o = ufm().arg("plot").arg(dir.join("nosuch")).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "plot: {}", stderr(&o));
-    let o = ufm().args(["theory", "compare", "--classes", "1", "--per-class", "2", "--layers", "2", "--lambda", "0.1"]).output().unwrap();
+    let o = ufm()
+        .args([
+            "theory",
+            "compare",
+            "--classes",
+            "1",
+            "--per-class",
+            "2",
+            "--layers",
+            "2",
+            "--lambda",
+            "0.1",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "theory: {}", stderr(&o));
 }
 
@@ -74,7 +106,13 @@ fn a_diverged_run_exits_1_after_writing_its_files_and_skips_the_hessian() {
     let mut j = small_job();
     j["optimizer"]["lr"] = 1e6.into();
     j["analysis"] = serde_json::json!({"hessian": true});
-    let o = ufm().args(["run", "-q"]).arg(write_job(&dir, &j)).arg("--out").arg(dir.join("o")).output().unwrap();
+    let o = ufm()
+        .args(["run", "-q"])
+        .arg(write_job(&dir, &j))
+        .arg("--out")
+        .arg(dir.join("o"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("status `diverged`"), "{}", stderr(&o));
     let r: serde_json::Value =
@@ -82,7 +120,13 @@ fn a_diverged_run_exits_1_after_writing_its_files_and_skips_the_hessian() {
     assert_eq!(r["status"], "diverged");
     // It used to panic here ("SVD of the logit matrix did not converge").
     assert!(r.get("hessian").is_none());
-    assert!(r["notes"][0].as_str().unwrap().starts_with("hessian: skipped"), "{r}");
+    assert!(
+        r["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("hessian: skipped"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -90,11 +134,20 @@ fn lambda_zero_runs_with_null_references_and_a_reason() {
     let dir = tmp("lambda0");
     let mut j = small_job();
     j["model"]["lambda"] = 0.into();
-    let o = ufm().args(["run", "-q", "--json"]).arg(write_job(&dir, &j)).arg("--out").arg(dir.join("o")).output().unwrap();
+    let o = ufm()
+        .args(["run", "-q", "--json"])
+        .arg(write_job(&dir, &j))
+        .arg("--out")
+        .arg(dir.join("o"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(r["reference"]["dnc_loss"].is_null() && r["reference"]["low_rank_loss"].is_null());
-    assert!(r["reference"]["note"].as_str().unwrap().contains("lambda > 0"));
+    assert!(r["reference"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("lambda > 0"));
     assert_eq!(r["final"]["reg"], 0.0);
 }
 
@@ -118,7 +171,10 @@ fn cancelled_run(signal: i32, name: &str) -> (Output, PathBuf) {
     unsafe { libc::kill(child.id() as i32, signal) };
     let start = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(30), "the run did not stop");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "the run did not stop"
+    );
     (out, dir)
 }
 
@@ -139,18 +195,54 @@ fn signals_cancel_a_run_with_128_plus_the_signal_after_writing_its_files() {
 fn the_listed_hostile_inputs_are_clear_errors() {
     let dir = tmp("hostile");
     let cases: Vec<(serde_json::Value, &str)> = vec![
-        (serde_json::json!({"model": {"classes": 4, "per_class": 3, "width": 9223372036854775808u64, "layers": 2, "lambda": 0.01}}), "model: K = 4"),
-        (serde_json::json!({"model": {"class_sizes": [u64::MAX, u64::MAX, u64::MAX, u64::MAX], "width": 8, "layers": 2, "lambda": 0.01}}), "address space"),
-        (serde_json::json!({"model": {"classes": 2147483648u64, "per_class": 3, "width": 8, "layers": 2, "lambda": 0.01}}), "model: K = 2147483648"),
-        (serde_json::json!({"model": {"classes": 4, "per_class": 3, "width": 8, "layers": 4611686018427387904u64, "lambda": 0.01}}), "model: K = 4"),
-        (serde_json::json!({"sweep": {"init.seed": {"range": [0, 1_000_000_000_000_000_000i64]}}}), "sweep: the grid has"),
-        (serde_json::json!({"sweep": {"init.seed": {"range": [0, 100000]}, "optimizer.lr": {"range": [1, 100001]}}}), "10000000000 points"),
-        (serde_json::json!({"sweep": {"init.seed": {"range": [0, 2], "typo": [0]}}}), "sweep.init.seed.typo: unknown field"),
-        (serde_json::json!({"train": []}), "train: must be a JSON object"),
-        (serde_json::json!({"init": {"name": "dnc", "scale": 1e308}}), "init.scale: must be <="),
-        (serde_json::json!({"init": {"name": "low_rank", "scale": 1.0}, "model": {"classes": 4, "per_class": 3, "width": 1, "layers": 2, "lambda": 0.01}}), "model.width: must be >= 2"),
-        (serde_json::json!({"init": {"name": "npy", "dir": "nosuch"}}), "init.dir:"),
-        (serde_json::json!({"optimizer": {"plugin": "nosuch.so", "id": "x", "lr": 0.1}}), "optimizer.plugin:"),
+        (
+            serde_json::json!({"model": {"classes": 4, "per_class": 3, "width": 9223372036854775808u64, "layers": 2, "lambda": 0.01}}),
+            "model: K = 4",
+        ),
+        (
+            serde_json::json!({"model": {"class_sizes": [u64::MAX, u64::MAX, u64::MAX, u64::MAX], "width": 8, "layers": 2, "lambda": 0.01}}),
+            "address space",
+        ),
+        (
+            serde_json::json!({"model": {"classes": 2147483648u64, "per_class": 3, "width": 8, "layers": 2, "lambda": 0.01}}),
+            "model: K = 2147483648",
+        ),
+        (
+            serde_json::json!({"model": {"classes": 4, "per_class": 3, "width": 8, "layers": 4611686018427387904u64, "lambda": 0.01}}),
+            "model: K = 4",
+        ),
+        (
+            serde_json::json!({"sweep": {"init.seed": {"range": [0, 1_000_000_000_000_000_000i64]}}}),
+            "sweep: the grid has",
+        ),
+        (
+            serde_json::json!({"sweep": {"init.seed": {"range": [0, 100000]}, "optimizer.lr": {"range": [1, 100001]}}}),
+            "10000000000 points",
+        ),
+        (
+            serde_json::json!({"sweep": {"init.seed": {"range": [0, 2], "typo": [0]}}}),
+            "sweep.init.seed.typo: unknown field",
+        ),
+        (
+            serde_json::json!({"train": []}),
+            "train: must be a JSON object",
+        ),
+        (
+            serde_json::json!({"init": {"name": "dnc", "scale": 1e308}}),
+            "init.scale: must be <=",
+        ),
+        (
+            serde_json::json!({"init": {"name": "low_rank", "scale": 1.0}, "model": {"classes": 4, "per_class": 3, "width": 1, "layers": 2, "lambda": 0.01}}),
+            "model.width: must be >= 2",
+        ),
+        (
+            serde_json::json!({"init": {"name": "npy", "dir": "nosuch"}}),
+            "init.dir:",
+        ),
+        (
+            serde_json::json!({"optimizer": {"plugin": "nosuch.so", "id": "x", "lr": 0.1}}),
+            "optimizer.plugin:",
+        ),
     ];
     for (i, (patch, want)) in cases.iter().enumerate() {
         let mut j = small_job();
@@ -177,7 +269,8 @@ fn the_listed_hostile_inputs_are_clear_errors() {
     // A .npy start whose header declares (2^40, 2^40).
     let npy = dir.join("npy");
     std::fs::create_dir_all(&npy).unwrap();
-    let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }";
+    let dict =
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }";
     let mut header = dict.as_bytes().to_vec();
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(b' ');
@@ -193,11 +286,31 @@ fn the_listed_hostile_inputs_are_clear_errors() {
     let job = write_job(&dir, &j);
     let o = ufm().arg("validate").arg(&job).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("declares shape (1099511627776, 1099511627776)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("declares shape (1099511627776, 1099511627776)"),
+        "{}",
+        stderr(&o)
+    );
     // A huge constructed point for `ufm theory hessian`.
     let o = ufm()
-        .args(["theory", "hessian", "--structure", "dnc", "--root", "large", "--width"])
-        .args(["9223372036854775808", "--classes", "4", "--per-class", "3", "--layers", "2"])
+        .args([
+            "theory",
+            "hessian",
+            "--structure",
+            "dnc",
+            "--root",
+            "large",
+            "--width",
+        ])
+        .args([
+            "9223372036854775808",
+            "--classes",
+            "4",
+            "--per-class",
+            "3",
+            "--layers",
+            "2",
+        ])
         .args(["--lambda", "0.01"])
         .output()
         .unwrap();

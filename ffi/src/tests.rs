@@ -784,7 +784,10 @@ fn hostile_inputs_get_the_statuses_the_cli_exit_statuses_mirror() {
     // A view that repeats one element 2^20 x 2^20 times (8 TiB as a copy) is refused, not
     // copied; 2^40 x 2^40 elements do not even have a size.
     let one = [1.0];
-    for (n, want) in [(1usize << 20, "repeats elements"), (1 << 40, "do not fit in memory")] {
+    for (n, want) in [
+        (1usize << 20, "repeats elements"),
+        (1 << 40, "do not fit in memory"),
+    ] {
         let huge = ufm_matrix {
             data: one.as_ptr(),
             nrows: n,

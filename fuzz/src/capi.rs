@@ -116,10 +116,10 @@ struct Fuzzer<'a> {
 unsafe extern "C" fn on_progress(_: *mut c_void, _: u64, _: u64, _: f64) {}
 
 unsafe extern "C" fn on_cancel(user: *mut c_void) -> c_int {
-    // SAFETY: user_data is the fuzzer's counter.
-    let n = unsafe { &mut *(user as *mut u64) };
-    *n += 1;
-    c_int::from(*n % 3 == 0)
+    // SAFETY: user_data is the fuzzer's [polls, limit] pair.
+    let n = unsafe { &mut *(user as *mut [u64; 2]) };
+    n[0] += 1;
+    c_int::from(n[0] >= n[1])
 }
 
 /// A matrix view with its backing memory.
@@ -164,7 +164,9 @@ impl Fuzzer<'_> {
             // SAFETY: a live error handle.
             unsafe {
                 let st = (self.api.ufm_error_status)(*err);
-                let _ = CStr::from_ptr((self.api.ufm_error_message)(*err)).to_bytes().len();
+                let _ = CStr::from_ptr((self.api.ufm_error_message)(*err))
+                    .to_bytes()
+                    .len();
                 self.tally.calls += 2;
                 if st != s {
                     self.tally.panics += 1;
@@ -186,7 +188,7 @@ impl Fuzzer<'_> {
     }
 
     /// The err argument: usually a slot, sometimes NULL.
-    fn err_slot<'b>(&mut self, slot: &'b mut H) -> E {
+    fn err_slot(&mut self, slot: &mut H) -> E {
         if self.rng.chance(0.15) {
             std::ptr::null_mut()
         } else {
@@ -197,7 +199,12 @@ impl Fuzzer<'_> {
     fn handle(&mut self, preferred: u8) -> H {
         let pool = match self.rng.below(10) {
             0 => return std::ptr::null_mut(),
-            1 => return self.rng.pick(&[8usize, 4096, 0xdead_bee8, usize::MAX & !7]).to_owned() as H,
+            1 => {
+                return self
+                    .rng
+                    .pick(&[8usize, 4096, 0xdead_bee8, usize::MAX & !7])
+                    .to_owned() as H
+            }
             2 => &self.dead,
             3 => &self.errors,
             4 => &self.results,
@@ -242,7 +249,8 @@ impl Fuzzer<'_> {
     /// A view of `nrows x ncols` (random when None) with a random stride pattern, backed by
     /// enough memory, or with strides the library must refuse before touching memory.
     fn view(&mut self, shape: Option<(usize, usize)>, writable: bool) -> Buf {
-        let (r, c) = shape.unwrap_or_else(|| (self.rng.range(0, 6) as usize, self.rng.range(0, 6) as usize));
+        let (r, c) =
+            shape.unwrap_or_else(|| (self.rng.range(0, 6) as usize, self.rng.range(0, 6) as usize));
         let nan_ok = self.rng.chance(0.1);
         let kind = self.rng.below(10);
         let (rs, cs): (isize, isize) = match kind {
@@ -254,7 +262,10 @@ impl Fuzzer<'_> {
             5 => (isize::MAX / 4, 1),
             6 => (1, isize::MAX / 3),
             7 => (1, 1),
-            _ => (self.rng.range(1, 4) as isize * c.max(1) as isize, self.rng.range(1, 3) as isize),
+            _ => (
+                self.rng.range(1, 4) as isize * c.max(1) as isize,
+                self.rng.range(1, 3) as isize,
+            ),
         };
         // Backing memory for everything the view declares, unless the library must refuse the
         // strides before reading (negative, or the last offset overflows the address space).
@@ -263,7 +274,11 @@ impl Fuzzer<'_> {
         } else {
             (r - 1)
                 .checked_mul(rs as usize)
-                .and_then(|a| (c - 1).checked_mul(cs as usize).and_then(|b| a.checked_add(b)))
+                .and_then(|a| {
+                    (c - 1)
+                        .checked_mul(cs as usize)
+                        .and_then(|b| a.checked_add(b))
+                })
                 .filter(|&e| e.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
         };
         let span = match last {
@@ -284,7 +299,13 @@ impl Fuzzer<'_> {
         };
         let _ = writable;
         Buf {
-            view: View { data, nrows: r, ncols: c, rs, cs },
+            view: View {
+                data,
+                nrows: r,
+                ncols: c,
+                rs,
+                cs,
+            },
             _mem: mem,
         }
     }
@@ -295,7 +316,13 @@ impl Fuzzer<'_> {
         let mem = vec![1.0];
         let n = *self.rng.pick(&[1usize << 20, 1 << 32, usize::MAX, 1 << 62]);
         Buf {
-            view: View { data: mem.as_ptr(), nrows: n, ncols: n, rs: 0, cs: 0 },
+            view: View {
+                data: mem.as_ptr(),
+                nrows: n,
+                ncols: n,
+                rs: 0,
+                cs: 0,
+            },
             _mem: mem,
         }
     }
@@ -328,7 +355,7 @@ impl Fuzzer<'_> {
     }
 
     fn job_text(&mut self) -> CString {
-        let t = crate::jobs::generate(self.seeds, self.seed ^ 0x5555, self.rng.next());
+        let t = crate::jobs::generate(self.seeds, self.seed ^ 0x5555, self.rng.next_u64());
         CString::new(t.replace('\0', " ")).unwrap_or_default()
     }
 
@@ -348,7 +375,7 @@ impl Fuzzer<'_> {
                     self.tally.ok += 2;
                 }
                 1 => {
-                    let s = self.rng.next() as i32 % 20;
+                    let s = self.rng.next_u64() as i32 % 20;
                     let _ = CStr::from_ptr((api.ufm_status_name)(s));
                     self.tally.calls += 1;
                     self.tally.ok += 1;
@@ -372,7 +399,11 @@ impl Fuzzer<'_> {
                     } else {
                         self.job_text()
                     };
-                    let p = if self.rng.chance(0.05) { std::ptr::null() } else { text.as_ptr() };
+                    let p = if self.rng.chance(0.05) {
+                        std::ptr::null()
+                    } else {
+                        text.as_ptr()
+                    };
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_job_validate)(p, ep);
                     self.status("ufm_job_validate", s, &mut e);
@@ -390,14 +421,28 @@ impl Fuzzer<'_> {
                     self.status("ufm_plugin_load", s, &mut e);
                 }
                 7 => {
-                    let b = if self.rng.chance(0.1) { self.huge_view() } else { self.view(None, false) };
+                    let b = if self.rng.chance(0.1) {
+                        self.huge_view()
+                    } else {
+                        self.view(None, false)
+                    };
                     let mut out = vec![0.0; 8];
                     let cap = self.rng.range(0, 8) as usize;
                     let mut len = 0usize;
-                    let outp = if self.rng.chance(0.1) { std::ptr::null_mut() } else { out.as_mut_ptr() };
+                    let outp = if self.rng.chance(0.1) {
+                        std::ptr::null_mut()
+                    } else {
+                        out.as_mut_ptr()
+                    };
                     let lenp = self.out(&mut len);
                     let ep = self.err_slot(&mut e);
-                    let s = (api.ufm_singular_values)(b.view, outp, if outp.is_null() { 0 } else { cap }, lenp, ep);
+                    let s = (api.ufm_singular_values)(
+                        b.view,
+                        outp,
+                        if outp.is_null() { 0 } else { cap },
+                        lenp,
+                        ep,
+                    );
                     self.status("ufm_singular_values", s, &mut e);
                     drop(b);
                 }
@@ -407,12 +452,20 @@ impl Fuzzer<'_> {
                     let tol = self.value();
                     let rp = self.out(&mut rank);
                     let ep = self.err_slot(&mut e);
-                    let p = if v.is_empty() && self.rng.chance(0.5) { std::ptr::null() } else { v.as_ptr() };
+                    let p = if v.is_empty() && self.rng.chance(0.5) {
+                        std::ptr::null()
+                    } else {
+                        v.as_ptr()
+                    };
                     let s = (api.ufm_relative_rank)(p, v.len(), tol, rp, ep);
                     self.status("ufm_relative_rank", s, &mut e);
                 }
                 9 => {
-                    let f = if self.rng.chance(0.1) { self.huge_view() } else { self.view(None, false) };
+                    let f = if self.rng.chance(0.1) {
+                        self.huge_view()
+                    } else {
+                        self.view(None, false)
+                    };
                     let sizes = self.sizes(f.view.ncols);
                     let k = sizes.len();
                     let m = self.view(Some((f.view.nrows.min(6), k)), true);
@@ -459,7 +512,11 @@ impl Fuzzer<'_> {
                     let z = self.view(None, false);
                     let sizes = self.sizes(z.view.ncols);
                     let mut c = 0i32;
-                    let tol = if self.rng.chance(0.8) { 1e-6 } else { self.value() };
+                    let tol = if self.rng.chance(0.8) {
+                        1e-6
+                    } else {
+                        self.value()
+                    };
                     let cp = self.out(&mut c);
                     let sp = self.ptr(&sizes);
                     let ep = self.err_slot(&mut e);
@@ -489,7 +546,11 @@ impl Fuzzer<'_> {
                     let mut j: *const c_char = std::ptr::null();
                     let mut len = 0usize;
                     let jp = self.out(&mut j);
-                    let lp = if self.rng.chance(0.3) { std::ptr::null_mut() } else { &mut len as *mut usize };
+                    let lp = if self.rng.chance(0.3) {
+                        std::ptr::null_mut()
+                    } else {
+                        &mut len as *mut usize
+                    };
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_result_json)(r, jp, lp, ep);
                     if s == 0 && !j.is_null() {
@@ -518,7 +579,11 @@ impl Fuzzer<'_> {
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_result_array_shape)(r, which, nrp, ncp, ep);
                     self.status("ufm_result_array_shape", s, &mut e);
-                    let shape = if s == 0 && self.rng.chance(0.8) { Some((nr, nc)) } else { None };
+                    let shape = if s == 0 && self.rng.chance(0.8) {
+                        Some((nr, nc))
+                    } else {
+                        None
+                    };
                     let d = self.view(shape, true);
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_result_array)(r, which, View { ..d.view }, ep);
@@ -530,32 +595,58 @@ impl Fuzzer<'_> {
                     let k = *self.rng.pick(&big);
                     let n = *self.rng.pick(&big);
                     let l = *self.rng.pick(&big);
-                    let lambda = if self.rng.chance(0.7) { 10f64.powi(-(self.rng.range(1, 6) as i32)) } else { self.value() };
+                    let lambda = if self.rng.chance(0.7) {
+                        10f64.powi(-(self.rng.range(1, 6) as i32))
+                    } else {
+                        self.value()
+                    };
                     let st = self.rng.range(0, 3) as i32 - 1;
                     let ep = self.err_slot(&mut e);
                     let (name, s) = match which {
                         20 => {
                             let mut c = [0u64; 8];
                             let cp = self.out(&mut c[0]);
-                            ("ufm_theory_compare", (api.ufm_theory_compare)(k, n, l, lambda, cp, ep))
+                            (
+                                "ufm_theory_compare",
+                                (api.ufm_theory_compare)(k, n, l, lambda, cp, ep),
+                            )
                         }
                         21 => {
                             let mut v = 0.0;
                             let scale = self.value();
                             let vp = self.out(&mut v);
-                            ("ufm_theory_loss", (api.ufm_theory_loss)(st, k, n, l, lambda, scale, vp, ep))
+                            (
+                                "ufm_theory_loss",
+                                (api.ufm_theory_loss)(st, k, n, l, lambda, scale, vp, ep),
+                            )
                         }
                         22 => {
                             let mut roots = [0.0; 4];
                             let cap = self.rng.range(0, 4) as usize;
                             let mut len = 0usize;
                             let lp = self.out(&mut len);
-                            ("ufm_theory_critical_scales", (api.ufm_theory_critical_scales)(st, k, n, l, lambda, roots.as_mut_ptr(), cap, lp, ep))
+                            (
+                                "ufm_theory_critical_scales",
+                                (api.ufm_theory_critical_scales)(
+                                    st,
+                                    k,
+                                    n,
+                                    l,
+                                    lambda,
+                                    roots.as_mut_ptr(),
+                                    cap,
+                                    lp,
+                                    ep,
+                                ),
+                            )
                         }
                         _ => {
                             let mut v = 0.0;
                             let vp = self.out(&mut v);
-                            ("ufm_theory_lambda_max", (api.ufm_theory_lambda_max)(st, k, n, l, vp, ep))
+                            (
+                                "ufm_theory_lambda_max",
+                                (api.ufm_theory_lambda_max)(st, k, n, l, vp, ep),
+                            )
                         }
                     };
                     self.status(name, s, &mut e);
@@ -564,8 +655,16 @@ impl Fuzzer<'_> {
                     let text = self.job_text();
                     let mut t: H = std::ptr::null_mut();
                     let tp = self.out(&mut t);
-                    let base = if self.rng.chance(0.1) { std::ptr::null() } else { self.base_dir.as_ptr() };
-                    let jp = if self.rng.chance(0.03) { std::ptr::null() } else { text.as_ptr() };
+                    let base = if self.rng.chance(0.1) {
+                        std::ptr::null()
+                    } else {
+                        self.base_dir.as_ptr()
+                    };
+                    let jp = if self.rng.chance(0.03) {
+                        std::ptr::null()
+                    } else {
+                        text.as_ptr()
+                    };
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_trainer_new)(jp, base, tp, ep);
                     if s == 0 && !t.is_null() {
@@ -602,7 +701,11 @@ impl Fuzzer<'_> {
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_trainer_param_shape)(t, idx, &mut nr, &mut nc, ep);
                     self.status("ufm_trainer_param_shape", s, &mut e);
-                    let shape = if s == 0 && self.rng.chance(0.85) { Some((nr, nc)) } else { None };
+                    let shape = if s == 0 && self.rng.chance(0.85) {
+                        Some((nr, nc))
+                    } else {
+                        None
+                    };
                     match self.rng.below(3) {
                         0 => {
                             let d = self.view(shape, true);
@@ -617,7 +720,11 @@ impl Fuzzer<'_> {
                             self.status("ufm_trainer_get_gradient", s, &mut e);
                         }
                         _ => {
-                            let d = if self.rng.chance(0.05) { self.huge_view() } else { self.view(shape, false) };
+                            let d = if self.rng.chance(0.05) {
+                                self.huge_view()
+                            } else {
+                                self.view(shape, false)
+                            };
                             let ep = self.err_slot(&mut e);
                             let s = (api.ufm_trainer_set_param)(t, idx, d.view, ep);
                             self.status("ufm_trainer_set_param", s, &mut e);
@@ -644,20 +751,37 @@ impl Fuzzer<'_> {
                     let t = self.handle(0);
                     let n = *self.rng.pick(&[0u64, 1, 2, 5, 10]);
                     let mut done = 0u64;
-                    let dp = if self.rng.chance(0.3) { std::ptr::null_mut() } else { &mut done as *mut u64 };
+                    let dp = if self.rng.chance(0.3) {
+                        std::ptr::null_mut()
+                    } else {
+                        &mut done as *mut u64
+                    };
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_trainer_step)(t, n, dp, ep);
                     self.status("ufm_trainer_step", s, &mut e);
                 }
                 _ => {
                     let t = self.handle(0);
-                    let mut counter = 0u64;
+                    // Stop after 1..6 polls: a job kept at full size (e.g. figure6, 200,000
+                    // steps) would otherwise train for minutes and look like a hang.
+                    let mut counter = [0u64, self.rng.range(1, 6)];
                     let mut st = 0i32;
                     let sp = self.out(&mut st);
-                    let progress: ProgressFn = if self.rng.chance(0.5) { Some(on_progress) } else { None };
-                    let cancel: CancelFn = if self.rng.chance(0.5) { Some(on_cancel) } else { None };
+                    let progress: ProgressFn = if self.rng.chance(0.5) {
+                        Some(on_progress)
+                    } else {
+                        None
+                    };
+                    let cancel: CancelFn = Some(on_cancel);
                     let ep = self.err_slot(&mut e);
-                    let s = (api.ufm_trainer_run)(t, progress, cancel, &mut counter as *mut u64 as *mut c_void, sp, ep);
+                    let s = (api.ufm_trainer_run)(
+                        t,
+                        progress,
+                        cancel,
+                        counter.as_mut_ptr() as *mut c_void,
+                        sp,
+                        ep,
+                    );
                     self.status("ufm_trainer_run", s, &mut e);
                 }
             }

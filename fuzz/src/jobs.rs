@@ -65,15 +65,30 @@ impl Env {
         let names = engine::model::Params::names(2);
         for (name, (r, c)) in names.iter().zip(spec.shapes()) {
             let m = faer_like(r, c);
-            engine::report::npy::write_matrix(&dir.join("npy_ok").join(format!("{name}.npy")), m.as_ref())
-                .expect("write npy");
+            engine::report::npy::write_matrix(
+                &dir.join("npy_ok").join(format!("{name}.npy")),
+                m.as_ref(),
+            )
+            .expect("write npy");
         }
         // Broken files under the same names: a header declaring (2^40, 2^40), a 1-D array,
         // float32, truncated data.
         let bad = dir.join("npy_bad");
-        std::fs::write(bad.join("H1.npy"), crate::npy::header_bytes("<f8", false, "(1099511627776, 1099511627776)", 16)).ok();
-        std::fs::write(bad.join("W1.npy"), crate::npy::header_bytes("<f8", false, "(16,)", 128)).ok();
-        std::fs::write(bad.join("W2.npy"), crate::npy::header_bytes("<f4", true, "(3, 4)", 48)).ok();
+        std::fs::write(
+            bad.join("H1.npy"),
+            crate::npy::header_bytes("<f8", false, "(1099511627776, 1099511627776)", 16),
+        )
+        .ok();
+        std::fs::write(
+            bad.join("W1.npy"),
+            crate::npy::header_bytes("<f8", false, "(16,)", 128),
+        )
+        .ok();
+        std::fs::write(
+            bad.join("W2.npy"),
+            crate::npy::header_bytes("<f4", true, "(3, 4)", 48),
+        )
+        .ok();
         std::fs::write(dir.join("not_a_library.so"), b"not a library").ok();
         Env {
             dir: dir.to_path_buf(),
@@ -128,8 +143,10 @@ pub fn seeds(env: &Env) -> Vec<Value> {
     ];
     for (i, init) in inits.iter().enumerate() {
         let opt = &optimizers[i % optimizers.len()];
-        seeds.push(json!({"schema_version": 1, "name": format!("seed{i}"), "model": model,
-                          "init": init, "optimizer": opt, "train": train}));
+        seeds.push(
+            json!({"schema_version": 1, "name": format!("seed{i}"), "model": model,
+                          "init": init, "optimizer": opt, "train": train}),
+        );
     }
     for (i, opt) in optimizers.iter().enumerate() {
         seeds.push(json!({"schema_version": 1, "model": model,
@@ -189,26 +206,101 @@ fn interesting(rng: &mut Rng) -> Value {
         36 => json!("\u{0}\u{1}é"),
         37 => json!(["a", 1, null]),
         38 => json!({"name": "gaussian", "std": 1}),
-        _ => json!(rng.next()),
+        _ => json!(rng.next_u64()),
     }
 }
 
 const KEYS: &[&str] = &[
-    "schema_version", "name", "model", "init", "optimizer", "train", "analysis", "sweep",
-    "classes", "per_class", "class_sizes", "width", "layers", "activation", "loss", "lambda",
-    "lambda_h", "lambda_w", "std", "seed", "multiplier", "scale", "gain", "dir", "noise",
-    "plugin", "id", "params", "lr", "batch_size", "momentum", "dampening", "beta1", "beta2",
-    "eps", "weight_decay", "schedule", "kind", "every", "gamma", "warmup", "steps", "min_lr",
-    "max_steps", "tol", "record_every", "grad_path", "max_memory_gib", "rank_tol", "hessian",
-    "range", "typo",
+    "schema_version",
+    "name",
+    "model",
+    "init",
+    "optimizer",
+    "train",
+    "analysis",
+    "sweep",
+    "classes",
+    "per_class",
+    "class_sizes",
+    "width",
+    "layers",
+    "activation",
+    "loss",
+    "lambda",
+    "lambda_h",
+    "lambda_w",
+    "std",
+    "seed",
+    "multiplier",
+    "scale",
+    "gain",
+    "dir",
+    "noise",
+    "plugin",
+    "id",
+    "params",
+    "lr",
+    "batch_size",
+    "momentum",
+    "dampening",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "schedule",
+    "kind",
+    "every",
+    "gamma",
+    "warmup",
+    "steps",
+    "min_lr",
+    "max_steps",
+    "tol",
+    "record_every",
+    "grad_path",
+    "max_memory_gib",
+    "rank_tol",
+    "hessian",
+    "range",
+    "typo",
 ];
 
 const STRINGS: &[&str] = &[
-    "gaussian", "scaled", "orthogonal", "npy", "dnc", "low_rank", "gd", "sgd", "momentum",
-    "nesterov", "adam", "adamw", "linear", "relu", "cross_entropy", "mse", "auto", "factored",
-    "layered", "constant", "step", "cosine", "npy_ok", "npy_bad", "not_a_library.so",
-    "nosuch.so", "/", ".", "model.width", "init.seed", "optimizer.lr", "train.max_steps",
-    "model.lambda", "model", "sweep",
+    "gaussian",
+    "scaled",
+    "orthogonal",
+    "npy",
+    "dnc",
+    "low_rank",
+    "gd",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adam",
+    "adamw",
+    "linear",
+    "relu",
+    "cross_entropy",
+    "mse",
+    "auto",
+    "factored",
+    "layered",
+    "constant",
+    "step",
+    "cosine",
+    "npy_ok",
+    "npy_bad",
+    "not_a_library.so",
+    "nosuch.so",
+    "/",
+    ".",
+    "model.width",
+    "init.seed",
+    "optimizer.lr",
+    "train.max_steps",
+    "model.lambda",
+    "model",
+    "sweep",
 ];
 
 /// Every path to a value inside `v` (objects by key, arrays by index).
@@ -322,17 +414,26 @@ fn mutate(v: &mut Value, rng: &mut Rng, seeds: &[Value]) {
 fn damage(text: &mut String, rng: &mut Rng) {
     let len = text.len().max(1);
     let at = (rng.below(len as u64) as usize).min(text.len());
-    let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let at = (0..=at)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
     match rng.below(6) {
         0 => text.truncate(at),
-        1 => text.insert(at, *rng.pick(&['{', '}', '[', ']', '"', ',', ':', '\\', '\u{0}', 'é'])),
+        1 => text.insert(
+            at,
+            *rng.pick(&['{', '}', '[', ']', '"', ',', ':', '\\', '\u{0}', 'é']),
+        ),
         2 => text.insert_str(at, "1e999"),
         3 => text.insert_str(at, "123456789012345678901234567890"),
         4 => {
             let dup = text[at..].chars().take(20).collect::<String>();
             text.insert_str(at, &dup);
         }
-        _ => text.insert_str(at, "\"sweep\": {\"model.width\": {\"range\": [0, 1000000000]}},"),
+        _ => text.insert_str(
+            at,
+            "\"sweep\": {\"model.width\": {\"range\": [0, 1000000000]}},",
+        ),
     }
 }
 

@@ -74,7 +74,11 @@ impl Tally {
             panics: n("panics"),
             samples: v["samples"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -110,13 +114,18 @@ pub fn run_jobs(seed: u64, index_from: u64, count: u64, env: &jobs::Env) -> Tall
             Ok(jobs::Outcome::Mismatch(m)) => {
                 t.mismatches += 1;
                 if t.samples.len() < 20 {
-                    t.samples.push(format!("job seed {seed} index {i}: valid, but run refused: {m}\n{text}"));
+                    t.samples.push(format!(
+                        "job seed {seed} index {i}: valid, but run refused: {m}\n{text}"
+                    ));
                 }
             }
             Err(_) => {
                 t.panics += 1;
                 if t.samples.len() < 20 {
-                    t.samples.push(format!("job seed {seed} index {i}: panic: {}\n{text}", last_panic()));
+                    t.samples.push(format!(
+                        "job seed {seed} index {i}: panic: {}\n{text}",
+                        last_panic()
+                    ));
                 }
             }
         }
@@ -137,7 +146,10 @@ pub fn run_npy(seed: u64, index_from: u64, count: u64, dir: &Path) -> Tally {
             Err(_) => {
                 t.panics += 1;
                 if t.samples.len() < 20 {
-                    t.samples.push(format!("npy seed {seed} index {i}: panic: {}", last_panic()));
+                    t.samples.push(format!(
+                        "npy seed {seed} index {i}: panic: {}",
+                        last_panic()
+                    ));
                 }
             }
         }

@@ -18,7 +18,11 @@ const CAPI_BATCH: u64 = 50_000;
 fn scratch(tag: &str) -> std::path::PathBuf {
     // Memory-backed when available: the npy target writes one file per input.
     let shm = std::path::Path::new("/dev/shm");
-    let root = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    let root = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
     let d = root.join(format!("ufm-fuzz-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&d).ok();
     d
@@ -61,7 +65,13 @@ struct Child {
 fn run_child(kind: &str, seed: u64, from: u64, count: u64, timeout: Duration) -> Child {
     let exe = std::env::current_exe().expect("own path");
     let mut child = Command::new(exe)
-        .args(["batch", kind, &seed.to_string(), &from.to_string(), &count.to_string()])
+        .args([
+            "batch",
+            kind,
+            &seed.to_string(),
+            &from.to_string(),
+            &count.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,10 +94,18 @@ fn run_child(kind: &str, seed: u64, from: u64, count: u64, timeout: Duration) ->
     }
     let what = format!("{kind} batch seed {seed} from {from} count {count}");
     let Some(status) = status else {
-        return Child { tally: Tally::default(), crashed: None, hung: true };
+        return Child {
+            tally: Tally::default(),
+            crashed: None,
+            hung: true,
+        };
     };
     match serde_json::from_str::<serde_json::Value>(out.trim()) {
-        Ok(v) => Child { tally: Tally::from_json(&v), crashed: None, hung: false },
+        Ok(v) => Child {
+            tally: Tally::from_json(&v),
+            crashed: None,
+            hung: false,
+        },
         Err(_) => Child {
             tally: Tally::default(),
             crashed: Some(format!("{what}: exited with {status} without a tally")),
@@ -113,7 +131,11 @@ fn long(args: &[String]) -> ExitCode {
     let start = Instant::now();
     let mut report = serde_json::Map::new();
     let mut total_failures = 0;
-    for (kind, goal, size) in [("jobs", jobs, JOB_BATCH), ("npy", npy, NPY_BATCH), ("capi", capi, CAPI_BATCH)] {
+    for (kind, goal, size) in [
+        ("jobs", jobs, JOB_BATCH),
+        ("npy", npy, NPY_BATCH),
+        ("capi", capi, CAPI_BATCH),
+    ] {
         let mut t = Tally::default();
         let (mut crashes, mut hangs, mut notes) = (0u64, 0u64, Vec::new());
         let mut from = 0;
@@ -122,7 +144,9 @@ fn long(args: &[String]) -> ExitCode {
             let c = run_child(kind, seed, from, count, timeout);
             if c.hung {
                 hangs += 1;
-                notes.push(format!("{kind} batch seed {seed} from {from} count {count}: hung (over {timeout:?})"));
+                notes.push(format!(
+                    "{kind} batch seed {seed} from {from} count {count}: hung (over {timeout:?})"
+                ));
                 t.inputs += count;
             } else if let Some(m) = c.crashed {
                 crashes += 1;
@@ -146,7 +170,10 @@ fn long(args: &[String]) -> ExitCode {
     }
     report.insert("seed".into(), seed.into());
     report.insert("seconds".into(), start.elapsed().as_secs_f64().into());
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
     ExitCode::from(u8::from(total_failures > 0))
 }
 
@@ -159,7 +186,9 @@ fn main() -> ExitCode {
             // Write the .npy file of SEED INDEX to stdout (to reproduce a failure).
             let n = |i: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0);
             use std::io::Write;
-            std::io::stdout().write_all(&ufm_fuzz::npy::generate(n(1), n(2))).ok();
+            std::io::stdout()
+                .write_all(&ufm_fuzz::npy::generate(n(1), n(2)))
+                .ok();
             ExitCode::SUCCESS
         }
         Some("job-text") => {
@@ -167,7 +196,10 @@ fn main() -> ExitCode {
             let n = |i: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0);
             let dir = scratch("text");
             let env = Env::create(&dir);
-            println!("{}", ufm_fuzz::jobs::generate(&ufm_fuzz::jobs::seeds(&env), n(1), n(2)));
+            println!(
+                "{}",
+                ufm_fuzz::jobs::generate(&ufm_fuzz::jobs::seeds(&env), n(1), n(2))
+            );
             ExitCode::SUCCESS
         }
         _ => {

@@ -43,7 +43,9 @@ fn dim(rng: &mut Rng) -> String {
 /// The i-th `.npy` file of the stream seeded with `seed`.
 pub fn generate(seed: u64, index: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed.wrapping_mul(0x2000_0003).wrapping_add(index));
-    let descr = *rng.pick(&["<f8", "<f8", "<f8", ">f8", "<f4", "<i8", "|O", "|b1", "<c16", "xx", ""]);
+    let descr = *rng.pick(&[
+        "<f8", "<f8", "<f8", ">f8", "<f4", "<i8", "|O", "|b1", "<c16", "xx", "",
+    ]);
     let shape = match rng.below(6) {
         0 => "()".to_string(),
         1 => format!("({},)", dim(&mut rng)),
@@ -59,7 +61,7 @@ pub fn generate(seed: u64, index: u64) -> Vec<u8> {
             bytes[i] ^= 1 << rng.below(8);
         }
         1 => {
-            let len = rng.next() as u16;
+            let len = rng.next_u64() as u16;
             bytes[8..10].copy_from_slice(&len.to_le_bytes());
         }
         2 => {
@@ -86,6 +88,9 @@ pub fn exercise(bytes: &[u8], path: &Path) -> bool {
             true
         }
         (Err(_), Err(_)) => false,
-        (h, m) => panic!("header and reader disagree: {h:?} vs {:?}", m.map(|m| m.nrows())),
+        (h, m) => panic!(
+            "header and reader disagree: {h:?} vs {:?}",
+            m.map(|m| m.nrows())
+        ),
     }
 }

@@ -51,7 +51,10 @@ fn child_process_batches_report_no_crash_or_hang() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!("no report; stderr: {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "no report; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     for kind in ["jobs", "npy", "capi"] {
         let k = &report[kind];
