@@ -267,8 +267,11 @@ ufm_status ufm_error_status(const ufm_error *error);
 // Ownership: takes ownership of `error`; do not use it afterwards.
 void ufm_error_free(ufm_error *error);
 
-// Parse and validate a job (JSON text, schema_version 1) without running it. A job with a
-// `sweep` is valid here (it is refused by `ufm_trainer_new`, which trains one run).
+// Parse and validate a job (JSON text, schema_version 1) without running it, making every
+// check `ufm validate` makes: each point of a `sweep` (which is valid here; `ufm_trainer_new`
+// refuses it, as it trains one run), and each run's inputs: plugins are opened and asked for
+// the id and params, `.npy` starts are checked by their headers, `dnc` / `low_rank` starts by
+// width and scale. Relative paths are resolved against the current directory.
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_INVALID_JOB` (the
 // message names the field, e.g. `model.width: must be >= 1, got 0`).

@@ -36,6 +36,20 @@ pub fn plugin_path(base_dir: &Path, plugin: &str) -> std::path::PathBuf {
 
 /// Build the initial parameters a job asks for.
 pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
+    let params = draw_start(job, spec, base_dir)?;
+    // A start that overflowed (a huge std, scale or multiplier) would only "diverge" at step 0.
+    for (m, name) in params.mats.iter().zip(Params::names(spec.layers)) {
+        if let Some(x) = m.col_iter().flat_map(|c| c.iter()).find(|x| !x.is_finite()) {
+            return Err(RunError::Input(format!(
+                "init: the start has a non-finite entry ({x}) in {name}; lower the scale, std, \
+                 noise or multiplier"
+            )));
+        }
+    }
+    Ok(params)
+}
+
+fn draw_start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
     match &job.init {
         InitChoice::Builtin(b) => {
             crate::init::initialise(spec, b, base_dir).map_err(RunError::Input)
@@ -217,6 +231,36 @@ pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) 
     let analysis = analyze(spec, &params, job.analysis.rank_tol);
     let loss = trainer.loss();
     let structure = StructureReport::for_run(spec, &analysis.logits.class_means, loss.loss);
+    let finite = loss.loss.is_finite()
+        && params
+            .mats
+            .iter()
+            .all(|m| m.col_iter().all(|c| c.iter().all(|x| x.is_finite())));
+    let mut notes = Vec::new();
+    let hessian = if !job.analysis.hessian {
+        None
+    } else if !finite || outcome.status == crate::train::Status::Diverged {
+        // A diverged run keeps its last finite state, but that state sits where the loss blows
+        // up: its logits can overflow every decomposition the report needs.
+        notes.push(format!(
+            "hessian: skipped, the run {} (the Hessian report needs a finite state away from \
+             divergence)",
+            if finite {
+                "diverged"
+            } else {
+                "ended at a non-finite state"
+            }
+        ));
+        None
+    } else {
+        match crate::theory::hessian_report(spec, &params, &Default::default()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                notes.push(format!("hessian: skipped, {e}"));
+                None
+            }
+        }
+    };
     let result = RunResult {
         ufm_version: crate::version().to_string(),
         job: job.clone(),
@@ -238,11 +282,8 @@ pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) 
         analysis,
         reference: Reference::for_model(spec),
         structure,
-        hessian: if job.analysis.hessian {
-            crate::theory::hessian_report(spec, &params, &Default::default()).ok()
-        } else {
-            None
-        },
+        hessian,
+        notes,
     };
     RunOutput {
         result,

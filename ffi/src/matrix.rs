@@ -81,7 +81,43 @@ fn check_layout(
     Ok(())
 }
 
+/// The most elements copied from a view that repeats elements (a zero or overlapping stride):
+/// such a view may declare any shape over a few bytes of caller memory, so its copy is bounded
+/// here instead of by the caller's buffer (2^24 elements = 128 MiB).
+pub(crate) const MAX_REPEATING_VIEW: usize = 1 << 24;
+
 impl ufm_matrix {
+    /// A copy of the view must fit in memory: its element count is checked (no overflow), and
+    /// a view whose elements outnumber the memory it spans is limited to
+    /// [`MAX_REPEATING_VIEW`] elements. Any other view is no larger than the caller's buffer.
+    fn check_copy_size(&self, what: &str) -> Res<()> {
+        if self.nrows == 0 || self.ncols == 0 {
+            return Ok(());
+        }
+        let count = self
+            .nrows
+            .checked_mul(self.ncols)
+            .filter(|&c| c <= isize::MAX as usize / 8);
+        let Some(count) = count else {
+            return Err(Error::arg(format!(
+                "{what}: {} x {} elements do not fit in memory",
+                self.nrows, self.ncols
+            )));
+        };
+        // Strides were checked by `check`: the span cannot overflow.
+        let span = (self.nrows - 1) * self.row_stride as usize
+            + (self.ncols - 1) * self.col_stride as usize
+            + 1;
+        if count > span && count > MAX_REPEATING_VIEW {
+            return Err(Error::arg(format!(
+                "{what}: a view that repeats elements (zero or overlapping strides) may hold at \
+                 most {MAX_REPEATING_VIEW} elements, got {} x {}",
+                self.nrows, self.ncols
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn check(&self, what: &str) -> Res<()> {
         check_layout(
             what,
@@ -97,6 +133,7 @@ impl ufm_matrix {
     /// Copy into an owned column-major matrix (after [`check`](Self::check)).
     pub(crate) fn to_mat(self, what: &str) -> Res<Mat<f64>> {
         self.check(what)?;
+        self.check_copy_size(what)?;
         Ok(Mat::from_fn(self.nrows, self.ncols, |i, j| {
             // SAFETY: layout checked; the caller promises the view is readable.
             unsafe {

@@ -791,3 +791,103 @@ fn separate_handles_on_separate_threads() {
         .collect();
     assert_eq!(losses[0], losses[1]);
 }
+
+/// Issue 10 through the C API: inputs that returned UFM_STATUS_PANIC now give the status the
+/// CLI's exit status mirrors (docs/c-api.md, "Exit statuses and C API statuses").
+#[test]
+fn hostile_inputs_get_the_statuses_the_cli_exit_statuses_mirror() {
+    let job = |patch: &str, value: serde_json::Value| {
+        let mut j: serde_json::Value = serde_json::from_str(SMOKE).unwrap();
+        let (section, field) = patch.split_once('.').unwrap();
+        j[section][field] = value;
+        j.to_string()
+    };
+    // Invalid input (CLI exit 2) -> UFM_STATUS_INVALID_JOB, from validate and from trainer_new.
+    for text in [
+        job("model.width", serde_json::json!(9223372036854775808u64)),
+        job("model.classes", serde_json::json!(2147483648u64)),
+        job("optimizer.plugin", serde_json::json!("nosuch.so")),
+        job("init.name", serde_json::json!("npy")),
+    ] {
+        let j = cstr(&text);
+        let mut err = null_mut();
+        assert_eq!(
+            ufm_job_validate(j.as_ptr(), &mut err),
+            ufm_status::UFM_STATUS_INVALID_JOB,
+            "{text}"
+        );
+        take(&mut err);
+        let mut t = null_mut();
+        assert_eq!(
+            ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err),
+            ufm_status::UFM_STATUS_INVALID_JOB,
+            "{text}"
+        );
+        take(&mut err);
+    }
+    // lambda = 0 (used to panic in ufm_trainer_result): a finished run, references NaN.
+    let t = new_trainer(&job("model.lambda", serde_json::json!(0)));
+    let mut status = ufm_run_status::UFM_RUN_CONVERGED;
+    let mut err = null_mut();
+    assert_eq!(
+        ufm_trainer_run(t, None, None, null_mut(), &mut status, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let mut r = null_mut();
+    assert_eq!(
+        ufm_trainer_result(t, &mut r, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let mut s = ufm_summary_default();
+    assert_eq!(
+        ufm_result_summary(r, &mut s, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert!(s.dnc_loss.is_nan() && s.low_rank_loss.is_nan());
+    ufm_result_free(r);
+    ufm_trainer_free(t);
+    // A diverged run (CLI exit 1) -> UFM_RUN_DIVERGED, and its result (with the Hessian asked
+    // for, which used to panic) is still available.
+    let mut j: serde_json::Value = serde_json::from_str(SMOKE).unwrap();
+    j["optimizer"]["lr"] = 1e6.into();
+    j["analysis"] = serde_json::json!({"hessian": true});
+    let t = new_trainer(&j.to_string());
+    assert_eq!(
+        ufm_trainer_run(t, None, None, null_mut(), &mut status, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(status, ufm_run_status::UFM_RUN_DIVERGED);
+    assert_eq!(
+        ufm_trainer_result(t, &mut r, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    ufm_result_free(r);
+    ufm_trainer_free(t);
+    // A view that repeats one element 2^20 x 2^20 times (8 TiB as a copy) is refused, not
+    // copied; 2^40 x 2^40 elements do not even have a size.
+    let one = [1.0];
+    for (n, want) in [
+        (1usize << 20, "repeats elements"),
+        (1 << 40, "do not fit in memory"),
+    ] {
+        let huge = ufm_matrix {
+            data: one.as_ptr(),
+            nrows: n,
+            ncols: n,
+            row_stride: 0,
+            col_stride: 0,
+        };
+        let mut len = 0;
+        assert_eq!(
+            ufm_singular_values(huge, null_mut(), 0, &mut len, &mut err),
+            ufm_status::UFM_STATUS_INVALID_ARGUMENT
+        );
+        let m = take(&mut err);
+        assert!(m.contains(want), "{m}");
+    }
+}
+
+fn ufm_summary_default() -> ufm_summary {
+    // SAFETY: plain-old-data of numbers and C enums whose 0 is a valid value.
+    unsafe { std::mem::zeroed() }
+}

@@ -4,7 +4,7 @@ use crate::{
     c_str, fail_point, guard, handle, out, register, release, ufm_error, ufm_matrix,
     ufm_matrix_mut, ufm_status, Error, Kind, Res,
 };
-use engine::job::{expand_sweep, parse_job, validate, Job};
+use engine::job::{count_points, parse_job, validate, Job};
 use engine::model::ModelSpec;
 use engine::train::{Outcome, Status, Trainer};
 use std::ffi::{c_char, c_int, c_void};
@@ -73,14 +73,23 @@ pub type ufm_progress_fn =
 /// before the first step and then at every recorded step. The same rules as `ufm_progress_fn`.
 pub type ufm_cancel_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> c_int>;
 
-/// Parse, validate, and count sweep points.
-pub(crate) fn parse(text: &str) -> Res<(Job, ModelSpec, usize)> {
-    let bad =
-        |e: engine::job::JobError| Error::new(ufm_status::UFM_STATUS_INVALID_JOB, e.to_string());
+fn bad(e: engine::job::JobError) -> Error {
+    Error::new(ufm_status::UFM_STATUS_INVALID_JOB, e.to_string())
+}
+
+/// Parse, validate, and count sweep points (without expanding the grid).
+pub(crate) fn parse(text: &str) -> Res<(Job, ModelSpec, u64)> {
     let job = parse_job(text).map_err(bad)?;
     let spec = validate(&job).map_err(bad)?;
-    let grid = expand_sweep(&job).map_err(bad)?;
-    Ok((job, spec, grid.len()))
+    let points = count_points(&job).map_err(bad)?;
+    Ok((job, spec, points))
+}
+
+/// Everything `ufm validate` checks: the job, every sweep point, and each run's inputs
+/// (plugins, `.npy` headers, structured starts), relative paths against `base_dir`.
+pub(crate) fn check(text: &str, base_dir: &std::path::Path) -> Res<()> {
+    let job = parse_job(text).map_err(bad)?;
+    engine::job::check(&job, base_dir).map_err(bad).map(|_| ())
 }
 
 fn run_error(e: engine::run::RunError) -> Error {

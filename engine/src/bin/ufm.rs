@@ -1,6 +1,6 @@
 //! The `ufm` command line: a thin layer over the engine (see `ufm --help`).
-//! Exit status: 0 success, 2 invalid input (the message names the field or argument),
-//! 1 failure at run time, 130 / 143 interrupted by SIGINT / SIGTERM (files written, resumable).
+//! Exit status: see `cli/exit.rs` (0 finished, 1 run-time failure or a diverged/failed run,
+//! 2 invalid input, 130/143 cancelled by SIGINT/SIGTERM).
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 #[path = "cli"]
 mod cli {
     pub mod bench;
+    pub mod exit;
     pub mod plot;
     pub mod progress;
     pub mod run;
@@ -53,6 +54,9 @@ pub enum Failure {
     Input(String),
     /// Run-time failure: exit 1.
     Runtime(String),
+    /// The command did its work and wrote its files, but its outcome has this exit status
+    /// (a diverged run, a cancelled one); the message says why.
+    Outcome(u8, String),
 }
 
 fn main() -> ExitCode {
@@ -81,7 +85,7 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(cli::exit::FINISHED),
         // Cut short by SIGINT/SIGTERM: 128 + the signal, whatever the failure reads.
         Err(Failure::Input(m) | Failure::Runtime(m))
             if cli::signals::interrupted_status().is_some() =>
@@ -91,11 +95,15 @@ fn main() -> ExitCode {
         }
         Err(Failure::Input(m)) => {
             eprintln!("error: {m}");
-            ExitCode::from(2)
+            ExitCode::from(cli::exit::INPUT)
         }
         Err(Failure::Runtime(m)) => {
             eprintln!("error: {m}");
-            ExitCode::from(1)
+            ExitCode::from(cli::exit::RUNTIME)
+        }
+        Err(Failure::Outcome(code, m)) => {
+            eprintln!("ufm: {m}");
+            ExitCode::from(code)
         }
     }
 }

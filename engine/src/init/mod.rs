@@ -7,7 +7,7 @@
 
 use crate::job::{BuiltinInit, StructuredInit};
 use crate::model::{ModelSpec, Params};
-use crate::report::npy::read_matrix;
+use crate::report::npy::{read_header, read_matrix};
 use crate::theory::{aligned_params, structure_logits, Structure};
 use faer::Mat;
 use rand::{RngExt, SeedableRng};
@@ -123,16 +123,17 @@ pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, String> {
     let mut mats = Vec::with_capacity(names.len());
     for (name, (r, c)) in names.iter().zip(spec.shapes()) {
         let path = dir.join(format!("{name}.npy"));
-        let m = read_matrix(&path).map_err(|e| format!("init.dir: {e}"))?;
-        if (m.nrows(), m.ncols()) != (r, c) {
+        // The header first: a file of another shape is refused before its data is read.
+        let h = read_header(&path).map_err(|e| format!("init.dir: {e}"))?;
+        if (h.rows, h.cols) != (r as u64, c as u64) {
             return Err(format!(
                 "init.dir: {} has shape ({}, {}), the model needs ({r}, {c})",
                 path.display(),
-                m.nrows(),
-                m.ncols()
+                h.rows,
+                h.cols
             ));
         }
-        mats.push(m);
+        mats.push(read_matrix(&path).map_err(|e| format!("init.dir: {e}"))?);
     }
     Ok(Params { mats })
 }

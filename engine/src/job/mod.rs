@@ -1,14 +1,16 @@
 //! Job files: the serde schema, strict parsing and validation with field paths, sweep expansion.
 
 mod errors;
+mod preflight;
 mod schema;
 mod sweep;
 mod validate;
 
 pub use errors::JobError;
+pub use preflight::{check_npy_dir, check_run_inputs, max_structured_scale, structured_rank};
 pub use schema::*;
-pub use sweep::{expand_sweep, GridPoint};
-pub use validate::{estimated_bytes, parse_job, parse_value, validate};
+pub use sweep::{count_points, expand_sweep, for_each_point, GridPoint, MAX_SWEEP_POINTS};
+pub use validate::{check_model_memory, estimated_bytes, parse_job, parse_value, validate};
 
 use std::path::{Path, PathBuf};
 
@@ -21,19 +23,96 @@ pub struct LoadedJob {
     pub grid: Vec<GridPoint>,
 }
 
-/// Read, parse and validate the job file at `path`, expanding and validating its sweep.
+/// Read, parse and validate the job file at `path`, expanding and validating its sweep, and
+/// make the checks a run makes before training ([`check_run_inputs`]) for every point.
 pub fn load(path: &Path) -> Result<LoadedJob, JobError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| JobError::new("", format!("cannot read job file {}: {e}", path.display())))?;
-    let job = parse_job(&text)?;
-    let spec = validate(&job)?;
-    let grid = expand_sweep(&job)?;
+    let job = read(path)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut grid = Vec::with_capacity(count_points(&job)? as usize);
+    let checked = check_with(&job, &base_dir, |p| grid.push(p))?;
     Ok(LoadedJob {
         job,
-        spec,
+        spec: checked.base,
         base_dir,
         grid,
+    })
+}
+
+fn read(path: &Path) -> Result<Job, JobError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| JobError::new("", format!("cannot read job file {}: {e}", path.display())))?;
+    parse_job(&text)
+}
+
+/// The outcome of [`check`]: how many runs the job makes and the largest of them.
+pub struct Checked {
+    /// The base job's model (the job without its sweep).
+    pub base: crate::model::ModelSpec,
+    /// Runs: the sweep's points, or 1.
+    pub runs: u64,
+    /// The model of the point with the largest memory estimate (the base model without sweep).
+    pub largest: crate::model::ModelSpec,
+    /// Its memory estimate in bytes ([`estimated_bytes`]).
+    pub largest_bytes: u64,
+}
+
+/// Everything `ufm run` / `ufm sweep` check before training, without training or keeping the
+/// grid: the job, every sweep point one at a time (grids are counted before they are walked),
+/// and each run's inputs (plugins, `.npy` headers, structured starts). Relative paths are
+/// resolved against `base_dir`.
+pub fn check(job: &Job, base_dir: &Path) -> Result<Checked, JobError> {
+    check_with(job, base_dir, |_| {})
+}
+
+/// Check the job file at `path` as [`check`] does.
+pub fn check_file(path: &Path) -> Result<Checked, JobError> {
+    let job = read(path)?;
+    check(&job, path.parent().unwrap_or(Path::new("")))
+}
+
+fn check_with(
+    job: &Job,
+    base_dir: &Path,
+    mut keep: impl FnMut(GridPoint),
+) -> Result<Checked, JobError> {
+    let base = validate(job)?;
+    if job.sweep.is_none() {
+        check_run_inputs(job, &base, base_dir)?;
+        let bytes = estimated_bytes(&base);
+        return Ok(Checked {
+            largest: base.clone(),
+            base,
+            runs: 1,
+            largest_bytes: bytes,
+        });
+    }
+    let mut largest: Option<(u64, crate::model::ModelSpec)> = None;
+    let runs = for_each_point(job, |index, point, spec| {
+        check_run_inputs(&point.job, &spec, base_dir).map_err(|e| {
+            let at: Vec<String> = point
+                .assignments
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            JobError::new(
+                format!("{} (sweep point {index}: {})", e.path, at.join(", ")),
+                e.message,
+            )
+        })?;
+        let bytes = estimated_bytes(&spec);
+        if largest.as_ref().is_none_or(|(b, _)| bytes > *b) {
+            largest = Some((bytes, spec));
+        }
+        keep(point);
+        Ok(())
+    })?;
+    let (largest_bytes, largest) =
+        largest.unwrap_or_else(|| (estimated_bytes(&base), base.clone()));
+    Ok(Checked {
+        base,
+        runs,
+        largest,
+        largest_bytes,
     })
 }
 

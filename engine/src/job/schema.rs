@@ -529,7 +529,7 @@ impl Default for AnalysisSection {
 }
 
 /// One sweep axis: an explicit list of values, or an integer range (`to` exclusive).
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SweepAxis {
     List(Vec<serde_json::Value>),
@@ -537,4 +537,29 @@ pub enum SweepAxis {
         /// [from, to): integers, to exclusive.
         range: [i64; 2],
     },
+}
+
+/// The range form, strict: `{"range": [from, to]}` and no other key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeAxis {
+    range: [i64; 2],
+}
+
+impl<'de> Deserialize<'de> for SweepAxis {
+    /// A list, or an object with exactly the key `range` (serde's untagged matching would
+    /// accept and ignore unknown keys next to `range`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        match v {
+            serde_json::Value::Array(values) => Ok(SweepAxis::List(values)),
+            serde_json::Value::Object(_) => serde_path_to_error::deserialize::<_, RangeAxis>(v)
+                .map(|r| SweepAxis::Range { range: r.range })
+                .map_err(|e| D::Error::custom(super::errors::nested(&e))),
+            _ => Err(D::Error::custom(
+                "must be a list of values or {\"range\": [from, to]}",
+            )),
+        }
+    }
 }

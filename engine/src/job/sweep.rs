@@ -4,8 +4,14 @@
 use super::errors::JobError;
 use super::schema::{Job, SweepAxis};
 use super::validate::{parse_value, validate};
+use crate::model::ModelSpec;
 use indexmap::IndexMap;
 use serde_json::Value;
+
+/// The most points a sweep grid may have. Every point is validated (and, by `ufm sweep`, kept
+/// in memory with its job), so a grid is counted before anything is expanded and a larger one
+/// is refused with a message instead of exhausting memory; split such a study into several jobs.
+pub const MAX_SWEEP_POINTS: u64 = 1_000_000;
 
 /// One run of a sweep: the values assigned to each swept path, and the resulting job.
 #[derive(Clone, Debug)]
@@ -14,67 +20,151 @@ pub struct GridPoint {
     pub job: Job,
 }
 
-/// Expand `job.sweep` into validated jobs (an empty list when there is no sweep).
-pub fn expand_sweep(job: &Job) -> Result<Vec<GridPoint>, JobError> {
+/// One axis, checked: its key and how many values it has (values are produced on demand).
+struct Axis<'a> {
+    key: &'a str,
+    axis: &'a SweepAxis,
+    len: u64,
+}
+
+impl Axis<'_> {
+    fn value(&self, i: u64) -> Value {
+        match self.axis {
+            SweepAxis::List(v) => v[i as usize].clone(),
+            SweepAxis::Range { range: [from, _] } => {
+                Value::from((*from as i128 + i as i128) as i64)
+            }
+        }
+    }
+}
+
+/// Check the axes of `job.sweep` and count the grid's points without expanding it (0 when
+/// there is no sweep). Counts above [`MAX_SWEEP_POINTS`] are refused.
+pub fn count_points(job: &Job) -> Result<u64, JobError> {
+    Ok(match axes(job)? {
+        Some((_, total)) => total,
+        None => 0,
+    })
+}
+
+#[allow(clippy::type_complexity)]
+fn axes(job: &Job) -> Result<Option<(Vec<Axis<'_>>, u64)>, JobError> {
     let Some(sweep) = &job.sweep else {
-        return Ok(vec![]);
+        return Ok(None);
     };
     if sweep.is_empty() {
         return Err(JobError::new("sweep", "must list at least one axis"));
     }
     let mut axes = Vec::new();
+    let mut total: u64 = 1;
     for (key, axis) in sweep {
         let path = format!("sweep.{key}");
         if key == "sweep" || key.starts_with("sweep.") || key == "schema_version" {
             return Err(JobError::new(path, "cannot sweep this field"));
         }
-        let values: Vec<Value> = match axis {
-            SweepAxis::List(v) => v.clone(),
-            SweepAxis::Range { range: [from, to] } => (*from..*to).map(Value::from).collect(),
+        let len: u64 = match axis {
+            SweepAxis::List(v) => {
+                if let Some(i) = v.iter().position(|v| v.is_object() || v.is_array()) {
+                    return Err(JobError::new(
+                        format!("{path}[{i}]"),
+                        "must be a scalar (number, string, bool)",
+                    ));
+                }
+                v.len() as u64
+            }
+            SweepAxis::Range { range: [from, to] } => {
+                u64::try_from((*to as i128 - *from as i128).max(0)).unwrap_or(u64::MAX)
+            }
         };
-        if values.is_empty() {
+        if len == 0 {
             return Err(JobError::new(path, "must give at least one value"));
         }
-        if let Some(i) = values.iter().position(|v| v.is_object() || v.is_array()) {
-            return Err(JobError::new(
-                format!("{path}[{i}]"),
-                "must be a scalar (number, string, bool)",
-            ));
-        }
-        axes.push((key.clone(), values));
+        total = total.saturating_mul(len);
+        axes.push(Axis { key, axis, len });
     }
-    let total: usize = axes.iter().map(|(_, v)| v.len()).product();
-    let mut base = serde_json::to_value(job).expect("job serialises");
-    base.as_object_mut().expect("object").remove("sweep");
-    let mut points = Vec::with_capacity(total);
+    if total > MAX_SWEEP_POINTS {
+        let sizes: Vec<String> = axes.iter().map(|a| a.len.to_string()).collect();
+        let shown = if total == u64::MAX {
+            "more than 2^64".to_string()
+        } else {
+            total.to_string()
+        };
+        return Err(JobError::new(
+            "sweep",
+            format!(
+                "the grid has {shown} points ({}), above the limit of {MAX_SWEEP_POINTS}; \
+                 split the study into several jobs",
+                sizes.join(" x ")
+            ),
+        ));
+    }
+    Ok(Some((axes, total)))
+}
+
+/// Visit the grid's points one at a time, each parsed and validated (nothing is materialised
+/// beyond the current point). `visit` may stop early by returning an error.
+pub fn for_each_point(
+    job: &Job,
+    mut visit: impl FnMut(u64, GridPoint, ModelSpec) -> Result<(), JobError>,
+) -> Result<u64, JobError> {
+    let Some((axes, total)) = axes(job)? else {
+        return Ok(0);
+    };
+    let mut base = serde_json::to_value(job).map_err(|e| JobError::new("", e.to_string()))?;
+    if let Some(o) = base.as_object_mut() {
+        o.remove("sweep");
+    }
+    for a in &axes {
+        // Every path must name a place for a scalar in the base job.
+        set_path(&mut base.clone(), a.key)
+            .map_err(|m| JobError::new(format!("sweep.{}", a.key), m))?;
+    }
+    let mut picks = vec![0u64; axes.len()];
     for index in 0..total {
+        // Last axis varies fastest.
+        let mut rest = index;
+        for (a, axis) in axes.iter().enumerate().rev() {
+            picks[a] = rest % axis.len;
+            rest /= axis.len;
+        }
         let mut value = base.clone();
         let mut assignments = IndexMap::new();
-        let mut rest = index;
-        // Last axis varies fastest.
-        let mut picks = vec![0; axes.len()];
-        for (a, (_, vals)) in axes.iter().enumerate().rev() {
-            picks[a] = rest % vals.len();
-            rest /= vals.len();
+        for (axis, &pick) in axes.iter().zip(&picks) {
+            set_path(&mut value, axis.key)
+                .map_err(|m| JobError::new(format!("sweep.{}", axis.key), m))?;
+            let v = axis.value(pick);
+            *lookup_mut(&mut value, axis.key) = v.clone();
+            assignments.insert(axis.key.to_string(), v);
         }
-        for ((key, vals), &pick) in axes.iter().zip(&picks) {
-            set_path(&mut value, key).map_err(|m| JobError::new(format!("sweep.{key}"), m))?;
-            *lookup_mut(&mut value, key) = vals[pick].clone();
-            assignments.insert(key.clone(), vals[pick].clone());
-        }
-        let point_job = parse_value(value.clone()).map_err(|e| swept_error(&e, &axes, &picks))?;
-        validate(&point_job).map_err(|e| swept_error(&e, &axes, &picks))?;
-        points.push(GridPoint {
-            assignments,
-            job: point_job,
-        });
+        let point_job = parse_value(value).map_err(|e| swept_error(&e, &axes, &picks))?;
+        let spec = validate(&point_job).map_err(|e| swept_error(&e, &axes, &picks))?;
+        visit(
+            index,
+            GridPoint {
+                assignments,
+                job: point_job,
+            },
+            spec,
+        )?;
     }
+    Ok(total)
+}
+
+/// Expand `job.sweep` into validated jobs (an empty list when there is no sweep). The grid is
+/// counted first: more than [`MAX_SWEEP_POINTS`] points are refused before anything is built.
+pub fn expand_sweep(job: &Job) -> Result<Vec<GridPoint>, JobError> {
+    let total = count_points(job)?;
+    let mut points = Vec::with_capacity(total as usize);
+    for_each_point(job, |_, p, _| {
+        points.push(p);
+        Ok(())
+    })?;
     Ok(points)
 }
 
 /// Blame the sweep value that produced an invalid job, when the error is in a swept field.
-fn swept_error(e: &JobError, axes: &[(String, Vec<Value>)], picks: &[usize]) -> JobError {
-    for ((key, _), &pick) in axes.iter().zip(picks) {
+fn swept_error(e: &JobError, axes: &[Axis<'_>], picks: &[u64]) -> JobError {
+    for (Axis { key, .. }, &pick) in axes.iter().zip(picks) {
         if e.path == *key
             || e.path.starts_with(&format!("{key}."))
             || key.starts_with(&format!("{}.", e.path))

@@ -123,7 +123,8 @@ fn imbalanced_classes_and_split_lambdas() {
 fn oversized_models_are_refused_before_allocating() {
     let e = error_of(with("model.width", 200_000.into()));
     assert!(
-        e.starts_with("model: needs about") && e.contains("train.max_memory_gib = 4"),
+        e.starts_with("model: K = 3, N = 6, d = 200000, L = 2 needs about")
+            && e.contains("train.max_memory_gib = 4"),
         "{e}"
     );
 }
@@ -186,4 +187,180 @@ fn every_example_job_validates() {
         }
     }
     assert!(count >= 3);
+}
+
+// Regression tests for issue 10: inputs that used to panic, abort, grow memory without bound or
+// be accepted. Each must now be a clear error naming its field (and return promptly).
+
+#[test]
+fn huge_sizes_are_refused_without_overflow_or_allocation() {
+    // 2^63 wrapped to "0 parameters" before; 2^63 classes overflowed a Vec's capacity;
+    // 2^31 classes aborted on a 16 GiB allocation; 2^62 layers grew memory without bound.
+    for (path, value) in [
+        ("model.width", serde_json::json!(9223372036854775808u64)),
+        ("model.classes", serde_json::json!(9223372036854775808u64)),
+        ("model.classes", serde_json::json!(2147483648u64)),
+        ("model.layers", serde_json::json!(4611686018427387904u64)),
+        ("model.per_class", serde_json::json!(u64::MAX)),
+    ] {
+        let e = error_of(with(path, value.clone()));
+        assert!(e.starts_with("model: K = "), "{path} = {value}: {e}");
+        assert!(
+            e.contains("address space") || e.contains("train.max_memory_gib"),
+            "{path} = {value}: {e}"
+        );
+    }
+    let mut v = base();
+    v["model"] = serde_json::json!({
+        "class_sizes": [u64::MAX, u64::MAX, u64::MAX, u64::MAX],
+        "width": 4, "layers": 2, "lambda": 0.01
+    });
+    let e = error_of(v);
+    assert!(
+        e.contains("N = 73786976294838206460") && e.contains("address space"),
+        "{e}"
+    );
+    // Raising the limit does not lift the address-space bound.
+    let mut v = with("model.width", serde_json::json!(9223372036854775808u64));
+    v["train"] = serde_json::json!({"max_memory_gib": 1e300});
+    assert!(error_of(v).contains("address space"));
+}
+
+#[test]
+fn sweep_grids_are_counted_before_they_are_expanded() {
+    let mut v = base();
+    v["sweep"] = serde_json::json!({"init.seed": {"range": [0, 1_000_000_000_000_000_000i64]}});
+    let e = error_of(v);
+    assert!(
+        e.starts_with("sweep: the grid has 1000000000000000000 points"),
+        "{e}"
+    );
+    let mut v = base();
+    v["sweep"] = serde_json::json!({
+        "init.seed": {"range": [0, 100_000]},
+        "optimizer.lr": {"range": [1, 100_001]}
+    });
+    let e = error_of(v);
+    assert!(e.contains("10000000000 points (100000 x 100000)"), "{e}");
+    // The widest range i64 allows: its length does not overflow either.
+    let mut v = base();
+    v["sweep"] = serde_json::json!({"init.seed": {"range": [i64::MIN, i64::MAX]}});
+    assert!(error_of(v).starts_with("sweep: the grid has"));
+    let job = parse_value(base()).unwrap();
+    assert_eq!(count_points(&job).unwrap(), 0);
+}
+
+#[test]
+fn sweep_axes_and_sections_are_read_strictly() {
+    let mut v = base();
+    v["sweep"] = serde_json::json!({"init.seed": {"range": [0, 2], "typo": [0]}});
+    assert!(error_of(v).starts_with("sweep.init.seed.typo: unknown field `typo`"));
+    let mut v = base();
+    v["sweep"] = serde_json::json!({"init.seed": 3});
+    assert!(error_of(v).contains("must be a list of values or {\"range\": [from, to]}"));
+    // Sections given as JSON arrays were read positionally ("train": [] ran 100,000 steps).
+    for section in ["model", "init", "optimizer", "train", "analysis", "sweep"] {
+        let e = error_of(with(section, serde_json::json!([])));
+        assert_eq!(
+            e,
+            format!("{section}: must be a JSON object {{...}}, got a list"),
+            "{section}"
+        );
+    }
+    let e = error_of(with(
+        "optimizer.schedule",
+        serde_json::json!(["constant", 0]),
+    ));
+    assert!(
+        e.starts_with("optimizer.schedule: must be a JSON object"),
+        "{e}"
+    );
+    let whole = serde_json::json!([1, "t", {}, {}, {}, {}, {}, null]);
+    assert!(error_of(whole).contains("must be a JSON object"));
+}
+
+#[test]
+fn run_inputs_are_checked_by_validation() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let check_err = |v: serde_json::Value| -> String {
+        let job = parse_value(v).unwrap();
+        match check(&job, dir) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let e = check_err(with(
+        "optimizer",
+        serde_json::json!({"plugin": "nosuch.so", "id": "x", "lr": 0.1}),
+    ));
+    assert!(e.starts_with("optimizer.plugin: plugin"), "{e}");
+    assert!(e.ends_with("nosuch.so: no such file"), "{e}");
+    let e = check_err(with(
+        "optimizer",
+        serde_json::json!({"plugin": "Cargo.toml", "id": "x", "lr": 0.1}),
+    ));
+    assert!(e.contains("not a loadable library"), "{e}");
+    let e = check_err(with(
+        "init",
+        serde_json::json!({"plugin": "nosuch.so", "id": "x"}),
+    ));
+    assert!(e.starts_with("init.plugin:"), "{e}");
+    let e = check_err(with(
+        "init",
+        serde_json::json!({"name": "npy", "dir": "nosuch"}),
+    ));
+    assert!(
+        e.starts_with("init.dir:") && e.ends_with("is not a folder"),
+        "{e}"
+    );
+    let e = check_err(with(
+        "init",
+        serde_json::json!({"name": "npy", "dir": "src"}),
+    ));
+    assert!(e.starts_with("init.dir: cannot open"), "{e}");
+    // dnc / low_rank need width >= rank (K - 1 = 2, ceil(K/2) = 2 for K = 3).
+    for name in ["dnc", "low_rank"] {
+        let mut v = with("init", serde_json::json!({"name": name, "scale": 1.0}));
+        v["model"]["width"] = 1.into();
+        let e = check_err(v);
+        assert!(e.starts_with("model.width: must be >= 2"), "{name}: {e}");
+    }
+    let e = check_err(with(
+        "init",
+        serde_json::json!({"name": "dnc", "scale": 1e308}),
+    ));
+    assert!(e.starts_with("init.scale: must be <= "), "{e}");
+    // The largest allowed scale builds a finite start (the bound is not needlessly tight).
+    let mut v = with("init", serde_json::json!({"name": "dnc", "scale": 1.0}));
+    let max = max_structured_scale(3, 6);
+    v["init"]["scale"] = max.into();
+    let job = parse_value(v).unwrap();
+    let spec = validate(&job).unwrap();
+    check(&job, dir).unwrap();
+    let p = crate::run::initial_params(&job, &spec, dir).unwrap();
+    assert!(p
+        .mats
+        .iter()
+        .all(|m| m.col_iter().all(|c| c.iter().all(|x| x.is_finite()))));
+    // A sweep is checked point by point: the point that fails is named.
+    let mut v = base();
+    v["init"] = serde_json::json!({"name": "dnc", "scale": 1.0});
+    v["sweep"] = serde_json::json!({"model.width": [4, 1]});
+    let e = check_err(v);
+    assert!(
+        e.starts_with("model.width (sweep point 1: model.width = 1): must be >= 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn validation_reports_the_largest_sweep_point() {
+    let mut v = base();
+    v["sweep"] = serde_json::json!({"model.width": [4, 64, 8]});
+    let job = parse_value(v).unwrap();
+    let c = check(&job, std::path::Path::new("")).unwrap();
+    assert_eq!(c.runs, 3);
+    assert_eq!(c.largest.width, 64);
+    assert_eq!(c.largest_bytes, estimated_bytes(&c.largest));
+    assert!(c.largest_bytes > estimated_bytes(&c.base));
 }

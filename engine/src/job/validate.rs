@@ -14,7 +14,42 @@ pub fn parse_job(text: &str) -> Result<Job, JobError> {
 
 /// Parse an already-decoded JSON value as a job (used for expanded sweep points).
 pub fn parse_value(value: serde_json::Value) -> Result<Job, JobError> {
+    sections_are_objects(&value)?;
     serde_path_to_error::deserialize(value).map_err(from_serde)
+}
+
+/// The job and its sections must be JSON objects: serde would otherwise read a JSON array
+/// positionally into a struct (`"train": []` as every default, a whole job as an 8-element
+/// list), which nobody writes on purpose.
+fn sections_are_objects(value: &serde_json::Value) -> Result<(), JobError> {
+    let object = |v: &serde_json::Value, path: &str| {
+        if v.is_object() {
+            Ok(())
+        } else {
+            let what = match v {
+                serde_json::Value::Array(_) => "a list",
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Object(_) => "an object",
+            };
+            Err(JobError::new(
+                path,
+                format!("must be a JSON object {{...}}, got {what}"),
+            ))
+        }
+    };
+    object(value, "")?;
+    for section in ["model", "init", "optimizer", "train", "analysis", "sweep"] {
+        if let Some(v) = value.get(section) {
+            object(v, section)?;
+        }
+    }
+    if let Some(v) = value.get("optimizer").and_then(|o| o.get("schedule")) {
+        object(v, "optimizer.schedule")?;
+    }
+    Ok(())
 }
 
 fn at_least<T: PartialOrd + std::fmt::Display>(path: &str, v: T, min: T) -> Result<(), JobError> {
@@ -48,6 +83,10 @@ fn finite_positive(path: &str, v: f64) -> Result<(), JobError> {
 }
 
 /// Check every range and cross-field rule; on success return the model.
+///
+/// Sizes are checked before anything of the model's size is allocated: the memory estimate is
+/// computed in 128-bit arithmetic from K, N, d and L, compared with `train.max_memory_gib` and
+/// with the address space, and only then is the model built.
 pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
     if job.schema_version != 1 {
         return Err(JobError::new(
@@ -58,15 +97,15 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
             ),
         ));
     }
-    let spec = model_spec(job)?;
-    validate_init(&job.init)?;
-    validate_structured(&job.init, &spec)?;
-    validate_optimizer(&job.optimizer, &spec)?;
     let t = &job.train;
     at_least("train.max_steps", t.max_steps, 1)?;
     at_least("train.record_every", t.record_every, 1)?;
     finite_at_least("train.tol", t.tol, 0.0)?;
     finite_positive("train.max_memory_gib", t.max_memory_gib)?;
+    let spec = model_spec(job)?;
+    validate_init(&job.init)?;
+    validate_structured(&job.init, &spec)?;
+    validate_optimizer(&job.optimizer, &spec)?;
     let r = job.analysis.rank_tol;
     if !(r > 0.0 && r < 1.0) {
         return Err(JobError::new(
@@ -74,22 +113,77 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
             format!("must be in (0, 1), got {r}"),
         ));
     }
-    let need = estimated_bytes(&spec) as f64 / (1u64 << 30) as f64;
-    if need > t.max_memory_gib {
+    Ok(spec)
+}
+
+/// The largest estimate any run may have, whatever `train.max_memory_gib` says: every size
+/// derived from it (d N, K d, ...) then fits in `usize` and in one allocation (`isize::MAX`).
+const ADDRESS_SPACE_BYTES: u128 = isize::MAX as u128;
+
+/// The model's sizes before the model is built: K, N, d, L (never allocated from).
+#[derive(Clone, Copy, Debug)]
+struct Dims {
+    k: u128,
+    n: u128,
+    d: u128,
+    l: u128,
+    relu: bool,
+}
+
+/// Refuse a model whose memory estimate exceeds the limit or the address space, before it is
+/// built. The message names the sizes so that the user sees which one is too large.
+fn check_memory(dims: Dims, max_gib: f64) -> Result<(), JobError> {
+    let bytes = bytes_for(dims);
+    let what = format!(
+        "K = {}, N = {}, d = {}, L = {}",
+        dims.k, dims.n, dims.d, dims.l
+    );
+    let Some(bytes) = bytes.filter(|&b| b <= ADDRESS_SPACE_BYTES) else {
+        return Err(JobError::new(
+            "model",
+            format!("{what} needs more memory than a 64-bit address space holds"),
+        ));
+    };
+    let need = bytes as f64 / (1u64 << 30) as f64;
+    if need > max_gib {
         return Err(JobError::new(
             "model",
             format!(
-                "needs about {need:.2} GiB, above train.max_memory_gib = {} (raise it to run anyway)",
-                t.max_memory_gib
+                "{what} needs about {need:.2} GiB, above train.max_memory_gib = {max_gib} \
+                 (raise it to run anyway)"
             ),
         ));
     }
-    Ok(spec)
+    Ok(())
+}
+
+/// Refuse a model of K classes, N samples, width d and L layers whose memory estimate exceeds
+/// `max_gib` GiB or the address space, before anything of its size is built (for callers that
+/// build models without a job, e.g. `ufm theory hessian`).
+pub fn check_model_memory(
+    k: usize,
+    n_total: u128,
+    d: usize,
+    l: usize,
+    relu: bool,
+    max_gib: f64,
+) -> Result<(), JobError> {
+    check_memory(
+        Dims {
+            k: k as u128,
+            n: n_total,
+            d: d as u128,
+            l: l as u128,
+            relu,
+        },
+        max_gib,
+    )
 }
 
 fn model_spec(job: &Job) -> Result<ModelSpec, JobError> {
     let m = &job.model;
-    let class_sizes = match (&m.per_class, &m.class_sizes) {
+    // K and N first, without allocating anything of size K or N.
+    let (k, n_total) = match (&m.per_class, &m.class_sizes) {
         (Some(_), Some(_)) => {
             return Err(JobError::new(
                 "model",
@@ -108,7 +202,7 @@ fn model_spec(job: &Job) -> Result<ModelSpec, JobError> {
                 .ok_or_else(|| JobError::new("model.classes", "required with per_class"))?;
             at_least("model.classes", k, 2)?;
             at_least("model.per_class", *n, 1)?;
-            vec![*n; k]
+            (k, k as u128 * *n as u128)
         }
         (None, Some(sizes)) => {
             if sizes.len() < 2 {
@@ -128,7 +222,7 @@ fn model_spec(job: &Job) -> Result<ModelSpec, JobError> {
             for (i, &n) in sizes.iter().enumerate() {
                 at_least(&format!("model.class_sizes[{i}]"), n, 1)?;
             }
-            sizes.clone()
+            (sizes.len(), sizes.iter().map(|&n| n as u128).sum())
         }
     };
     at_least("model.width", m.width, 1)?;
@@ -149,6 +243,20 @@ fn model_spec(job: &Job) -> Result<ModelSpec, JobError> {
                 "give either lambda, or both lambda_h and lambda_w",
             ))
         }
+    };
+    let dims = Dims {
+        k: k as u128,
+        n: n_total,
+        d: m.width as u128,
+        l: m.layers as u128,
+        relu: m.activation == Activation::Relu,
+    };
+    check_memory(dims, job.train.max_memory_gib)?;
+    // Within the limit (and the address space): K, N fit in usize and can be allocated.
+    let class_sizes = match (&m.per_class, &m.class_sizes) {
+        (Some(n), None) => vec![*n; k],
+        (None, Some(sizes)) => sizes.clone(),
+        _ => unreachable!("checked above"),
     };
     Ok(ModelSpec {
         class_sizes,
@@ -198,6 +306,25 @@ fn validate_init(init: &InitChoice) -> Result<(), JobError> {
                 return Err(JobError::new(
                     "init.multiplier",
                     format!("must be finite, got {multiplier}"),
+                ));
+            }
+            // The start must stay finite: a draw times the init's magnitude times the
+            // multiplier, with a margin of 64 for the draw (|N(0, 1)| draws stay far below).
+            let (field, magnitude) = match b {
+                BuiltinInit::Gaussian(c) => ("init.std", c.std),
+                BuiltinInit::Scaled(c) => ("init.scale", c.scale),
+                BuiltinInit::Orthogonal(c) => ("init.gain", c.gain.abs()),
+                BuiltinInit::Npy(_) => ("init.multiplier", 0.0),
+                BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => ("init.noise", c.noise),
+            };
+            if !(magnitude * multiplier.abs().max(1.0) * 64.0).is_finite() {
+                return Err(JobError::new(
+                    field,
+                    format!(
+                        "times init.multiplier ({multiplier:?}) must stay below {:.3e} so that \
+                         the start is finite, got {magnitude:?}",
+                        f64::MAX / 64.0
+                    ),
                 ));
             }
             Ok(())
@@ -321,17 +448,45 @@ fn validate_plugin_ref(section: &str, plugin: &str, id: &str) -> Result<(), JobE
 
 /// A generous estimate of the memory one run needs, in bytes: parameters, gradient, the
 /// trainer's second parameter buffer and optimiser state (up to two buffers), the gradient
-/// workspace, and the end-of-run analysis, which materialises every d x N feature matrix.
+/// workspace, the end-of-run analysis, which materialises every d x N feature matrix, and the
+/// per-matrix and per-sample bookkeeping. Saturates at `u64::MAX` (a validated model is far
+/// below).
 pub fn estimated_bytes(spec: &ModelSpec) -> u64 {
-    let (k, d, n, l) = (
-        spec.classes() as u64,
-        spec.width as u64,
-        spec.samples() as u64,
-        spec.layers as u64,
-    );
-    let params = d * n + (l - 1) * d * d + k * d;
-    let relu = u64::from(spec.activation == Activation::Relu);
-    let workspace = 2 * k * n + 2 * l * k * d + (l - 1) * d * n * (1 + relu) + 2 * d * n;
-    let analysis = 2 * l * d * n + 3 * d * n.max(d);
-    8 * (6 * params + workspace + analysis)
+    let dims = Dims {
+        k: spec.classes() as u128,
+        n: spec.class_sizes.iter().map(|&n| n as u128).sum(),
+        d: spec.width as u128,
+        l: spec.layers as u128,
+        relu: spec.activation == Activation::Relu,
+    };
+    bytes_for(dims).map_or(u64::MAX, |b| u64::try_from(b).unwrap_or(u64::MAX))
+}
+
+/// The estimate of [`estimated_bytes`] in checked 128-bit arithmetic (`None` on overflow).
+fn bytes_for(Dims { k, n, d, l, relu }: Dims) -> Option<u128> {
+    let relu = u128::from(relu);
+    let dn = d.checked_mul(n)?;
+    let dd_layers = l.checked_sub(1)?.checked_mul(d.checked_mul(d)?)?;
+    let kd = k.checked_mul(d)?;
+    let kn = k.checked_mul(n)?;
+    let params = dn.checked_add(dd_layers)?.checked_add(kd)?;
+    let workspace = kn
+        .checked_mul(2)?
+        .checked_add(l.checked_mul(kd)?.checked_mul(2)?)?
+        .checked_add(l.checked_sub(1)?.checked_mul(dn)?.checked_mul(1 + relu)?)?
+        .checked_add(dn.checked_mul(2)?)?;
+    let analysis = l
+        .checked_mul(dn)?
+        .checked_mul(2)?
+        .checked_add(d.checked_mul(n.max(d))?.checked_mul(3)?)?;
+    let floats = params
+        .checked_mul(6)?
+        .checked_add(workspace)?
+        .checked_add(analysis)?;
+    // Labels and class sizes (8 bytes per sample and class), ~256 bytes per matrix.
+    let bookkeeping = n
+        .checked_add(k)?
+        .checked_mul(8)?
+        .checked_add(l.checked_mul(256)?)?;
+    floats.checked_mul(8)?.checked_add(bookkeeping)
 }

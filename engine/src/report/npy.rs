@@ -4,22 +4,38 @@
 use faer::{Mat, MatRef};
 use npyz::WriterBuilder;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter, Seek};
 use std::path::Path;
 
-/// Read a 2-D float64 array (C or Fortran order) into a column-major matrix.
-pub fn read_matrix(path: &Path) -> Result<Mat<f64>, String> {
+/// What a `.npy` header says about a 2-D float64 array, checked against the file's length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    pub rows: u64,
+    pub cols: u64,
+    /// C (row-major) or Fortran (column-major) order.
+    pub fortran: bool,
+}
+
+/// Open `path` and read its header: a 2-D float64 array whose file holds rows x cols values
+/// (checked arithmetic: a header may declare any shape). Returns the header and the reader,
+/// positioned at the first value.
+fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>>), String> {
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
+    let file_len = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    let mut reader = BufReader::new(file);
+    let header = npyz::NpyHeader::from_reader(&mut reader)
         .map_err(|e| format!("{}: not a .npy file: {e}", path.display()))?;
-    let shape = npy.shape().to_vec();
+    let shape = header.shape().to_vec();
     if shape.len() != 2 {
         return Err(format!(
             "{}: must be a 2-D array, got shape {shape:?}",
             path.display()
         ));
     }
-    let dtype = npy.dtype();
+    let dtype = header.dtype();
     let is_f64 = matches!(&dtype, npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float && t.size_field() == 8);
     if !is_f64 {
         return Err(format!(
@@ -28,14 +44,61 @@ pub fn read_matrix(path: &Path) -> Result<Mat<f64>, String> {
             dtype.descr()
         ));
     }
-    let order = npy.order();
-    let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+    let (rows, cols) = (shape[0], shape[1]);
+    if rows == 0 || cols == 0 {
+        // Every matrix ufm reads has at least one row and column; an empty array with a huge
+        // other axis would otherwise pass the length check below with 0 bytes of data.
+        return Err(format!(
+            "{}: must have at least one row and one column, got shape ({rows}, {cols})",
+            path.display()
+        ));
+    }
+    let offset = reader
+        .stream_position()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let have = file_len.saturating_sub(offset);
+    let need = rows.checked_mul(cols).and_then(|n| n.checked_mul(8));
+    if need.is_none_or(|need| need > have) {
+        return Err(format!(
+            "{}: the header declares shape ({rows}, {cols}), but the file holds only {have} \
+             bytes of data ({} values)",
+            path.display(),
+            have / 8
+        ));
+    }
+    let h = NpyHeader {
+        rows,
+        cols,
+        fortran: header.order() == npyz::Order::Fortran,
+    };
+    Ok((h, npyz::NpyFile::with_header(header, reader)))
+}
+
+/// Read and check the header of a 2-D float64 `.npy` file without reading its data.
+pub fn read_header(path: &Path) -> Result<NpyHeader, String> {
+    open_checked(path).map(|(h, _)| h)
+}
+
+/// Read a 2-D float64 array (C or Fortran order) into a column-major matrix. The header is
+/// checked against the file's length first, so no allocation exceeds the file's size.
+pub fn read_matrix(path: &Path) -> Result<Mat<f64>, String> {
+    let (h, npy) = open_checked(path)?;
+    let (rows, cols) = (h.rows as usize, h.cols as usize);
     let data: Vec<f64> = npy
         .into_vec()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(match order {
-        npyz::Order::C => Mat::from_fn(rows, cols, |i, j| data[i * cols + j]),
-        npyz::Order::Fortran => Mat::from_fn(rows, cols, |i, j| data[j * rows + i]),
+    if data.len() != rows * cols {
+        return Err(format!(
+            "{}: expected {} values, read {}",
+            path.display(),
+            rows * cols,
+            data.len()
+        ));
+    }
+    Ok(if h.fortran {
+        Mat::from_fn(rows, cols, |i, j| data[j * rows + i])
+    } else {
+        Mat::from_fn(rows, cols, |i, j| data[i * cols + j])
     })
 }
 

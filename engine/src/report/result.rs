@@ -25,15 +25,33 @@ pub struct Reference {
     pub dnc_scale: Option<f64>,
     pub low_rank_loss: Option<f64>,
     pub low_rank_scale: Option<f64>,
+    /// Why the values above are null, when they are.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
 }
 
 impl Reference {
     pub fn for_model(spec: &ModelSpec) -> Reference {
-        let (Some(n), Some(lambda)) = (spec.per_class(), spec.lambda()) else {
-            return Reference::default();
+        let none = |why: &str| Reference {
+            note: Some(why.to_string()),
+            ..Reference::default()
+        };
+        let Some(n) = spec.per_class() else {
+            return none("the closed forms need balanced classes (model.per_class)");
+        };
+        let Some(lambda) = spec.lambda() else {
+            return none("the closed forms need one lambda (lambda_h = lambda_w)");
         };
         if spec.loss != crate::model::LossKind::CrossEntropy {
-            return Reference::default();
+            return none("the closed forms are for the cross-entropy loss");
+        }
+        if lambda <= 0.0 {
+            // Without weight decay the loss has no minimiser: it decreases towards 0 as the
+            // logit scale grows, for DNC and low-rank alike.
+            return none(
+                "the closed forms need lambda > 0 (at lambda = 0 the loss has no minimiser: \
+                 it tends to 0 as the logit scale grows)",
+            );
         }
         let k = spec.classes();
         let dnc = crate::theory::optimal_dnc(k, n, spec.layers, lambda);
@@ -43,6 +61,7 @@ impl Reference {
             dnc_scale: Some(dnc.scale),
             low_rank_loss: Some(lr.loss),
             low_rank_scale: Some(lr.scale),
+            note: None,
         }
     }
 }
@@ -138,4 +157,7 @@ pub struct RunResult {
     /// otherwise, or if it could not be computed).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hessian: Option<crate::theory::HessianReport>,
+    /// Analyses that were skipped and why (e.g. the Hessian report of a diverged run).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }

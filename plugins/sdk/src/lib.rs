@@ -475,10 +475,12 @@ impl EntryBox {
     }
 }
 
-/// Export a plugin: defines `pub fn plugin_entry()` (for linking the plugin into a Rust host
-/// statically) and the C symbol `ufm_plugin_get_entry` (for loading it as a library).
+/// Define a plugin's entry without exporting it: `pub fn plugin_entry()`, for linking the
+/// plugin into a Rust host statically. A library that is also linked into another C library
+/// (as `ufm-plugin-std` is into libufm) uses this, so that the C library does not re-export the
+/// plugin entry symbol; a separate cdylib then exports it (see `plugins/std-so`).
 #[macro_export]
-macro_rules! export_plugin {
+macro_rules! plugin_entry {
     (
         name: $name:literal,
         optimizers: [$($oid:literal => $oty:ty),* $(,)?],
@@ -497,6 +499,15 @@ macro_rules! export_plugin {
                 })
                 .as_ptr()
         }
+    };
+}
+
+/// Export a plugin: defines `pub fn plugin_entry()` (for linking the plugin into a Rust host
+/// statically) and the C symbol `ufm_plugin_get_entry` (for loading it as a library).
+#[macro_export]
+macro_rules! export_plugin {
+    ($($body:tt)*) => {
+        $crate::plugin_entry!($($body)*);
 
         /// The exported entry symbol (see include/ufm_plugin.h).
         #[no_mangle]

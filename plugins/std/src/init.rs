@@ -26,13 +26,19 @@ pub fn fill_gaussian(m: &mut MatMut<'_>, std: f64, rng: &mut ChaCha8Rng) {
 }
 
 fn non_negative(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!(
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(format!(
             "params.{name}: must be a finite number >= 0, got {v}"
-        ))
+        ));
     }
+    // Every draw v * z must stay finite (|z| of a standard normal draw is far below 64).
+    let max = f64::MAX / 64.0;
+    if v > max {
+        return Err(format!(
+            "params.{name}: must be <= {max:.3e} so that the start is finite, got {v:?}"
+        ));
+    }
+    Ok(())
 }
 
 fn one() -> f64 {
@@ -97,6 +103,7 @@ impl Initializer for Orthogonal {
         if !o.gain.is_finite() {
             return Err(format!("params.gain: must be finite, got {}", o.gain));
         }
+        non_negative("gain", o.gain.abs()).map_err(|e| e.replace("a finite number >= 0, ", ""))?;
         Ok(o)
     }
     fn fill(&self, seed: u64, tensor: usize, mut m: MatMut<'_>) -> Result<(), String> {

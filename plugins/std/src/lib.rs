@@ -1,7 +1,9 @@
-//! The optimisers and initialisers that ship with ufm. This one crate is both a plugin library
-//! (`libufm_plugin_std.so`, loadable by path) and an rlib the engine links for its built-ins, so
-//! `{"name": "adam"}` and `{"plugin": ".../libufm_plugin_std.so", "id": "adam"}` run the same code
-//! through the same vtables.
+//! The optimisers and initialisers that ship with ufm: the rlib the engine links for its
+//! built-ins. The loadable plugin library `libufm_plugin_std.so` is the thin cdylib
+//! `plugins/std-so` around this crate's [`plugin_entry`], so `{"name": "adam"}` and
+//! `{"plugin": ".../libufm_plugin_std.so", "id": "adam"}` run the same code through the same
+//! vtables. This crate itself exports no C symbol: libufm links it, and its exports must be
+//! exactly the functions of `include/ufm.h`.
 //!
 //! Host-side (not here): the learning rate and its schedule, `sgd`'s mini-batches, the
 //! initialisers' seed and multiplier, and the model-wide `dnc` / `low_rank` / `npy` starts.
@@ -12,7 +14,7 @@ pub mod optim;
 use init::{Gaussian, Orthogonal, Scaled};
 use optim::{Adam, AdamW, Gd, Momentum, Nesterov};
 
-ufm_plugin_sdk::export_plugin!(
+ufm_plugin_sdk::plugin_entry!(
     name: "ufm-plugin-std",
     optimizers: [
         "gd" => Gd,

@@ -39,16 +39,21 @@ fn load_job(path: &std::path::Path) -> Result<LoadedJob, Failure> {
 }
 
 pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
-    let loaded = load_job(&a.job)?;
-    let runs = loaded.grid.len().max(1);
-    let bytes = ufm::job::estimated_bytes(&loaded.spec);
+    let checked = ufm::job::check_file(&a.job)
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
+    let runs = checked.runs;
     println!(
-        "{}: valid ({} run{}, {} parameters, about {:.1} MiB per run)",
+        "{}: valid ({} run{}, {} parameters, about {:.1} MiB {})",
         a.job.display(),
         runs,
         if runs == 1 { "" } else { "s" },
-        loaded.spec.parameter_count(),
-        bytes as f64 / (1u64 << 20) as f64
+        checked.largest.parameter_count(),
+        checked.largest_bytes as f64 / (1u64 << 20) as f64,
+        if runs == 1 {
+            "per run"
+        } else {
+            "for the largest run"
+        }
     );
     Ok(())
 }
@@ -122,14 +127,27 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     } else {
         print_summary(&output.result, &out);
     }
-    if output.result.status == ufm::train::Status::Cancelled {
-        return Err(Failure::Runtime(format!(
-            "run cancelled after {} steps; its files are written in {}",
-            output.result.steps,
-            out.display()
-        )));
+    let status = output.result.status;
+    match super::exit::for_run(status) {
+        super::exit::FINISHED => Ok(()),
+        code => Err(Failure::Outcome(
+            code,
+            format!(
+                "the run ended with status `{}`{} (exit status {code}; files written to {})",
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                output
+                    .result
+                    .message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default(),
+                out.display()
+            ),
+        )),
     }
-    Ok(())
 }
 
 fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
@@ -165,7 +183,13 @@ fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
             );
             println!("low rank    {lr:.10} (paired structure of Eq. 5 at its optimal scale)");
         }
-        _ => println!("DNC bound   n/a (closed forms cover balanced CE models with one lambda)"),
+        _ => println!(
+            "DNC bound   n/a ({})",
+            r.reference
+                .note
+                .as_deref()
+                .unwrap_or("the closed forms do not apply to this model")
+        ),
     }
     let k = r.analysis.logits.class_means.len();
     println!(

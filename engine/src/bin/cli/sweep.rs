@@ -110,11 +110,15 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         if threads == 1 { "" } else { "s" }
     );
     if report.cancelled {
-        return Err(Failure::Runtime(format!(
-            "sweep interrupted with {} of {} runs finished; run the same command again to resume",
-            report.skipped + report.ran,
-            report.in_shard
-        )));
+        return Err(Failure::Outcome(
+            super::exit::cancelled(),
+            format!(
+                "sweep interrupted with {} of {} runs finished; run the same command again to \
+                 resume",
+                report.skipped + report.ran,
+                report.in_shard
+            ),
+        ));
     }
     print_table(&report.summary);
     println!("written     {}/runs.jsonl, summary.json", a.out.display());

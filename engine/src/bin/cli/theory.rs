@@ -513,6 +513,12 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                 None => Root::Large,
             };
             let width = parse_count("width", required("width", &a.width)?, 1)?;
+            // The same memory rule as a job's (default train.max_memory_gib = 4), checked
+            // before the point is built.
+            ufm::job::check_model_memory(k, k as u128 * n as u128, width, layers, false, 4.0)
+                .map_err(|e| {
+                    Failure::Input(format!("--classes/--per-class/--width/--layers: {e}"))
+                })?;
             if structure_arg.trim() == "pair_simplex" {
                 let p = parse_count("pairs", required("pairs", &a.pairs)?, 0)?;
                 let member = theory::PairSimplex::new(k, p).map_err(input)?;
