@@ -5,9 +5,11 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod simd;
 pub mod grad;
 pub mod init;
 pub mod job;
+pub mod linalg;
 pub mod model;
 pub mod optim;
 pub mod plot;

@@ -142,7 +142,7 @@ mod tests {
     use super::*;
     use crate::job::{GaussianInit, OrthogonalInit};
     use crate::model::{Activation, LossKind};
-    use faer::linalg::matmul::matmul;
+    use crate::linalg::matmul;
 
     fn spec(d: usize, layers: usize) -> ModelSpec {
         ModelSpec::balanced(
