@@ -5,7 +5,6 @@
 
 pub mod analysis;
 pub mod bench;
-pub mod simd;
 pub mod grad;
 pub mod init;
 pub mod job;
@@ -16,6 +15,7 @@ pub mod plot;
 pub mod plugin;
 pub mod report;
 pub mod run;
+pub mod simd;
 pub mod sweep;
 pub mod theory;
 pub mod train;

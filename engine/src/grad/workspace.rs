@@ -3,8 +3,8 @@
 use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
 use super::fit::{fit_and_dz_batch, fit_only, fit_transposed_columns};
 use super::{GradPath, LossParts};
-use crate::model::{Activation, ModelSpec, Params};
 use crate::linalg::matmul;
+use crate::model::{Activation, ModelSpec, Params};
 use faer::{Accum, Mat, MatRef, Par};
 
 /// Every buffer one loss/gradient evaluation needs, sized once for a model. After

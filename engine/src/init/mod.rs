@@ -141,8 +141,8 @@ pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, String> {
 mod tests {
     use super::*;
     use crate::job::{GaussianInit, OrthogonalInit};
-    use crate::model::{Activation, LossKind};
     use crate::linalg::matmul;
+    use crate::model::{Activation, LossKind};
 
     fn spec(d: usize, layers: usize) -> ModelSpec {
         ModelSpec::balanced(

@@ -77,7 +77,14 @@ fn raw_faer_products_leave_the_upper_state_dirty_and_the_wrapper_cleans_it() {
         assert!(raw & DIRTY != 0, "{s:?}: raw faer left XINUSE = {raw:#x}");
         // The wrapper, both accumulation modes.
         for accum in [Accum::Replace, Accum::Add] {
-            matmul(c.as_mut(), accum, view(&a, s.3), view(&b, s.4), 1.0, Par::Seq);
+            matmul(
+                c.as_mut(),
+                accum,
+                view(&a, s.3),
+                view(&b, s.4),
+                1.0,
+                Par::Seq,
+            );
             let x = in_use().unwrap();
             assert_eq!(x & DIRTY, 0, "{s:?} {accum:?}: XINUSE = {x:#x}");
         }

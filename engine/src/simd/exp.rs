@@ -223,7 +223,10 @@ mod tests {
         // would mean a systematic error well beyond rounding.
         // Measured: 6.1% of these points differ by 1 ulp (the polynomial and the final scaling
         // round twice where a correctly rounded exp rounds once).
-        assert!(d1 < 800_001 / 10, "{d1} of 800001 differ from libm by 1 ulp");
+        assert!(
+            d1 < 800_001 / 10,
+            "{d1} of 800001 differ from libm by 1 ulp"
+        );
         for (x, want) in [
             (0.0, 1.0),
             (-0.0, 1.0),
@@ -277,7 +280,14 @@ mod tests {
         // AVX2 4-wide, AVX-512 8-wide, each with a scalar remainder): identical bits are the
         // determinism contract across machines. The lengths are odd so remainders run too.
         let mut xs = grid(-760.0, 720.0, 100_001);
-        xs.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 5e-324]);
+        xs.extend([
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+        ]);
         let mut pos: Vec<f64> = xs.iter().map(|x| x.abs() * 1e-3).collect();
         pos.extend(grid(-1074.0, 1023.0, 20_001).into_iter().map(f64::exp2));
         let levels: Vec<Level> = Level::ALL.into_iter().filter(|l| l.supported()).collect();
