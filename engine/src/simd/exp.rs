@@ -18,9 +18,10 @@ const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// leaves that integer in the low mantissa bits.
 const SHIFT: f64 = 6755399441055744.0;
 const SHIFT_BITS: u64 = 0x4338_0000_0000_0000;
-/// ln 2 split so that n * LN2_HI is exact for |n| < 2^11 (Cody-Waite; fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// ln 2 split so that n * LN2_HI is exact for |n| < 2^11 (Cody-Waite; fdlibm's constants,
+/// 6.93147180369123816490e-01 and 1.90821492927058770002e-10).
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// Below this exp underflows to 0 (exp(-745.14) is half the smallest subnormal); above MAX_ARG
 /// it overflows. Clamping keeps the exponent arithmetic in range; the results stay 0 and inf.
 const MIN_ARG: f64 = -746.0;
@@ -68,15 +69,15 @@ const TWO54: f64 = 18014398509481984.0;
 /// The bits of sqrt(2)/2: mantissas are normalised into [sqrt(2)/2, sqrt(2)).
 const SQRT_HALF_BITS: u64 = 0x3fe6_a09e_667f_3bcd;
 const MANT_MASK: u64 = 0x000f_ffff_ffff_ffff;
-// fdlibm's minimax coefficients for log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f).
+// fdlibm's minimax coefficients (Lg1..Lg7, given as bits) for log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f).
 const LG: [f64; 7] = [
-    6.666_666_666_666_735_130e-1,
-    3.999_999_999_940_941_908e-1,
-    2.857_142_874_366_239_149e-1,
-    2.222_219_843_214_978_396e-1,
-    1.818_357_216_161_805_012e-1,
-    1.531_383_769_920_937_332e-1,
-    1.479_819_860_511_658_591e-1,
+    f64::from_bits(0x3fe5_5555_5555_5593),
+    f64::from_bits(0x3fd9_9999_9997_fa04),
+    f64::from_bits(0x3fd2_4924_9422_9359),
+    f64::from_bits(0x3fcc_71c5_1d8e_78af),
+    f64::from_bits(0x3fc7_4664_96cb_03de),
+    f64::from_bits(0x3fc3_9a09_d078_c69f),
+    f64::from_bits(0x3fc2_f112_df3e_5244),
 ];
 
 /// ln of one lane (fdlibm's algorithm, with FMAs in fixed places). Subnormal inputs are scaled
