@@ -3,7 +3,7 @@
 use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
 use super::fit::{fit_and_dz_batch, fit_only, fit_transposed_columns};
 use super::{GradPath, LossParts};
-use crate::linalg::matmul;
+use crate::linalg::product as matmul;
 use crate::model::{Activation, ModelSpec, Params};
 use faer::{Accum, Mat, MatRef, Par};
 

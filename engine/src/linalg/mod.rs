@@ -12,6 +12,7 @@
 //! transition is free, it costs about one cycle per product. `docs/upstream-faer-vzeroupper.md`
 //! is the report for faer and [`xstate`] lets tests observe the register state directly.
 
+pub mod small;
 pub mod xstate;
 
 use faer::{Accum, Mat, MatMut, MatRef, Par};
@@ -29,6 +30,25 @@ pub fn matmul(
 ) {
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
     clean_upper_state();
+}
+
+/// As [`matmul`], but products with every dimension <= [`small::SMALL_MAX`] run the engine's
+/// own deterministic kernel ([`small`]) instead of faer's; the gradient uses this.
+#[inline]
+pub fn product(
+    dst: MatMut<'_, f64>,
+    accum: Accum,
+    lhs: MatRef<'_, f64>,
+    rhs: MatRef<'_, f64>,
+    alpha: f64,
+    par: Par,
+) {
+    if matches!(par, Par::Seq) && small::applies(&dst, lhs.ncols()) {
+        // Compiled code: the compiler ends its AVX code with vzeroupper itself.
+        small::gemm(dst, accum, lhs, rhs, alpha);
+    } else {
+        matmul(dst, accum, lhs, rhs, alpha, par);
+    }
 }
 
 /// lhs * rhs as a new matrix (single-threaded); the allocating form for code outside the step

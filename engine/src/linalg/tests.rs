@@ -100,8 +100,8 @@ fn raw_faer_products_leave_the_upper_state_dirty_and_the_wrapper_cleans_it() {
     assert_eq!(sv.len(), 50);
 }
 
-fn gradient_step(act: Activation, path: GradPath) -> Option<u64> {
-    let spec = ModelSpec::balanced(10, 5, 70, 3, act, LossKind::CrossEntropy, 1.0 / 512.0);
+fn gradient_step(act: Activation, path: GradPath, width: usize) -> Option<u64> {
+    let spec = ModelSpec::balanced(10, 5, width, 3, act, LossKind::CrossEntropy, 1.0 / 512.0);
     let params = Params {
         mats: spec
             .shapes()
@@ -123,26 +123,34 @@ fn the_softmax_runs_with_a_clean_register_state_in_a_real_gradient_step() {
         eprintln!("XINUSE or AVX not available: nothing to observe on this CPU");
         return;
     }
-    // Without the wrapper's vzeroupper the probe at the exp call of the factored path sees the
-    // dirty state left by the product computing Z^T (so the probe can tell the difference). In
-    // the layered path's sequence of products the last one (Z = W_L input, K rows) was measured
-    // to leave bits 2 and 6 clear (XINUSE 0xa2: only zmm16-31 in use) although the same product
-    // run alone leaves them set, so there the raw state is only reported.
+    // Width 70 runs the engine's own small-product kernel (compiled code, which the compiler
+    // ends with vzeroupper); width 330 > small::SMALL_MAX runs faer's products. Without the
+    // wrapper's vzeroupper the probe at the exp call of the factored path sees the dirty state
+    // left by faer's product computing Z^T (so the probe can tell the difference). In the layered
+    // path's sequence of faer products the last one (Z = W_L input, K rows) was measured to leave
+    // bits 2 and 6 clear (XINUSE 0xa2: only zmm16-31 in use) although the same product run alone
+    // leaves them set, so there the raw state is only reported.
     for (act, path, raw_dirty) in [
         (Activation::Linear, GradPath::Factored, true),
         (Activation::Linear, GradPath::Layered, false),
         (Activation::Relu, GradPath::Layered, false),
     ] {
         set_tests_skip_cleaning(true);
-        let raw = gradient_step(act, path);
+        let raw = gradient_step(act, path, 330);
         set_tests_skip_cleaning(false);
         let raw = raw.expect("the fit recorded XINUSE");
         eprintln!("{act:?} {path:?}: XINUSE at exp without the wrapper {raw:#x}");
         if raw_dirty {
             assert!(raw & DIRTY != 0, "{act:?} {path:?}: XINUSE = {raw:#x}");
         }
-        // With the wrapper, the state is clean.
-        let x = gradient_step(act, path).expect("the fit recorded XINUSE");
-        assert_eq!(x & DIRTY, 0, "{act:?} {path:?}: XINUSE = {x:#x}");
+        // With the wrapper, the state is clean, with faer's products and with the engine's own.
+        for width in [330, 70] {
+            let x = gradient_step(act, path, width).expect("the fit recorded XINUSE");
+            assert_eq!(
+                x & DIRTY,
+                0,
+                "{act:?} {path:?} d = {width}: XINUSE = {x:#x}"
+            );
+        }
     }
 }
