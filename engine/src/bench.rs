@@ -97,6 +97,10 @@ pub struct BenchResult {
     pub steps: u64,
     pub seconds: f64,
     pub steps_per_sec: f64,
+    /// CPU time of this thread over the same steps: on a shared machine, where other processes
+    /// take the core away part of the time, steps per CPU second is the steadier figure.
+    pub cpu_seconds: f64,
+    pub steps_per_cpu_sec: f64,
     /// Full loss at the parameters after `steps` updates.
     pub loss: f64,
     /// "fast" (factored linear gradient) or "reference" (layer-by-layer backpropagation).
@@ -177,21 +181,41 @@ pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> Benc
     };
     let mut trainer = Trainer::new(&spec, params, Box::new(Gd), s.lr, opts);
     let start = Instant::now();
+    let cpu_start = thread_cpu_seconds();
     for _ in 0..steps {
         if !trainer.advance().unwrap_or(false) {
             break;
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = thread_cpu_seconds() - cpu_start;
     BenchResult {
         setting: s.name.to_string(),
         steps: trainer.steps(),
         seconds,
         steps_per_sec: trainer.steps() as f64 / seconds,
+        cpu_seconds,
+        steps_per_cpu_sec: trainer.steps() as f64 / cpu_seconds,
         loss: trainer.loss().loss,
         path: if reference { "reference" } else { "fast" }.to_string(),
         machine: machine(),
     }
+}
+
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID; 0 where unavailable).
+fn thread_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec for clock_gettime to write.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
 }
 
 /// The reproducer of the missing `vzeroupper` in faer's x86 GEMM (`docs/upstream-faer-vzeroupper.md`):

@@ -1,5 +1,6 @@
 //! The engine's own kernel for small products (every dimension <= [`SMALL_MAX`]), the d x d x N
-//! products of the layered (ReLU) path and the K-wide products of the factored path.
+//! products of the layered (ReLU) path and the K-wide products of the factored path. Opt-in
+//! (`UFM_SMALL_GEMM=1`): as it stands it is slower than faer's products (see [`enabled`]).
 //!
 //! Why: at these sizes (Figures 1 and 6: d = 70, N = 50, K = 10) faer's GEMM, tuned for large
 //! matrices, spends much of its time outside the arithmetic (it ran at ~17 GFLOP/s on 70x70x50
@@ -27,11 +28,14 @@ thread_local! {
     static PACK: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Whether the kernel is switched on: yes unless `UFM_SMALL_GEMM=0` (an A/B switch for
-/// measuring it against faer's products; read once).
+/// Whether the kernel is switched on: only with `UFM_SMALL_GEMM=1` (read once). Measured
+/// 2026-12-02 on the AMD EPYC (Zen 5) development machine, interleaved, load ~9: Figure 1
+/// 17.7k-29.5k steps/s with it against 37.7k-41.8k with faer's products, Figure 6 8.1k-8.6k
+/// against 8.9k-12.9k; so faer stays the default until the kernel is tuned (see
+/// docs/performance.md).
 pub fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var("UFM_SMALL_GEMM").map_or(true, |v| v.trim() != "0"))
+    *ON.get_or_init(|| std::env::var("UFM_SMALL_GEMM").is_ok_and(|v| v.trim() == "1"))
 }
 
 /// Whether [`gemm`] takes this product (by shape only, so the choice is reproducible).

@@ -123,8 +123,9 @@ fn the_softmax_runs_with_a_clean_register_state_in_a_real_gradient_step() {
         eprintln!("XINUSE or AVX not available: nothing to observe on this CPU");
         return;
     }
-    // Width 70 runs the engine's own small-product kernel (compiled code, which the compiler
-    // ends with vzeroupper); width 330 > small::SMALL_MAX runs faer's products. Without the
+    // Width 70 runs faer's products, or the engine's own small-product kernel with
+    // UFM_SMALL_GEMM=1 (compiled code, which the compiler ends with vzeroupper); width 330 >
+    // small::SMALL_MAX always runs faer's products. Without the
     // wrapper's vzeroupper the probe at the exp call of the factored path sees the dirty state
     // left by faer's product computing Z^T (so the probe can tell the difference). In the layered
     // path's sequence of faer products the last one (Z = W_L input, K rows) was measured to leave

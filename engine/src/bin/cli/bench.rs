@@ -97,8 +97,8 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
             m.cpu, m.simd, m.simd_detected, m.load
         );
         println!(
-            "{:<8} {:<9} {:>7} {:>9} {:>11} {:>14}",
-            "setting", "path", "steps", "seconds", "steps/s", "loss"
+            "{:<8} {:<9} {:>7} {:>9} {:>11} {:>13} {:>14}",
+            "setting", "path", "steps", "seconds", "steps/s", "steps/cpu-s", "loss"
         );
     }
     for s in chosen {
@@ -119,8 +119,8 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
             );
         } else {
             println!(
-                "{:<8} {:<9} {:>7} {:>9.3} {:>11.1} {:>14.10}",
-                r.setting, r.path, r.steps, r.seconds, r.steps_per_sec, r.loss
+                "{:<8} {:<9} {:>7} {:>9.3} {:>11.1} {:>13.1} {:>14.10}",
+                r.setting, r.path, r.steps, r.seconds, r.steps_per_sec, r.steps_per_cpu_sec, r.loss
             );
         }
     }
