@@ -28,8 +28,8 @@ thread_local! {
     static PACK: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Whether the kernel is switched on: only with `UFM_SMALL_GEMM=1` (read once). Measured
-/// 2026-12-02 on the AMD EPYC (Zen 5) development machine, interleaved, load ~9: Figure 1
+/// Whether the kernel is switched on: only with `UFM_SMALL_GEMM=1` (read once). Measured (with
+/// an earlier 16 x 5 AVX-512 microkernel) 2026-12-02 on the AMD EPYC (Zen 5) development machine, interleaved, load ~9: Figure 1
 /// 17.7k-29.5k steps/s with it against 37.7k-41.8k with faer's products, Figure 6 8.1k-8.6k
 /// against 8.9k-12.9k; so faer stays the default until the kernel is tuned (see
 /// docs/performance.md).
@@ -76,19 +76,9 @@ pub fn gemm_at(
     PACK.with(|p| {
         let (pa, pb) = &mut *p.borrow_mut();
         match level {
-            // 16 x 5 tile: 10 zmm accumulators, 2 zmm for A, broadcasts from memory for B.
-            #[cfg(target_arch = "x86_64")]
-            Level::Avx512 if Level::Avx512.supported() => run_at(
-                level,
-                #[inline(always)]
-                || {
-                    blocked::<16, 5>(dst, accum, lhs, rhs, alpha, pa, pb, |a, b, acc| {
-                        // SAFETY: AVX-512F and FMA are supported (checked above).
-                        unsafe { micro_avx512(a, b, acc) }
-                    })
-                },
-            ),
-            // 8 x 5 tile: 10 ymm accumulators and 2 for A fit the 16 ymm registers.
+            // 8 x 5 tile: 10 ymm accumulators and 2 for A fit the 16 ymm registers. The AVX-512
+            // level runs it too: AVX-512 intrinsics need Rust 1.89, above this crate's
+            // rust-version (1.85), and the kernel is opt-in while it loses to faer.
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 | Level::Avx512 if Level::Avx2.supported() => run_at(
                 Level::Avx2,
@@ -116,32 +106,6 @@ fn micro_scalar<const MR: usize, const NR: usize>(a: &[f64], b: &[f64], acc: &mu
                 acc[j][i] = ap[i].mul_add(bp[j], acc[j][i]);
             }
         }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn micro_avx512(a: &[f64], b: &[f64], acc: &mut [[f64; 16]; 5]) {
-    use std::arch::x86_64::*;
-    let k = a.len() / 16;
-    assert!(b.len() >= 5 * k);
-    let (a, b) = (a.as_ptr(), b.as_ptr());
-    let mut c = [[_mm512_setzero_pd(); 2]; 5];
-    for p in 0..k {
-        // SAFETY: p < k, so a[16p .. 16p + 16] and b[5p .. 5p + 5] are in bounds.
-        let (a0, a1) = (
-            _mm512_loadu_pd(a.add(16 * p)),
-            _mm512_loadu_pd(a.add(16 * p + 8)),
-        );
-        for (j, cj) in c.iter_mut().enumerate() {
-            let bj = _mm512_set1_pd(*b.add(5 * p + j));
-            cj[0] = _mm512_fmadd_pd(a0, bj, cj[0]);
-            cj[1] = _mm512_fmadd_pd(a1, bj, cj[1]);
-        }
-    }
-    for (j, cj) in c.iter().enumerate() {
-        _mm512_storeu_pd(acc[j].as_mut_ptr(), cj[0]);
-        _mm512_storeu_pd(acc[j].as_mut_ptr().add(8), cj[1]);
     }
 }
 

@@ -43,7 +43,7 @@ pub fn upper_dirty() -> Option<bool> {
 }
 
 #[cfg(target_arch = "x86_64")]
-// `__cpuid_count` is a safe function in newer Rust and unsafe in the 1.85 this crate supports.
+// `__cpuid_count` is a safe function in newer Rust and unsafe in older ones.
 #[allow(unused_unsafe)]
 fn supported() -> bool {
     use std::arch::x86_64::__cpuid_count;
