@@ -85,8 +85,32 @@ def environment(args):
         "cpu_affinity": sorted(os.sched_getaffinity(0)),
         "jax_devices": [str(d) for d in jax.devices()],
         "ufm": None if args.skip_ufm else args.ufm,
+        "cpu_model": cpu_model(),
+        "load_at_start": os.getloadavg(),
+        "ufm_simd": None if args.skip_ufm else ufm_simd(args.ufm),
     }
     return info
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def ufm_simd(binary):
+    """The SIMD level ufm dispatches to (UFM_SIMD may force one) and the best one the CPU has."""
+    proc = subprocess.run([binary, "bench", "--exp-after-matmul", "--steps", "1", "--json"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"error: {binary} bench --exp-after-matmul failed: {proc.stderr.strip()}")
+    out = json.loads(proc.stdout)
+    return {"dispatched": out["simd"], "detected": out["simd_detected"]}
 
 
 def print_environment(info):
@@ -97,8 +121,11 @@ def print_environment(info):
               f"threads {b['num_threads']} ({b['threading_layer']})")
     print("env: " + "  ".join(f"{k}={v!r}" for k, v in info["env"].items()))
     print(f"cpu affinity: {info['cpu_affinity']}   jax devices: {info['jax_devices']}")
+    print(f"cpu: {info['cpu_model']}   load average at start (1, 5, 15 min): "
+          + ", ".join(f"{x:.2f}" for x in info["load_at_start"]))
     if info["ufm"]:
-        print(f"ufm: {info['ufm']}")
+        print(f"ufm: {info['ufm']}   SIMD level dispatched: {info['ufm_simd']['dispatched']} "
+              f"(CPU supports {info['ufm_simd']['detected']}; UFM_SIMD forces a level)")
     if len(info["cpu_affinity"]) > 1:
         print("WARNING: process may use more than one CPU (run through run.sh to pin it to one)")
     sys.stdout.flush()
@@ -260,7 +287,7 @@ def main(argv):
             print(f"max relative difference of the losses: {spread:.3e}  -> {'OK' if ok else 'MISMATCH'} "
                   f"(tolerance {TOL:g})")
             # timing
-            rates, steps_used, cpu_ratio = {}, {}, {}
+            rates, steps_used, cpu_ratio, run_spread = {}, {}, {}, {}
             for peer in peers:
                 if args.time_steps == "auto":
                     per_step = check_secs[peer.name] / args.check_steps
@@ -274,22 +301,25 @@ def main(argv):
                     while first[0] < 0.9 * args.target_seconds:
                         steps = math.ceil(steps * 1.1 * args.target_seconds / max(first[0], 1e-6))
                         first = peer.run(steps)
-                best, cpu_wall = math.inf, None
+                best, cpu_wall, times = math.inf, None, []
                 for rep in range(args.repeats):
                     secs, _, cpu = first if (rep == 0 and first is not None) else peer.run(steps)
+                    times.append(secs)
                     if secs < best:
                         best = secs
                         cpu_wall = cpu
+                run_spread[peer.name] = max(times) / min(times) - 1.0
                 rates[peer.name], steps_used[peer.name], cpu_ratio[peer.name] = steps / best, steps, cpu_wall
                 print(f"time  {peer.name:8s} {steps:7d} steps, best of {args.repeats}: {best:.3f} s "
                       f"= {steps / best:.4g} steps/s   cpu/wall {cpu_wall:.2f}"
-                      + ("  (whole process)" if peer.name.startswith("ufm") else ""))
+                      + ("  (whole process)" if peer.name.startswith("ufm") else "")
+                      + f"   run-to-run spread {100 * run_spread[peer.name]:.1f}%")
                 sys.stdout.flush()
             fastest_peer = max(rates["numpy"], rates["jax"])
             results.append(dict(
                 setting=setting, spec=spec, check_steps=args.check_steps, losses=losses,
                 max_rel_diff=spread, agree=ok, steps_per_sec=rates, timed_steps=steps_used,
-                cpu_over_wall=cpu_ratio,
+                cpu_over_wall=cpu_ratio, run_to_run_spread=run_spread, load_after=os.getloadavg(),
                 ufm_over_fastest_peer=(rates["ufm"] / fastest_peer) if "ufm" in rates else None,
                 jax_compile_seconds=peers[1].compile_seconds))
     finally:
@@ -313,6 +343,9 @@ def main(argv):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(line(row))
+    print("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+          + "; largest run-to-run spread (slowest / fastest repeat - 1): "
+          + ", ".join(f"{r['setting']} {100 * max(r['run_to_run_spread'].values()):.1f}%" for r in results))
     contended = [f"{r['setting']}/{p} ({c:.2f})" for r in results for p, c in r["cpu_over_wall"].items() if c < 0.9]
     if contended:
         print("WARNING: CPU time / wall time below 0.9 (the pinned CPU was shared with other processes; "

@@ -42,7 +42,7 @@
 //!   value is clamped to [0, 1] (rounding can exceed 1 by an ulp).
 //! - Non-finite input: every metric is NaN (garbage in is not hidden; no panic).
 
-use faer::linalg::matmul::matmul;
+use crate::linalg::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::class_means::{centre_means, check_sizes, class_means};

@@ -68,7 +68,16 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let result = match cli.command {
+    // UFM_SIMD forces the engine's SIMD level; a value the CPU cannot run is an input error.
+    let result = match ufm::simd::requested() {
+        Err(e) => Err(Failure::Input(e)),
+        Ok(_) => dispatch(cli.command),
+    };
+    finish(result)
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
         Command::Run(a) => cli::run::run(a),
         Command::Validate(a) => cli::run::validate(a),
         Command::Bench(a) => cli::bench::bench(a),
@@ -83,7 +92,10 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
-    };
+    }
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(cli::exit::FINISHED),
         // Cut short by SIGINT/SIGTERM: 128 + the signal, whatever the failure reads.

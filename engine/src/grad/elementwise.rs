@@ -16,35 +16,13 @@ pub fn col_mut(m: MatMut<'_, f64>, j: usize) -> Option<&mut [f64]> {
         .map(|c| c.as_slice_mut())
 }
 
-/// Run `f` compiled for AVX-512F or AVX2 when the CPU has them (the crate is built for baseline
-/// x86-64, where these loops would run two lanes wide). Results are bit-identical on every path:
-/// Rust never contracts a*b+c into an FMA or reassociates sums, so wider vectors change speed only.
+/// Run `f` compiled for the engine's SIMD level ([`crate::simd::level`]: AVX-512F or AVX2 when
+/// the CPU has them, or as forced by `UFM_SIMD`; the crate is built for baseline x86-64, where
+/// these loops would run two lanes wide). Results are bit-identical on every path: Rust never
+/// contracts a*b+c into an FMA or reassociates sums, so wider vectors change speed only.
 #[inline(always)]
 pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the feature the function is compiled for.
-            return unsafe { with_avx512(f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { with_avx2(f) };
-        }
-    }
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
+    crate::simd::dispatch::run_at(crate::simd::level(), f)
 }
 
 /// dst = alpha * src (same shapes); returns ||src||_F^2, fused here because the gradient pass

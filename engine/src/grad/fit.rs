@@ -4,11 +4,17 @@
 //! factored path, where that layout makes the K-wide products faster). Both go through
 //! [`sample_fit`] on a strided column view, so the two layouts give bit-identical values.
 
+use crate::linalg::xstate::probe_softmax;
 use crate::model::LossKind;
+use crate::simd::{exp, exp_in_place, ln, ln_in_place};
 use faer::{ColMut, ColRef, Mat, MatRef};
 
+/// Stack buffer length for exponentials that have no output matrix to live in.
+const CHUNK: usize = 64;
+
 /// g for one sample with label `y`; writes N * dg/dz into `dz` when given (the caller scales).
-/// Cross-entropy uses the max-shifted log-sum-exp so logits of any size stay finite.
+/// Cross-entropy uses the max-shifted log-sum-exp so logits of any size stay finite; `exp` and
+/// `ln` are the engine's own ([`crate::simd`]): vectorised, and the same bits on every CPU.
 #[inline]
 fn sample_fit(
     loss: LossKind,
@@ -24,27 +30,45 @@ fn sample_fit(
             for i in 0..k {
                 m = m.max(z[i]);
             }
+            probe_softmax();
             match dz {
                 None => {
                     let mut s = 0.0;
-                    for i in 0..k {
-                        s += (z[i] - m).exp();
+                    let mut buf = [0.0; CHUNK];
+                    for start in (0..k).step_by(CHUNK) {
+                        let len = CHUNK.min(k - start);
+                        for i in 0..len {
+                            buf[i] = z[start + i] - m;
+                        }
+                        exp_in_place(&mut buf[..len]);
+                        for &e in &buf[..len] {
+                            s += e;
+                        }
                     }
-                    m + s.ln() - z[y]
+                    m + ln(s) - z[y]
                 }
                 Some(mut d) => {
+                    for i in 0..k {
+                        d[i] = z[i] - m;
+                    }
+                    match d.as_mut().try_as_col_major_mut() {
+                        Some(c) => exp_in_place(c.as_slice_mut()),
+                        None => {
+                            for i in 0..k {
+                                d[i] = exp(d[i]);
+                            }
+                        }
+                    }
                     let mut s = 0.0;
                     for i in 0..k {
-                        let e = (z[i] - m).exp();
-                        d[i] = e;
-                        s += e;
+                        s += d[i];
                     }
                     let scale = inv_n / s;
                     for i in 0..k {
                         d[i] *= scale;
                     }
                     d[y] -= inv_n;
-                    m + s.ln() - z[y]
+                    m + ln(s) - z[y]
                 }
             }
         }
@@ -151,7 +175,7 @@ pub fn fit_transposed_batch(
 /// Every sample sees the same operations in the same order as in [`sample_fit`] (so the bits are
 /// the same, tested), but the loops stream through contiguous columns of Z^T instead of strided
 /// rows, which matters when the softmax is a third of a small model's step. `scratch` must hold
-/// at least 2 N values (per-sample maxima and sums).
+/// at least 3 N values (per-sample maxima, sums and their logarithms).
 pub fn fit_transposed_columns(
     loss: LossKind,
     zt: &Mat<f64>,
@@ -163,7 +187,8 @@ pub fn fit_transposed_columns(
     let (n, k) = (zt.nrows(), zt.ncols());
     let inv_n = 1.0 / n as f64;
     let inv_b = inv_batch(batch, inv_n);
-    let (m, s) = scratch[..2 * n].split_at_mut(n);
+    let (m, rest) = scratch[..3 * n].split_at_mut(n);
+    let (s, logs) = rest.split_at_mut(n);
     let mut total = 0.0;
     match loss {
         LossKind::CrossEntropy => {
@@ -175,26 +200,39 @@ pub fn fit_transposed_columns(
                 }
             }
             s.fill(0.0);
+            probe_softmax();
             for c in 0..k {
                 let col = &zt.col_as_slice(c)[..n];
                 match dzt.as_mut() {
                     Some(d) => {
                         let dc = &mut d.col_as_slice_mut(c)[..n];
                         for j in 0..n {
-                            let e = (col[j] - m[j]).exp();
-                            dc[j] = e;
-                            s[j] += e;
+                            dc[j] = col[j] - m[j];
+                        }
+                        exp_in_place(dc);
+                        for j in 0..n {
+                            s[j] += dc[j];
                         }
                     }
                     None => {
-                        for j in 0..n {
-                            s[j] += (col[j] - m[j]).exp();
+                        let mut buf = [0.0; CHUNK];
+                        for start in (0..n).step_by(CHUNK) {
+                            let len = CHUNK.min(n - start);
+                            for i in 0..len {
+                                buf[i] = col[start + i] - m[start + i];
+                            }
+                            exp_in_place(&mut buf[..len]);
+                            for i in 0..len {
+                                s[start + i] += buf[i];
+                            }
                         }
                     }
                 }
             }
+            logs.copy_from_slice(s);
+            ln_in_place(logs);
             for (j, &y) in labels.iter().enumerate() {
-                total += m[j] + s[j].ln() - zt[(j, y)];
+                total += m[j] + logs[j] - zt[(j, y)];
             }
             if let Some(d) = dzt {
                 // s becomes each sample's factor (batch scale) / (sum of exponentials).
@@ -245,7 +283,7 @@ mod tests {
         let zt = Mat::from_fn(n, k, |j, c| ((j * 13 + c * 5) as f64).sin() * 30.0);
         let labels: Vec<usize> = (0..n).map(|j| (j * 3) % k).collect();
         let mask: Vec<bool> = (0..n).map(|j| j % 3 != 1).collect();
-        let mut scratch = vec![0.0; 2 * n];
+        let mut scratch = vec![0.0; 3 * n];
         for loss in [LossKind::CrossEntropy, LossKind::Mse] {
             for batch in [None, Some(mask.as_slice())] {
                 let (mut d1, mut d2) = (Mat::zeros(n, k), Mat::zeros(n, k));

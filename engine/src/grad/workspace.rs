@@ -3,8 +3,8 @@
 use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
 use super::fit::{fit_and_dz_batch, fit_only, fit_transposed_columns};
 use super::{GradPath, LossParts};
+use crate::linalg::product as matmul;
 use crate::model::{Activation, ModelSpec, Params};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 /// Every buffer one loss/gradient evaluation needs, sized once for a model. After
@@ -27,7 +27,7 @@ pub struct Workspace {
     delta: [Mat<f64>; 2],
     /// Squared Frobenius norms of H1, W1..WL from the last gradient pass.
     sq: Vec<f64>,
-    /// Factored path: per-sample maxima and sums of the softmax (2 N values).
+    /// Factored path: per-sample maxima, sums and log-sums of the softmax (3 N values).
     fit_scratch: Vec<f64>,
     /// Mini-batch mask over the N samples (empty: full batch). See [`Workspace::set_batch`].
     batch: Vec<bool>,
@@ -74,7 +74,7 @@ impl Workspace {
                 mats(layers - 1, d, n)
             },
             sq: vec![0.0; layers + 1],
-            fit_scratch: if factored { vec![0.0; 2 * n] } else { vec![] },
+            fit_scratch: if factored { vec![0.0; 3 * n] } else { vec![] },
             batch: Vec::new(),
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]

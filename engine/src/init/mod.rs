@@ -142,8 +142,8 @@ pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, String> {
 mod tests {
     use super::*;
     use crate::job::{GaussianInit, OrthogonalInit};
+    use crate::linalg::matmul;
     use crate::model::{Activation, LossKind};
-    use faer::linalg::matmul::matmul;
 
     fn spec(d: usize, layers: usize) -> ModelSpec {
         ModelSpec::balanced(

@@ -80,7 +80,7 @@ pub fn features(spec: &ModelSpec, params: &Params) -> Features {
     pre.push(params.mats[0].clone());
     post.push(params.mats[0].clone());
     for l in 1..l_count {
-        let h = params.w(l) * post[l - 1].as_ref();
+        let h = crate::linalg::mul(params.w(l), post[l - 1].as_ref());
         let mut h_post = h.clone();
         if spec.activation == Activation::Relu {
             relu_in_place(&mut h_post);
@@ -89,7 +89,7 @@ pub fn features(spec: &ModelSpec, params: &Params) -> Features {
         post.push(h_post);
     }
     let mut logits = Mat::zeros(spec.classes(), spec.samples());
-    faer::linalg::matmul::matmul(
+    crate::linalg::matmul(
         logits.as_mut(),
         faer::Accum::Replace,
         params.w(l_count),

@@ -1,6 +1,6 @@
 //! Constructed logit matrices and Lemma-1-aligned parameters that realise them.
 
-use faer::linalg::matmul::matmul;
+use crate::linalg::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use rand_distr::{Distribution, StandardNormal};
 

@@ -22,7 +22,7 @@
 //! At a ReLU kink (some A_l entry exactly 0) the loss is not twice differentiable; the product
 //! is then that of the smooth piece selected by the mask 1[A_l > 0].
 
-use faer::linalg::matmul::matmul;
+use crate::linalg::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::grad::fit_and_dz;

@@ -18,7 +18,8 @@ pub struct BenchArgs {
     /// figure1, figure6, large, big, or all.
     #[arg(long, default_value = "all")]
     setting: String,
-    /// GD steps to time (default: about one second's worth per setting).
+    /// GD steps to time (default: about one second's worth per setting; with
+    /// --exp-after-matmul: rounds, default 20000).
     #[arg(long)]
     steps: Option<u64>,
     /// Start from DIR/H1.npy, W1.npy, ... instead of the seeded `scaled` initialisation.
@@ -31,9 +32,45 @@ pub struct BenchArgs {
     /// One JSON object per setting on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// Instead of the settings: time glibc `exp` alone, after a raw faer product and after the
+    /// engine's wrapped product (the reproducer of docs/upstream-faer-vzeroupper.md).
+    #[arg(long)]
+    exp_after_matmul: bool,
 }
 
 pub fn bench(a: BenchArgs) -> Result<(), Failure> {
+    if a.exp_after_matmul {
+        let reps = a.steps.unwrap_or(20_000) as usize;
+        if reps == 0 {
+            return Err(Failure::Input("--steps: must be >= 1, got 0".into()));
+        }
+        let r = ufm::bench::exp_after_matmul(reps);
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string(&r).map_err(|e| Failure::Runtime(e.to_string()))?
+            );
+        } else {
+            println!(
+                "cpu {} (simd {}, load {:.2}), {reps} rounds of 500 exp calls",
+                r.machine.cpu, r.machine.simd, r.machine.load
+            );
+            println!("exp alone                  {:8.2} ns", r.exp_alone_ns);
+            println!(
+                "exp after raw faer matmul  {:8.2} ns  ratio {:.2}  (XINUSE {})",
+                r.exp_after_faer_ns,
+                r.ratio_faer,
+                r.xinuse_after_faer
+                    .map(|x| format!("{x:#x}"))
+                    .unwrap_or_else(|| "unreadable".into())
+            );
+            println!(
+                "exp after ufm's matmul     {:8.2} ns  ratio {:.2}",
+                r.exp_after_wrapper_ns, r.ratio_wrapper
+            );
+        }
+        return Ok(());
+    }
     let chosen: Vec<_> = if a.setting == "all" {
         SETTINGS.to_vec()
     } else {
@@ -54,9 +91,14 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
     }
     let reference = matches!(a.path, PathChoice::Reference);
     if !a.json {
+        let m = ufm::bench::machine();
         println!(
-            "{:<8} {:<9} {:>7} {:>9} {:>11} {:>14}",
-            "setting", "path", "steps", "seconds", "steps/s", "loss"
+            "cpu {}, simd {} (detected {}), load {:.2}",
+            m.cpu, m.simd, m.simd_detected, m.load
+        );
+        println!(
+            "{:<8} {:<9} {:>7} {:>9} {:>11} {:>13} {:>14}",
+            "setting", "path", "steps", "seconds", "steps/s", "steps/cpu-s", "loss"
         );
     }
     for s in chosen {
@@ -77,8 +119,8 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
             );
         } else {
             println!(
-                "{:<8} {:<9} {:>7} {:>9.3} {:>11.1} {:>14.10}",
-                r.setting, r.path, r.steps, r.seconds, r.steps_per_sec, r.loss
+                "{:<8} {:<9} {:>7} {:>9.3} {:>11.1} {:>13.1} {:>14.10}",
+                r.setting, r.path, r.steps, r.seconds, r.steps_per_sec, r.steps_per_cpu_sec, r.loss
             );
         }
     }
