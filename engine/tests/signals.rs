@@ -126,7 +126,7 @@ fn sigint_and_sigterm_end_a_run_with_its_files_written_and_130_or_143() {
         let o = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "signal {sig}: {err}");
-        assert!(err.contains("run cancelled after"), "{err}");
+        assert!(err.contains("status `cancelled`"), "{err}");
         let r: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap())
                 .unwrap();

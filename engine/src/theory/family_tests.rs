@@ -200,3 +200,24 @@ fn constructed_starts_are_identified_and_end_at_the_closed_form() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The fuzzing harness found `ufm_theory_compare` with a huge K building a family table of K/2
+/// rows until the machine ran out of memory: above FAMILY_MAX_CLASSES the table is left empty
+/// (compare) or refused with the field named (family_rows), and the DNC/low-rank answer stays.
+#[test]
+fn family_table_is_bounded_for_huge_k() {
+    use crate::theory::report::{compare, family_rows, FAMILY_MAX_CLASSES};
+    let k = 1usize << 40;
+    let r = compare(k, 5, 2, 1e-3).unwrap();
+    assert!(r.family.is_empty());
+    assert!(r.dnc.loss.is_finite() && r.low_rank.loss.is_finite());
+    let e = family_rows(FAMILY_MAX_CLASSES + 1, 5, 2, 1e-3, None).unwrap_err();
+    assert!(e.starts_with("classes:"), "{e}");
+    assert_eq!(
+        compare(FAMILY_MAX_CLASSES, 1, 2, 1e-3)
+            .unwrap()
+            .family
+            .len(),
+        crate::theory::PairSimplex::all(FAMILY_MAX_CLASSES).len()
+    );
+}

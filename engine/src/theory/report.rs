@@ -19,7 +19,9 @@ pub struct CompareReport {
     pub dnc: Optimum,
     pub low_rank: Optimum,
     pub theorem1_holds: bool,
-    /// p = 0 (DNC), 1, ..., floor(K/2) (q = 2 skipped: it is one more pair).
+    /// p = 0 (DNC), 1, ..., floor(K/2) (q = 2 skipped: it is one more pair). Empty when K is
+    /// above [`FAMILY_MAX_CLASSES`] (a table of K/2 rows would not be read, and its memory
+    /// grows with K).
     #[serde(default)]
     pub family: Vec<FamilyRow>,
 }
@@ -103,9 +105,16 @@ pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<Compare
         dnc: optimal_dnc(k, n, layers, lambda),
         low_rank: optimal_low_rank(k, n, layers, lambda),
         theorem1_holds: theorem1_holds(k, layers),
-        family: family_rows(k, n, layers, lambda, None)?,
+        family: if k <= FAMILY_MAX_CLASSES {
+            family_rows(k, n, layers, lambda, None)?
+        } else {
+            Vec::new()
+        },
     })
 }
+
+/// Largest K for which the family table is built (K/2 + 1 rows).
+pub const FAMILY_MAX_CLASSES: usize = 100_000;
 
 /// Largest parameter count for which `compare` computes the family's Hessian verdicts (dense).
 pub const FAMILY_HESSIAN_MAX: usize = 2500;
@@ -136,6 +145,11 @@ pub fn family_rows(
     width: Option<usize>,
 ) -> Result<Vec<FamilyRow>, String> {
     check_model(k, n, layers, lambda)?;
+    if k > FAMILY_MAX_CLASSES {
+        return Err(format!(
+            "classes: the pair + simplex family table is built for K <= {FAMILY_MAX_CLASSES}, got {k}"
+        ));
+    }
     PairSimplex::all(k)
         .into_iter()
         .map(|m| {
