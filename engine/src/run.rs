@@ -98,6 +98,20 @@ pub fn trainer_in(
             // bit for bit (tests compare it with the library loaded by path).
             let opt: Box<dyn Optimizer> = match b.id() {
                 "gd" | "sgd" => Box::new(crate::optim::Gd),
+                // The fused step applies momentum itself (the same per-entry arithmetic).
+                "momentum" => {
+                    let p = b.plugin_params();
+                    let get = |k: &str, default: f64| {
+                        p.get(k).and_then(|v| v.as_f64()).unwrap_or(default)
+                    };
+                    Box::new(crate::optim::WithFusedRule {
+                        inner: Box::new(opt),
+                        rule: crate::train::FusedRule::Momentum {
+                            momentum: get("momentum", 0.9),
+                            dampening: get("dampening", 0.0),
+                        },
+                    })
+                }
                 _ => Box::new(opt),
             };
             (opt, lr, schedule.cloned(), batch)
@@ -123,7 +137,9 @@ pub fn trainer_in(
         schedule,
         max_steps: t.max_steps,
     };
-    let mut trainer = Trainer::new(spec, params, optimizer, lr, opts).with_schedule(schedule);
+    let mut trainer = Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
+        .map_err(RunError::Input)?
+        .with_schedule(schedule);
     if let Some(b) = batch {
         trainer = trainer.with_batches(b, run_seed(job));
     }

@@ -475,6 +475,13 @@ pub struct TrainSection {
     /// Refuse models whose estimated memory exceeds this many GiB.
     #[serde(default = "default_memory")]
     pub max_memory_gib: f64,
+    /// How the d x d weights are updated: `auto` (fused for linear models with layers >= 2,
+    /// width >= 1024 and gd, sgd or momentum by name), `fused` (one pass per matrix that applies
+    /// the rank-K gradient, decay and update in place; an error where it does not apply) or
+    /// `separate` (gradient, then update into a second buffer; bit-identical to plugins loaded
+    /// by path). See docs/job.md.
+    #[serde(default)]
+    pub update: crate::train::UpdateMode,
 }
 
 fn default_max_steps() -> u64 {
@@ -498,6 +505,7 @@ impl Default for TrainSection {
             record_every: default_record_every(),
             grad_path: GradPath::Auto,
             max_memory_gib: default_memory(),
+            update: Default::default(),
         }
     }
 }
