@@ -1,12 +1,12 @@
 //! One job from its validated form to a finished, analysed run: initialise, train, analyse.
 //! The CLI, the sweep runner and the C ABI all go through [`execute`].
 
-use crate::analysis::analyze;
+use crate::analysis::{analyze_with, AnalysisOptions};
 use crate::job::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, Reference, RunResult};
-use crate::train::{CurveRow, Progress, TrainOptions, Trainer};
+use crate::train::{CurveRow, Progress, Stage, TrainOptions, Trainer};
 use faer::Par;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -157,7 +157,7 @@ pub fn execute(
     let params = initial_params(job, spec, base_dir)?;
     let mut trainer = trainer_in(job, spec, params, base_dir)?;
     let outcome = trainer.run(cancel, progress);
-    Ok(finish(job, &mut trainer, outcome))
+    Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
 
 /// Where and how often [`execute_checkpointed`] saves the run.
@@ -222,16 +222,54 @@ pub fn execute_checkpointed(
     crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
         .map_err(RunError::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
-    Ok(finish(job, &mut trainer, outcome))
+    Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
 
-/// Analyse a trainer's current state into a result.
+/// Analyse a trainer's current state into a result (the trainer stays usable).
 pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) -> RunOutput {
+    let params = trainer.params().clone();
+    analyse_into(job, trainer, params, outcome, None, &mut |_| {})
+}
+
+/// As [`finish`] at the end of a run: the parameters move out of the trainer (no copy), the
+/// analysis reports progress and stops measuring weight spectra when `cancel` is raised
+/// (result.json then says `"cancelled": true`; the training results are complete).
+pub fn finish_owned(
+    job: &Job,
+    mut trainer: Trainer,
+    outcome: crate::train::Outcome,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+) -> RunOutput {
+    trainer.grad_norm();
+    let params = trainer.take_params();
+    analyse_into(job, &mut trainer, params, outcome, cancel, progress)
+}
+
+fn analyse_into(
+    job: &Job,
+    trainer: &mut Trainer,
+    params: Params,
+    outcome: crate::train::Outcome,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+) -> RunOutput {
     let grad_norm = trainer.grad_norm();
     let spec = trainer.spec();
-    let params = trainer.params().clone();
-    let analysis = analyze(spec, &params, job.analysis.rank_tol);
     let loss = trainer.loss();
+    let total = spec.layers + 2;
+    let mut done = 0;
+    let mut report = |_: &str| {
+        progress(Progress {
+            step: outcome.steps,
+            max_steps: outcome.steps,
+            loss: loss.loss,
+            stage: Stage::Analysis { done, total },
+        });
+        done += 1;
+    };
+    let opts = AnalysisOptions::from(&job.analysis);
+    let analysis = analyze_with(spec, &params, &opts, cancel, &mut report);
     let result = RunResult {
         ufm_version: crate::version().to_string(),
         job: job.clone(),

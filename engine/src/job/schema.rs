@@ -521,6 +521,23 @@ pub struct AnalysisSection {
     /// flatness, symmetry dimension: see docs/theory.md). Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hessian: bool,
+    /// How singular values are found: `auto` (the default: `top` for matrices with both sides
+    /// >= 1024, falling back to `full` when the matrix is not numerically low-rank), `full`
+    /// (every singular value, dense SVD, O(d^3)) or `top` (only those above rank_tol times the
+    /// largest, certified partial method, O(d^2 r); falls back to `full` above r ~ d/2).
+    /// result.json records per matrix which one ran (`spectrum`, `singular_value_count`).
+    #[serde(default)]
+    pub spectrum: SpectrumChoice,
+}
+
+/// `analysis.spectrum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectrumChoice {
+    #[default]
+    Auto,
+    Full,
+    Top,
 }
 
 fn default_rank_tol() -> f64 {
@@ -532,6 +549,7 @@ impl Default for AnalysisSection {
         AnalysisSection {
             rank_tol: default_rank_tol(),
             hessian: false,
+            spectrum: SpectrumChoice::Auto,
         }
     }
 }

@@ -31,7 +31,7 @@
 //! fused and separate paths agree to rounding, not bit for bit (a test compares them); the
 //! fused path is itself deterministic and independent of the thread count (fixed loop orders).
 
-use crate::grad::elementwise::{dispatch, set_scaled, squared_norm};
+use crate::grad::elementwise::{set_scaled, squared_norm};
 use crate::grad::{fit_transposed_columns, LossParts};
 use crate::model::{ModelSpec, Params};
 use faer::linalg::matmul::matmul;
@@ -110,20 +110,6 @@ impl Entry {
     fn uses_state(self) -> bool {
         !matches!(self, Entry::Gd { .. })
     }
-}
-
-/// Rows per chunk and columns per block of the fused kernel (a chunk of four columns' partial
-/// sums stays in L1 while P's and the output's rows are reused across the block).
-const ROWS: usize = 128;
-const COLS: usize = 4;
-
-/// What a read-only kernel pass computes for every entry (the commit pass is [`kernel_commit`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    /// Compute W' without writing; ||W'||^2 only.
-    Dry,
-    /// ||lambda W + P Q^T||^2 (the gradient's norm), nothing written.
-    GradNorm,
 }
 
 /// Buffers of the fused step for one model (allocated once; the step allocates nothing).
@@ -313,7 +299,7 @@ impl Fused {
             }
         }
         for l in 1..layers {
-            self.sq[l] = commit_order_sq(params.w(l));
+            self.sq[l] = kernel::norm(params.w(l), &self.top);
         }
         self.sq[layers] = set_scaled(grad.mats[layers].as_mut(), params.w(layers), spec.lambda_w);
         add_transposed_into(&mut grad.mats[layers], &back[layers - 1]);
@@ -460,13 +446,12 @@ impl Fused {
                 &self.prod[c][l]
             };
             let v = state.get(l).map(|s| s.as_slice()).filter(|s| !s.is_empty());
-            let (s, _) = kernel_ref(
-                Pass::Dry,
+            let s = kernel::read(
+                kernel::Pass::Dry,
                 params.w(l),
                 v,
                 p,
                 &self.back[c][l - 1],
-                None,
                 entry,
                 spec.lambda_w,
             );
@@ -518,7 +503,7 @@ impl Fused {
                 .get_mut(l)
                 .map(|s| s.as_mut_slice())
                 .filter(|s| !s.is_empty());
-            let (sw, sv) = kernel_commit(
+            let (sw, sv) = kernel::commit(
                 &mut params.mats[l],
                 v,
                 p,
@@ -558,13 +543,12 @@ impl Fused {
             } else {
                 &self.prod[c][l]
             };
-            let (s, _) = kernel_ref(
-                Pass::GradNorm,
+            let s = kernel::read(
+                kernel::Pass::GradNorm,
                 params.w(l),
                 None,
                 p,
                 &self.back[c][l - 1],
-                None,
                 Entry::Gd { lr: 0.0 },
                 spec.lambda_w,
             );
@@ -613,240 +597,7 @@ fn copy_transposed(dst: &mut Mat<f64>, src: MatRef<'_, f64>) {
     }
 }
 
-/// The read-only passes ([`Pass::Dry`], [`Pass::GradNorm`]) over W (d x d, unit row stride).
-#[allow(clippy::too_many_arguments)]
-fn kernel_ref(
-    pass: Pass,
-    w: MatRef<'_, f64>,
-    v: Option<&[f64]>,
-    p: &Mat<f64>,
-    q: &Mat<f64>,
-    _y: Option<&Mat<f64>>,
-    entry: Entry,
-    lambda: f64,
-) -> (f64, f64) {
-    let d = w.nrows();
-    let col_stride = w.col_stride() as usize;
-    // SAFETY: owned faer matrices have unit row stride and non-negative column stride; the
-    // views below cover column j's d entries only and are read-only.
-    let wcol = |j: usize| unsafe { std::slice::from_raw_parts(w.as_ptr().add(j * col_stride), d) };
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut acc = [0.0f64; ROWS];
-            let mut u = [[0.0f64; ROWS]; COLS];
-            let k = p.ncols();
-            let mut j0 = 0;
-            while j0 < w.ncols() {
-                let jb = COLS.min(w.ncols() - j0);
-                let mut i0 = 0;
-                while i0 < d {
-                    let n = ROWS.min(d - i0);
-                    partial_sums(&mut u, p, q, j0, jb, i0, n, k);
-                    for c in 0..jb {
-                        let wc = &wcol(j0 + c)[i0..i0 + n];
-                        let uc = &u[c][..n];
-                        let a = &mut acc[..n];
-                        match pass {
-                            Pass::GradNorm => {
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    a[i] += g * g;
-                                }
-                            }
-                            _ => {
-                                let vc = v.map(|v| &v[(j0 + c) * d + i0..(j0 + c) * d + i0 + n]);
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    let w2 = match (entry, vc) {
-                                        (Entry::Gd { lr }, _) => wc[i] - lr * g,
-                                        (Entry::MomentumFirst { lr }, _) => wc[i] - lr * g,
-                                        (Entry::Momentum { lr, mu, keep }, Some(vc)) => {
-                                            let nv = mu * vc[i] + keep * g;
-                                            wc[i] - lr * nv
-                                        }
-                                        (Entry::Momentum { lr, .. }, None) => wc[i] - lr * g,
-                                    };
-                                    a[i] += w2 * w2;
-                                }
-                            }
-                        }
-                    }
-                    i0 += n;
-                }
-                j0 += jb;
-            }
-            (acc.iter().sum::<f64>(), 0.0)
-        },
-    )
-}
-
-/// ||W||_F^2 summed in the order of [`kernel_commit`]'s accumulators.
-fn commit_order_sq(w: MatRef<'_, f64>) -> f64 {
-    let d = w.nrows();
-    let col_stride = w.col_stride() as usize;
-    // SAFETY: as in `kernel_ref`.
-    let wcol = |j: usize| unsafe { std::slice::from_raw_parts(w.as_ptr().add(j * col_stride), d) };
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut acc = [0.0f64; ROWS];
-            let mut j0 = 0;
-            while j0 < w.ncols() {
-                let jb = COLS.min(w.ncols() - j0);
-                let mut i0 = 0;
-                while i0 < d {
-                    let n = ROWS.min(d - i0);
-                    for c in 0..jb {
-                        let wc = &wcol(j0 + c)[i0..i0 + n];
-                        let a = &mut acc[..n];
-                        for i in 0..n {
-                            a[i] += wc[i] * wc[i];
-                        }
-                    }
-                    i0 += n;
-                }
-                j0 += jb;
-            }
-            acc.iter().sum::<f64>()
-        },
-    )
-}
-
-/// u[c][0..n] = sum_k q[j0 + c, k] p[i0.., k], summed over k in order.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn partial_sums(
-    u: &mut [[f64; ROWS]; COLS],
-    p: &Mat<f64>,
-    q: &Mat<f64>,
-    j0: usize,
-    jb: usize,
-    i0: usize,
-    n: usize,
-    k: usize,
-) {
-    for uc in u.iter_mut().take(jb) {
-        uc[..n].fill(0.0);
-    }
-    for kk in 0..k {
-        let pk = &p.col_as_slice(kk)[i0..i0 + n];
-        let qk = q.col_as_slice(kk);
-        for c in 0..jb {
-            let s = qk[j0 + c];
-            let uc = &mut u[c][..n];
-            for i in 0..n {
-                uc[i] += s * pk[i];
-            }
-        }
-    }
-}
-
-/// The commit pass: W <- W' (and V <- V'), out = W' y, returns (||W'||^2, ||V'||^2).
-#[allow(clippy::too_many_arguments)]
-fn kernel_commit(
-    w: &mut Mat<f64>,
-    mut v: Option<&mut [f64]>,
-    p: &Mat<f64>,
-    q: &Mat<f64>,
-    y: &Mat<f64>,
-    out: &mut Mat<f64>,
-    entry: Entry,
-    lambda: f64,
-) -> (f64, f64) {
-    let d = w.nrows();
-    let k = p.ncols();
-    out.fill(0.0);
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut acc = [0.0f64; ROWS];
-            let mut acc_v = [0.0f64; ROWS];
-            let mut u = [[0.0f64; ROWS]; COLS];
-            let mut nw = [[0.0f64; ROWS]; COLS];
-            let mut j0 = 0;
-            while j0 < w.ncols() {
-                let jb = COLS.min(w.ncols() - j0);
-                let mut i0 = 0;
-                while i0 < d {
-                    let n = ROWS.min(d - i0);
-                    partial_sums(&mut u, p, q, j0, jb, i0, n, k);
-                    for c in 0..jb {
-                        let j = j0 + c;
-                        let wc = &mut w.col_as_slice_mut(j)[i0..i0 + n];
-                        let uc = &u[c][..n];
-                        let a = &mut acc[..n];
-                        let out_w = &mut nw[c][..n];
-                        match (entry, v.as_deref_mut()) {
-                            (Entry::Gd { lr }, _) => {
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    let x = wc[i] - lr * g;
-                                    wc[i] = x;
-                                    out_w[i] = x;
-                                    a[i] += x * x;
-                                }
-                            }
-                            (Entry::MomentumFirst { lr }, Some(vs)) => {
-                                let vc = &mut vs[j * d + i0..j * d + i0 + n];
-                                let av = &mut acc_v[..n];
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    vc[i] = g;
-                                    let x = wc[i] - lr * vc[i];
-                                    wc[i] = x;
-                                    out_w[i] = x;
-                                    a[i] += x * x;
-                                    av[i] += g * g;
-                                }
-                            }
-                            (Entry::Momentum { lr, mu, keep }, Some(vs)) => {
-                                let vc = &mut vs[j * d + i0..j * d + i0 + n];
-                                let av = &mut acc_v[..n];
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    let nv = mu * vc[i] + keep * g;
-                                    vc[i] = nv;
-                                    let x = wc[i] - lr * nv;
-                                    wc[i] = x;
-                                    out_w[i] = x;
-                                    a[i] += x * x;
-                                    av[i] += nv * nv;
-                                }
-                            }
-                            // A momentum rule always has its state buffer (the trainer sizes
-                            // it from the rule); without one, the velocity is the gradient.
-                            (Entry::MomentumFirst { lr } | Entry::Momentum { lr, .. }, None) => {
-                                for i in 0..n {
-                                    let g = lambda * wc[i] + uc[i];
-                                    let x = wc[i] - lr * g;
-                                    wc[i] = x;
-                                    out_w[i] = x;
-                                    a[i] += x * x;
-                                }
-                            }
-                        }
-                    }
-                    // out[i0.., k] += W'[i0.., j] y[j, k] over the block's columns, in order.
-                    for kk in 0..k {
-                        let yk = y.col_as_slice(kk);
-                        let o = &mut out.col_as_slice_mut(kk)[i0..i0 + n];
-                        for c in 0..jb {
-                            let s = yk[j0 + c];
-                            let x = &nw[c][..n];
-                            for i in 0..n {
-                                o[i] += x[i] * s;
-                            }
-                        }
-                    }
-                    i0 += n;
-                }
-                j0 += jb;
-            }
-            (acc.iter().sum::<f64>(), acc_v.iter().sum::<f64>())
-        },
-    )
-}
+mod kernel;
 
 #[cfg(test)]
 mod tests;

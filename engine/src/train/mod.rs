@@ -53,12 +53,25 @@ pub struct TrainOptions {
     pub par: Par,
 }
 
-/// What a progress callback sees at every recorded step.
+/// What a progress callback sees at every recorded step, and then once per matrix of the
+/// end-of-run analysis (`stage`).
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     pub step: u64,
     pub max_steps: u64,
     pub loss: f64,
+    pub stage: Stage,
+}
+
+/// The phase a [`Progress`] report belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Train,
+    /// Measuring item `done + 1` of `total` (features, each weight, the logits).
+    Analysis {
+        done: usize,
+        total: usize,
+    },
 }
 
 /// The end of a run.
@@ -280,6 +293,12 @@ impl Trainer {
     /// Current parameters (after `steps()` updates).
     pub fn params(&self) -> &Params {
         &self.bufs[self.cur]
+    }
+
+    /// Move the current parameters out (the trainer keeps an empty set: only for the end of
+    /// a run, so that the analysis and the files need no second copy of a wide model).
+    pub fn take_params(&mut self) -> Params {
+        std::mem::replace(&mut self.bufs[self.cur], Params { mats: Vec::new() })
     }
 
     /// Replace the current parameters (same shapes) and re-evaluate loss and gradient.
@@ -579,6 +598,7 @@ impl Trainer {
                     step: self.step,
                     max_steps: self.opts.max_steps,
                     loss: self.loss.loss,
+                    stage: Stage::Train,
                 });
                 let now = self.loss.loss;
                 let change = (now - self.window_start).abs() / now.abs().max(f64::MIN_POSITIVE);
