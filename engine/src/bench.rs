@@ -226,10 +226,26 @@ pub fn scaling_point(
     update: crate::train::UpdateMode,
     analysis: &crate::job::AnalysisSection,
     analyse: bool,
+    low_rank_start: bool,
 ) -> Result<ScalingPoint, String> {
     let s = scaling_setting(width);
     let spec = s.spec();
-    let params = initial_params(&s, None, 0)?;
+    // `scaled` (i.i.d. N(0, 1/d): full-rank weights) or the paper's paired low-rank solution
+    // (rank-K/2 weights, which GD keeps low-rank: every update has the same row/column spaces).
+    let params = if low_rank_start {
+        crate::init::initialise(
+            &spec,
+            &BuiltinInit::LowRank(crate::job::StructuredInit {
+                scale: 7.0,
+                noise: 0.0,
+                seed: 0,
+                multiplier: 1.0,
+            }),
+            Path::new("."),
+        )?
+    } else {
+        initial_params(&s, None, 0)?
+    };
     let param_bytes = 8 * spec.parameter_count() as u64;
     let opts = TrainOptions {
         max_steps: steps,

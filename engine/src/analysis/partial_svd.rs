@@ -42,7 +42,7 @@ pub enum NoTop {
     Cancelled,
 }
 
-/// First block size tried; each retry multiplies it by 4.
+/// First block size tried; each retry multiplies it by 4 (the last one is `max_block`).
 const FIRST_BLOCK: usize = 32;
 
 /// The singular values of `a` above `rank_tol` times the largest (see the module docs), trying
@@ -121,10 +121,11 @@ pub fn top_singular_values(
                 block: b,
             });
         }
-        if b == size || b * 4 > max_block.max(FIRST_BLOCK) {
+        let cap = max_block.max(FIRST_BLOCK).min(size);
+        if b >= cap {
             return Err(NoTop::NotLowRank);
         }
-        b = (b * 4).min(size);
+        b = (b * 4).min(cap);
     }
 }
 
