@@ -2,7 +2,9 @@
 //! rows (one AVX-512 register) at a time, with the JB partial sums u = (P Q^T)[rows, block]
 //! held in registers while P's rows are loaded once per k. The summation orders are fixed by
 //! the loop structure alone (never by the instruction set or thread count), so every pass that
-//! sums squares (commit, dry run, plain norm) gives the same bits for the same entries.
+//! sums squares (commit, dry run, plain norm) gives the same bits for the same entries. The two
+//! K-long products use fused multiply-adds (`mul_add`, exactly rounded on every machine: the
+//! same bits with or without hardware FMA), halving their instruction count.
 
 use super::Entry;
 use crate::grad::elementwise::dispatch;
@@ -194,7 +196,7 @@ unsafe fn block<const B: usize>(
             for c in 0..B {
                 let s = qk[c];
                 for l in 0..LANES {
-                    u[c][l] += s * pl[l];
+                    u[c][l] = s.mul_add(pl[l], u[c][l]);
                 }
             }
         }
@@ -280,7 +282,7 @@ unsafe fn block<const B: usize>(
                 for c in 0..B {
                     let s = yk[c];
                     for l in 0..LANES {
-                        ol[l] += neww[c][l] * s;
+                        ol[l] = neww[c][l].mul_add(s, ol[l]);
                     }
                 }
                 store(o, &ol, n);
