@@ -521,8 +521,8 @@ pub struct AnalysisSection {
     /// flatness, symmetry dimension: see docs/theory.md). Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hessian: bool,
-    /// How singular values are found: `auto` (the default: `top` for matrices with both sides
-    /// >= 1024, falling back to `full` when the matrix is not numerically low-rank), `full`
+    /// How singular values are found: `auto` (the default: `top` for matrices with at least
+    /// 1024 rows and columns, falling back to `full` when the matrix is not numerically low-rank), `full`
     /// (every singular value, dense SVD, O(d^3)) or `top` (only those above rank_tol times the
     /// largest, certified partial method, O(d^2 r); falls back to `full` above r ~ d/2).
     /// result.json records per matrix which one ran (`spectrum`, `singular_value_count`).

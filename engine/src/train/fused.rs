@@ -465,6 +465,7 @@ impl Fused {
     /// Step 3 of the module docs: write the proposal into `params` (middle matrices in place;
     /// the caller swaps in `cand`'s H1 and W_L afterwards), the new gradients of H1 and W_L into
     /// `grad`, and return the new loss.
+    #[allow(clippy::too_many_arguments)]
     pub fn commit(
         &mut self,
         spec: &ModelSpec,

@@ -299,9 +299,7 @@ fn load(src: &[f64], n: usize) -> [f64; LANES] {
         *x
     } else {
         let mut x = [0.0; LANES];
-        for l in 0..n {
-            x[l] = src[l];
-        }
+        x[..n].copy_from_slice(&src[..n]);
         x
     }
 }
@@ -312,8 +310,6 @@ fn store(dst: &mut [f64], x: &[f64; LANES], n: usize) {
     if let Some(d) = dst.first_chunk_mut::<LANES>().filter(|_| n == LANES) {
         *d = *x;
     } else {
-        for l in 0..n {
-            dst[l] = x[l];
-        }
+        dst[..n].copy_from_slice(&x[..n]);
     }
 }
