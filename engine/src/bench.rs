@@ -203,7 +203,7 @@ pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> Benc
 }
 
 /// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID; 0 where unavailable).
-fn thread_cpu_seconds() -> f64 {
+pub fn thread_cpu_seconds() -> f64 {
     #[cfg(unix)]
     {
         let mut ts = libc::timespec {
@@ -301,4 +301,134 @@ pub fn exp_after_matmul(reps: usize) -> TransitionResult {
         xinuse_after_faer: xinuse,
         machine: machine(),
     }
+}
+
+/// The width-scaling model (issue: wide models): linear, L = 3, K = 10, n = 5,
+/// lambda = 2^-10, GD with lr 0.5 from the `scaled` start, at width `width`.
+pub fn scaling_setting(width: usize) -> Setting {
+    Setting {
+        name: "scaling",
+        classes: 10,
+        per_class: 5,
+        width,
+        layers: 3,
+        activation: Activation::Linear,
+        lambda: 1.0 / 1024.0,
+        lr: 0.5,
+    }
+}
+
+/// One width of the scaling benchmark, measured in its own process (so that the peak memory
+/// is this width's alone).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct ScalingPoint {
+    pub width: usize,
+    pub steps: u64,
+    /// Seconds per step (mean over `steps`, after the step-0 evaluation), wall clock.
+    pub step_seconds: f64,
+    /// The same in CPU time of the measuring thread (less sensitive to a loaded machine).
+    pub step_cpu_seconds: f64,
+    /// "fused" or "separate".
+    pub update: String,
+    /// End-of-run analysis (every spectrum and metric of result.json), seconds.
+    pub analysis_seconds: f64,
+    /// "full" or "top" per d x d weight, as the analysis chose.
+    pub spectrum: Vec<String>,
+    /// Parameter bytes (8 per entry of H1, W1..WL).
+    pub param_bytes: u64,
+    /// Peak resident memory of the process (VmHWM of /proc/self/status), bytes.
+    pub peak_bytes: u64,
+    /// Bytes the step must move at least: every d x d matrix read three times and written
+    /// once per step by the fused step (propose read, commit read and write), 8 bytes each.
+    pub min_step_bytes: u64,
+    pub loss: f64,
+}
+
+/// Peak resident set size of this process (`VmHWM`), bytes; 0 where /proc is missing.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Train `steps` GD steps of [`scaling_setting`] at `width` with `update`, then run the
+/// end-of-run analysis with `analysis` options; times both.
+pub fn scaling_point(
+    width: usize,
+    steps: u64,
+    update: crate::train::UpdateMode,
+    analysis: &crate::job::AnalysisSection,
+    analyse: bool,
+    low_rank_start: bool,
+) -> Result<ScalingPoint, String> {
+    let s = scaling_setting(width);
+    let spec = s.spec();
+    // `scaled` (i.i.d. N(0, 1/d): full-rank weights) or the paper's paired low-rank solution
+    // (rank-K/2 weights, which GD keeps low-rank: every update has the same row/column spaces).
+    let params = if low_rank_start {
+        crate::init::initialise(
+            &spec,
+            &BuiltinInit::LowRank(crate::job::StructuredInit {
+                scale: 7.0,
+                noise: 0.0,
+                seed: 0,
+                multiplier: 1.0,
+            }),
+            Path::new("."),
+        )?
+    } else {
+        initial_params(&s, None, 0)?
+    };
+    let param_bytes = 8 * spec.parameter_count() as u64;
+    let opts = TrainOptions {
+        max_steps: steps,
+        tol: 0.0,
+        record_every: steps.max(1),
+        path: GradPath::Auto,
+        par: Par::Seq,
+    };
+    let mut trainer = Trainer::with_update(&spec, params, Box::new(Gd), s.lr, opts, update)?;
+    let start = Instant::now();
+    let cpu = thread_cpu_seconds();
+    for _ in 0..steps {
+        if !trainer.advance()? {
+            break;
+        }
+    }
+    let step_cpu_seconds = (thread_cpu_seconds() - cpu) / trainer.steps().max(1) as f64;
+    let step_seconds = start.elapsed().as_secs_f64() / trainer.steps().max(1) as f64;
+    let fused = trainer.fused_rule().is_some();
+    let loss = trainer.loss().loss;
+    let steps = trainer.steps();
+    let start = Instant::now();
+    let opts = crate::analysis::AnalysisOptions::from(analysis);
+    let spectrum = if analyse {
+        let params = trainer.take_params();
+        drop(trainer);
+        let a = crate::analysis::analyze_with(&spec, &params, &opts, None, &mut |_| {});
+        a.weights.iter().map(|w| w.info.spectrum.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let analysis_seconds = start.elapsed().as_secs_f64();
+    let d = width as u64;
+    Ok(ScalingPoint {
+        width,
+        steps,
+        step_seconds,
+        step_cpu_seconds,
+        update: if fused { "fused" } else { "separate" }.into(),
+        analysis_seconds,
+        spectrum,
+        param_bytes,
+        peak_bytes: peak_rss_bytes(),
+        min_step_bytes: 4 * 8 * d * d * (spec.layers as u64 - 1),
+        loss,
+    })
 }

@@ -1,12 +1,12 @@
 //! One job from its validated form to a finished, analysed run: initialise, train, analyse.
 //! The CLI, the sweep runner and the C ABI all go through [`execute`].
 
-use crate::analysis::analyze;
+use crate::analysis::{analyze_with, AnalysisOptions};
 use crate::job::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, Reference, RunResult, StructureReport};
-use crate::train::{CurveRow, Progress, TrainOptions, Trainer};
+use crate::train::{CurveRow, Progress, Stage, TrainOptions, Trainer};
 use faer::Par;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -112,6 +112,20 @@ pub fn trainer_in(
             // bit for bit (tests compare it with the library loaded by path).
             let opt: Box<dyn Optimizer> = match b.id() {
                 "gd" | "sgd" => Box::new(crate::optim::Gd),
+                // The fused step applies momentum itself (the same per-entry arithmetic).
+                "momentum" => {
+                    let p = b.plugin_params();
+                    let get = |k: &str, default: f64| {
+                        p.get(k).and_then(|v| v.as_f64()).unwrap_or(default)
+                    };
+                    Box::new(crate::optim::WithFusedRule {
+                        inner: Box::new(opt),
+                        rule: crate::train::FusedRule::Momentum {
+                            momentum: get("momentum", 0.9),
+                            dampening: get("dampening", 0.0),
+                        },
+                    })
+                }
                 _ => Box::new(opt),
             };
             (opt, lr, schedule.cloned(), batch)
@@ -137,7 +151,9 @@ pub fn trainer_in(
         schedule,
         max_steps: t.max_steps,
     };
-    let mut trainer = Trainer::new(spec, params, optimizer, lr, opts).with_schedule(schedule);
+    let mut trainer = Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
+        .map_err(RunError::Input)?
+        .with_schedule(schedule);
     if let Some(b) = batch {
         trainer = trainer.with_batches(b, run_seed(job));
     }
@@ -155,7 +171,7 @@ pub fn execute(
     let params = initial_params(job, spec, base_dir)?;
     let mut trainer = trainer_in(job, spec, params, base_dir)?;
     let outcome = trainer.run(cancel, progress);
-    Ok(finish(job, &mut trainer, outcome))
+    Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
 
 /// Where and how often [`execute_checkpointed`] saves the run.
@@ -220,16 +236,54 @@ pub fn execute_checkpointed(
     crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
         .map_err(RunError::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
-    Ok(finish(job, &mut trainer, outcome))
+    Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
 
-/// Analyse a trainer's current state into a result.
+/// Analyse a trainer's current state into a result (the trainer stays usable).
 pub fn finish(job: &Job, trainer: &mut Trainer, outcome: crate::train::Outcome) -> RunOutput {
+    let params = trainer.params().clone();
+    analyse_into(job, trainer, params, outcome, None, &mut |_| {})
+}
+
+/// As [`finish`] at the end of a run: the parameters move out of the trainer (no copy), the
+/// analysis reports progress and stops measuring weight spectra when `cancel` is raised
+/// (result.json then says `"cancelled": true`; the training results are complete).
+pub fn finish_owned(
+    job: &Job,
+    mut trainer: Trainer,
+    outcome: crate::train::Outcome,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+) -> RunOutput {
+    trainer.grad_norm();
+    let params = trainer.take_params();
+    analyse_into(job, &mut trainer, params, outcome, cancel, progress)
+}
+
+fn analyse_into(
+    job: &Job,
+    trainer: &mut Trainer,
+    params: Params,
+    outcome: crate::train::Outcome,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(Progress),
+) -> RunOutput {
     let grad_norm = trainer.grad_norm();
     let spec = trainer.spec();
-    let params = trainer.params().clone();
-    let analysis = analyze(spec, &params, job.analysis.rank_tol);
     let loss = trainer.loss();
+    let total = spec.layers + 2;
+    let mut done = 0;
+    let mut report = |_: &str| {
+        progress(Progress {
+            step: outcome.steps,
+            max_steps: outcome.steps,
+            loss: loss.loss,
+            stage: Stage::Analysis { done, total },
+        });
+        done += 1;
+    };
+    let opts = AnalysisOptions::from(&job.analysis);
+    let analysis = analyze_with(spec, &params, &opts, cancel, &mut report);
     let structure = StructureReport::for_run(spec, &analysis.logits.class_means, loss.loss);
     let finite = loss.loss.is_finite()
         && params

@@ -218,3 +218,67 @@ fn a_sweep_job_is_refused_by_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ufm sweep"));
 }
+
+#[test]
+fn ctrl_c_during_the_analysis_still_writes_the_training_results() {
+    // One cheap step at d = 2000, then full SVDs of two 2000 x 2000 weights (several seconds
+    // each): the interrupt at 3 s lands in the analysis. The run must finish promptly with its
+    // training results (status max_steps after 1 step), the spectra not yet measured marked
+    // "skipped", and every file written.
+    let dir = tmp("sigint-analysis");
+    let job = write_job(
+        &dir,
+        serde_json::json!({
+            "schema_version": 1,
+            "name": "wide",
+            "model": {"classes": 4, "per_class": 2, "width": 2000, "layers": 3, "lambda": 0.01},
+            "init": {"name": "scaled", "seed": 1},
+            "optimizer": {"name": "gd", "lr": 0.1},
+            "train": {"max_steps": 1, "tol": 0, "record_every": 1},
+            "analysis": {"spectrum": "full"}
+        }),
+    );
+    let out = dir.join("out");
+    let mut child = ufm()
+        .args(["run", "-q"])
+        .arg(&job)
+        .arg("--out")
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st:?}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(r["status"], "max_steps");
+    assert_eq!(r["steps"], 1);
+    assert_eq!(r["cancelled"], true);
+    let weights = r["weights"].as_array().unwrap();
+    let skipped: Vec<_> = weights
+        .iter()
+        .filter(|w| w["spectrum"] == "skipped")
+        .collect();
+    assert!(!skipped.is_empty(), "{weights:?}");
+    for w in skipped {
+        assert!(w["rank"].is_null() && w["singular_values"].as_array().unwrap().is_empty());
+        assert_eq!(w["singular_value_count"], 0);
+    }
+    // The training results are all there.
+    assert!(r["final"]["loss"].as_f64().unwrap().is_finite());
+    assert_eq!(r["logits"]["class_means"].as_array().unwrap().len(), 4);
+    for f in [
+        "curve.csv",
+        "params/H1.npy",
+        "params/W1.npy",
+        "params/W2.npy",
+        "params/W3.npy",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+}

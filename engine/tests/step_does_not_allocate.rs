@@ -45,6 +45,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Measurements take this lock: the allocation counter is global.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
     allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
 }
@@ -58,7 +61,6 @@ fn allocations_with(
     batch: Option<usize>,
 ) -> usize {
     // The counter is global: tests in this binary run on parallel threads, so measure one at a time.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
     let params = Params {
@@ -149,5 +151,75 @@ fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
                 "{n} allocations in 20 steps ({id}, batch {batch:?}, {act:?})"
             );
         }
+    }
+}
+
+#[test]
+fn fused_steps_allocate_nothing() {
+    // The fused update of wide linear models (train.update = "fused"), GD and momentum, full
+    // batch and mini-batches: the same contract as the separate step.
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let momentum = serde_json::json!({"momentum": 0.9, "dampening": 0.1});
+    for (name, batch) in [("gd", None), ("gd", Some(7)), ("momentum", None)] {
+        let spec = ModelSpec::balanced(
+            5,
+            4,
+            24,
+            3,
+            Activation::Linear,
+            LossKind::CrossEntropy,
+            1e-3,
+        );
+        let params = Params {
+            mats: spec
+                .shapes()
+                .iter()
+                .enumerate()
+                .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
+                .collect(),
+        };
+        let opts = TrainOptions {
+            max_steps: 100,
+            tol: 0.0,
+            record_every: 1000,
+            path: GradPath::Factored,
+            par: faer::Par::Seq,
+        };
+        let opt: Box<dyn Optimizer> = if name == "gd" {
+            Box::new(Gd)
+        } else {
+            Box::new(ufm::optim::WithFusedRule {
+                inner: Box::new(
+                    ufm::plugin::builtin()
+                        .optimizer("momentum", &momentum)
+                        .unwrap(),
+                ),
+                rule: ufm::train::FusedRule::Momentum {
+                    momentum: 0.9,
+                    dampening: 0.1,
+                },
+            })
+        };
+        let mut t =
+            Trainer::with_update(&spec, params, opt, 0.1, opts, ufm::train::UpdateMode::Fused)
+                .unwrap();
+        if let Some(b) = batch {
+            t = t.with_batches(b, 1);
+        }
+        assert!(t.fused_rule().is_some());
+        assert!(t.advance().unwrap());
+        COUNT.store(0, Ordering::SeqCst);
+        MEASURING.with(|m| m.set(true));
+        ARMED.store(true, Ordering::SeqCst);
+        for _ in 0..20 {
+            assert!(t.advance().unwrap());
+        }
+        ARMED.store(false, Ordering::SeqCst);
+        MEASURING.with(|m| m.set(false));
+        let n = COUNT.load(Ordering::SeqCst);
+        assert_eq!(
+            n, 0,
+            "{n} allocations in 20 fused steps ({name}, batch {batch:?})"
+        );
     }
 }

@@ -287,7 +287,7 @@ pub extern "C" fn ufm_trainer_get_gradient(
     guard("ufm_trainer_get_gradient", err, || {
         let t = self::trainer(trainer)?;
         param_index(t, index)?;
-        dst.fill("dst", t.trainer.gradient().mats[index].as_ref())
+        dst.fill("dst", t.trainer.gradient_of(index).as_ref().as_ref())
     })
 }
 

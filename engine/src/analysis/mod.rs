@@ -24,6 +24,7 @@
 pub mod class_means;
 pub mod collapse;
 pub mod logits;
+pub mod partial_svd;
 pub mod spectrum;
 pub mod structure;
 
@@ -38,6 +39,7 @@ pub use structure::{identify, identify_into, PairSimplexId, STRUCTURE_TOL};
 
 use faer::MatRef;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::model::{self, Activation, ModelSpec, Params};
 
@@ -52,7 +54,70 @@ pub struct Analysis {
     /// "W1".."WL".
     pub weights: Vec<WeightReport>,
     pub classification: Classification,
+    /// True when the run was cancelled during the analysis: the weights not yet measured then
+    /// have `spectrum: "skipped"`, no singular values and a null rank.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
+
+/// How the singular values of a matrix were found (`spectrum` in result.json).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SpectrumInfo {
+    /// "full" (every singular value, dense SVD), "top" (only those above rank_tol times the
+    /// largest, by the certified partial method of [`partial_svd`]) or "skipped" (cancelled).
+    pub spectrum: String,
+    /// How many singular values `singular_values` holds.
+    pub singular_value_count: usize,
+    /// For "top": certified bound on how far each listed value may lie below the true one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectrum_error: Option<f64>,
+}
+
+/// Matrices with at least this many rows and columns use the partial method under
+/// `analysis.spectrum = "auto"` (below it a full SVD takes well under a second).
+pub const AUTO_TOP_SIZE: usize = 1024;
+
+/// The singular values of `m` as `choice` asks (see [`SpectrumInfo`]); `None` when cancelled.
+pub fn spectrum_of(
+    m: MatRef<f64>,
+    choice: SpectrumChoice,
+    rank_tol: f64,
+    cancel: Option<&AtomicBool>,
+) -> Option<(Vec<f64>, SpectrumInfo)> {
+    let size = m.nrows().min(m.ncols());
+    let max_block = match choice {
+        SpectrumChoice::Full => None,
+        SpectrumChoice::Top => Some(size / 2),
+        // The top method costs about 10 d^2 b per block tried: worth it while b <= d / 16.
+        SpectrumChoice::Auto => (size >= AUTO_TOP_SIZE).then_some(size / 16),
+    };
+    if let Some(max_block) = max_block {
+        match partial_svd::top_singular_values(m, rank_tol, max_block, cancel) {
+            Ok(t) => {
+                let info = SpectrumInfo {
+                    spectrum: "top".into(),
+                    singular_value_count: t.values.len(),
+                    spectrum_error: Some(t.error_bound),
+                };
+                return Some((t.values, info));
+            }
+            Err(partial_svd::NoTop::Cancelled) => return None,
+            Err(_) => {}
+        }
+    }
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return None;
+    }
+    let sv = singular_values(m);
+    let info = SpectrumInfo {
+        spectrum: "full".into(),
+        singular_value_count: sv.len(),
+        spectrum_error: None,
+    };
+    Some((sv, info))
+}
+
+pub use crate::job::SpectrumChoice;
 
 /// The logit matrix Z (K x N) and its class means.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -79,6 +144,8 @@ pub struct LayerReport {
     pub nc1: f64,
     pub nc1_quotient: f64,
     pub nc2: f64,
+    #[serde(flatten)]
+    pub info: SpectrumInfo,
 }
 
 /// One weight matrix W_l.
@@ -86,20 +153,46 @@ pub struct LayerReport {
 pub struct WeightReport {
     pub name: String,
     pub singular_values: Vec<f64>,
-    pub rank: usize,
+    /// null when the spectrum was skipped (run cancelled during the analysis).
+    pub rank: Option<usize>,
     pub nc3: f64,
+    #[serde(flatten)]
+    pub info: SpectrumInfo,
 }
 
-fn layer_report(name: String, m: MatRef<f64>, class_sizes: &[usize], rank_tol: f64) -> LayerReport {
-    let sv = singular_values(m);
+fn layer_report(
+    name: String,
+    m: MatRef<f64>,
+    class_sizes: &[usize],
+    opts: &AnalysisOptions,
+) -> LayerReport {
+    // Feature matrices are d x N: their spectra are never skipped (O(d N min(d, N))).
+    let (sv, info) = spectrum_of(m, opts.spectrum, opts.rank_tol, None).unwrap_or_default();
     let c = collapse::collapse(m, class_sizes);
     LayerReport {
         name,
-        rank: relative_rank(&sv, rank_tol),
+        rank: relative_rank(&sv, opts.rank_tol),
         singular_values: sv,
         nc1: c.nc1,
         nc1_quotient: c.nc1_quotient,
         nc2: c.nc2,
+        info,
+    }
+}
+
+/// What [`analyze_with`] measures and how.
+#[derive(Clone, Copy, Debug)]
+pub struct AnalysisOptions {
+    pub rank_tol: f64,
+    pub spectrum: SpectrumChoice,
+}
+
+impl From<&crate::job::AnalysisSection> for AnalysisOptions {
+    fn from(a: &crate::job::AnalysisSection) -> Self {
+        AnalysisOptions {
+            rank_tol: a.rank_tol,
+            spectrum: a.spectrum,
+        }
     }
 }
 
@@ -109,6 +202,27 @@ fn layer_report(name: String, m: MatRef<f64>, class_sizes: &[usize], rank_tol: f
 /// # Panics
 /// When the shapes of `params` do not match `spec`, or `spec` has an empty class.
 pub fn analyze(spec: &ModelSpec, params: &Params, rank_tol: f64) -> Analysis {
+    let opts = AnalysisOptions {
+        rank_tol,
+        spectrum: SpectrumChoice::Auto,
+    };
+    analyze_with(spec, params, &opts, None, &mut |_| {})
+}
+
+/// As [`analyze`], with the spectrum method of `opts`, a cancellation flag (polled between
+/// weight matrices and inside the partial method; a full SVD in progress runs to its end) and
+/// a callback told which matrix is being measured next (for progress bars).
+///
+/// # Panics
+/// As [`analyze`].
+pub fn analyze_with(
+    spec: &ModelSpec,
+    params: &Params,
+    opts: &AnalysisOptions,
+    cancel: Option<&AtomicBool>,
+    progress: &mut dyn FnMut(&str),
+) -> Analysis {
+    let rank_tol = opts.rank_tol;
     let shapes = spec.shapes();
     assert_eq!(
         params.mats.len(),
@@ -132,41 +246,61 @@ pub fn analyze(spec: &ModelSpec, params: &Params, rank_tol: f64) -> Analysis {
     let f = model::features(spec, params);
     let relu = spec.activation == Activation::Relu;
 
-    let mut layers = vec![layer_report(
-        "H1".into(),
-        f.pre[0].as_ref(),
-        sizes,
-        rank_tol,
-    )];
+    progress("features");
+    let mut layers = vec![layer_report("H1".into(), f.pre[0].as_ref(), sizes, opts)];
     for l in 2..=spec.layers {
         layers.push(layer_report(
             format!("H{l}"),
             f.pre[l - 1].as_ref(),
             sizes,
-            rank_tol,
+            opts,
         ));
         if relu {
             layers.push(layer_report(
                 format!("H{l}~"),
                 f.post[l - 1].as_ref(),
                 sizes,
-                rank_tol,
+                opts,
             ));
         }
     }
 
+    let mut cancelled = false;
     let weights = (1..=spec.layers)
         .map(|l| {
             let w = params.w(l);
-            let sv = singular_values(w);
+            let name = format!("W{l}");
+            progress(&name);
+            let measured = if cancelled {
+                None
+            } else {
+                spectrum_of(w, opts.spectrum, rank_tol, cancel)
+            };
+            cancelled |= measured.is_none();
+            let (sv, info, rank) = match measured {
+                Some((sv, info)) => {
+                    let r = relative_rank(&sv, rank_tol);
+                    (sv, info, Some(r))
+                }
+                None => (
+                    Vec::new(),
+                    SpectrumInfo {
+                        spectrum: "skipped".into(),
+                        ..Default::default()
+                    },
+                    None,
+                ),
+            };
             WeightReport {
-                name: format!("W{l}"),
-                rank: relative_rank(&sv, rank_tol),
+                name,
+                rank,
                 singular_values: sv,
                 nc3: nc3(w, f.post[l - 1].as_ref(), sizes),
+                info,
             }
         })
         .collect();
+    progress("logits");
 
     let z = f.logits.as_ref();
     let z_sv = singular_values(z);
@@ -197,6 +331,7 @@ pub fn analyze(spec: &ModelSpec, params: &Params, rank_tol: f64) -> Analysis {
         layers,
         weights,
         classification,
+        cancelled,
     }
 }
 
@@ -309,7 +444,7 @@ mod tests {
             assert!(l.nc2 < 1e-12, "{}: {}", l.name, l.nc2);
         }
         for w in &a.weights {
-            assert_eq!(w.rank, k - 1);
+            assert_eq!(w.rank, Some(k - 1));
             // Rows of S lie in the span of the centred means (1-perp in the first K coordinates).
             assert!(w.nc3 < 1e-12, "{}: {}", w.name, w.nc3);
         }
@@ -398,7 +533,7 @@ mod tests {
                 .layers
                 .iter()
                 .all(|l| l.rank == 0 && l.nc1 == 0.0 && l.nc2 == 1.0));
-            assert!(a.weights.iter().all(|w| w.rank == 0 && w.nc3 == 0.0));
+            assert!(a.weights.iter().all(|w| w.rank == Some(0) && w.nc3 == 0.0));
         }
     }
 

@@ -475,6 +475,13 @@ pub struct TrainSection {
     /// Refuse models whose estimated memory exceeds this many GiB.
     #[serde(default = "default_memory")]
     pub max_memory_gib: f64,
+    /// How the d x d weights are updated: `auto` (fused for linear models with layers >= 2,
+    /// width >= 1024 and gd, sgd or momentum by name), `fused` (one pass per matrix that applies
+    /// the rank-K gradient, decay and update in place; an error where it does not apply) or
+    /// `separate` (gradient, then update into a second buffer; bit-identical to plugins loaded
+    /// by path). See docs/job.md.
+    #[serde(default)]
+    pub update: crate::train::UpdateMode,
 }
 
 fn default_max_steps() -> u64 {
@@ -498,6 +505,7 @@ impl Default for TrainSection {
             record_every: default_record_every(),
             grad_path: GradPath::Auto,
             max_memory_gib: default_memory(),
+            update: Default::default(),
         }
     }
 }
@@ -513,6 +521,23 @@ pub struct AnalysisSection {
     /// flatness, symmetry dimension: see docs/theory.md). Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hessian: bool,
+    /// How singular values are found: `auto` (the default: `top` for matrices with at least
+    /// 1024 rows and columns, falling back to `full` when the matrix is not numerically low-rank), `full`
+    /// (every singular value, dense SVD, O(d^3)) or `top` (only those above rank_tol times the
+    /// largest, certified partial method, O(d^2 r); falls back to `full` above r ~ d/2).
+    /// result.json records per matrix which one ran (`spectrum`, `singular_value_count`).
+    #[serde(default)]
+    pub spectrum: SpectrumChoice,
+}
+
+/// `analysis.spectrum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectrumChoice {
+    #[default]
+    Auto,
+    Full,
+    Top,
 }
 
 fn default_rank_tol() -> f64 {
@@ -524,6 +549,7 @@ impl Default for AnalysisSection {
         AnalysisSection {
             rank_tol: default_rank_tol(),
             hessian: false,
+            spectrum: SpectrumChoice::Auto,
         }
     }
 }

@@ -24,6 +24,10 @@ impl Optimizer for Gd {
         );
         Ok(())
     }
+
+    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
+        Some(crate::train::FusedRule::Gd)
+    }
 }
 
 /// param_out = param_in - lr * grad, column by column.

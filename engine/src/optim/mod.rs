@@ -42,4 +42,40 @@ pub trait Optimizer: Send {
         grad: MatRef<'_, f64>,
         state: &mut [f64],
     ) -> Result<(), String>;
+
+    /// The rule this optimiser computes, when the trainer may apply it inside the fused step
+    /// for wide linear models ([`crate::train::fused`]). `None` (the default, and every plugin
+    /// loaded by path) means the separate update.
+    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
+        None
+    }
+}
+
+/// An optimiser (a built-in one, through its plugin vtable) declared to compute `rule`: the
+/// separate path calls `inner`, the fused step applies `rule` itself.
+pub struct WithFusedRule {
+    pub inner: Box<dyn Optimizer>,
+    pub rule: crate::train::FusedRule,
+}
+
+impl Optimizer for WithFusedRule {
+    fn state_len(&self, rows: usize, cols: usize) -> usize {
+        self.inner.state_len(rows, cols)
+    }
+    fn init_state(&mut self, rows: usize, cols: usize, state: &mut [f64]) {
+        self.inner.init_state(rows, cols, state)
+    }
+    fn update(
+        &mut self,
+        at: StepInfo,
+        param_in: MatRef<'_, f64>,
+        param_out: MatMut<'_, f64>,
+        grad: MatRef<'_, f64>,
+        state: &mut [f64],
+    ) -> Result<(), String> {
+        self.inner.update(at, param_in, param_out, grad, state)
+    }
+    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
+        Some(self.rule)
+    }
 }

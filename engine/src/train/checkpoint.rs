@@ -19,6 +19,9 @@ pub struct Checkpoint {
     pub curve: Vec<CurveRow>,
     pub window_start: f64,
     pub sampler: Option<Sampler>,
+    /// The fused step's K-wide factors at this point (empty for the separate update); see
+    /// [`super::fused::Fused::factors`].
+    pub factors: Vec<Mat<f64>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -29,6 +32,9 @@ struct Meta {
     state_lens: Vec<usize>,
     curve_rows: usize,
     sampler: Option<Sampler>,
+    /// Shapes of the fused step's factors, stored after the curve rows (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    factor_shapes: Vec<(usize, usize)>,
     /// The job's model, init and optimizer sections: a resume must use the same ones.
     job: serde_json::Value,
 }
@@ -51,6 +57,7 @@ pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), 
         state_lens: c.state.iter().map(Vec::len).collect(),
         curve_rows: c.curve.len(),
         sampler: c.sampler.clone(),
+        factor_shapes: c.factors.iter().map(|m| (m.nrows(), m.ncols())).collect(),
         job: job.clone(),
     };
     let mut words: Vec<u64> = vec![c.window_start.to_bits()];
@@ -70,6 +77,11 @@ pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), 
             r.reg.to_bits(),
             r.grad_norm.to_bits(),
         ]);
+    }
+    for m in &c.factors {
+        for j in 0..m.ncols() {
+            words.extend(m.col_as_slice(j).iter().map(|x| x.to_bits()));
+        }
     }
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     let parent = dir.parent().unwrap_or(Path::new("."));
@@ -118,7 +130,8 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
     let want = 1
         + meta.shapes.iter().map(|(r, c)| r * c).sum::<usize>()
         + meta.state_lens.iter().sum::<usize>()
-        + 5 * meta.curve_rows;
+        + 5 * meta.curve_rows
+        + meta.factor_shapes.iter().map(|(r, c)| r * c).sum::<usize>();
     if bytes.len() != 8 * want {
         return Err(format!(
             "checkpoint {}: data.bin has the wrong size",
@@ -127,19 +140,16 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
     }
     let mut f = || f64::from_bits(words.next().expect("size checked"));
     let window_start = f();
-    let mats = meta
-        .shapes
-        .iter()
-        .map(|&(r, c)| {
-            let mut m = Mat::zeros(r, c);
-            for j in 0..c {
-                for x in m.col_as_slice_mut(j) {
-                    *x = f();
-                }
+    let matrix = |f: &mut dyn FnMut() -> f64, (r, c): (usize, usize)| {
+        let mut m = Mat::zeros(r, c);
+        for j in 0..c {
+            for x in m.col_as_slice_mut(j) {
+                *x = f();
             }
-            m
-        })
-        .collect();
+        }
+        m
+    };
+    let mats = meta.shapes.iter().map(|&s| matrix(&mut f, s)).collect();
     let state = meta
         .state_lens
         .iter()
@@ -154,6 +164,11 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
             grad_norm: f(),
         })
         .collect();
+    let factors = meta
+        .factor_shapes
+        .iter()
+        .map(|&s| matrix(&mut f, s))
+        .collect();
     Ok(Checkpoint {
         step: meta.step,
         params: Params { mats },
@@ -161,5 +176,6 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
         curve,
         window_start,
         sampler: meta.sampler,
+        factors,
     })
 }

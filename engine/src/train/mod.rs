@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub mod checkpoint;
+pub mod fused;
+
+pub use fused::{FusedRule, UpdateMode};
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,12 +53,25 @@ pub struct TrainOptions {
     pub par: Par,
 }
 
-/// What a progress callback sees at every recorded step.
+/// What a progress callback sees at every recorded step, and then once per matrix of the
+/// end-of-run analysis (`stage`).
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     pub step: u64,
     pub max_steps: u64,
     pub loss: f64,
+    pub stage: Stage,
+}
+
+/// The phase a [`Progress`] report belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Train,
+    /// Measuring item `done + 1` of `total` (features, each weight, the logits).
+    Analysis {
+        done: usize,
+        total: usize,
+    },
 }
 
 /// The end of a run.
@@ -89,6 +105,10 @@ pub struct Trainer {
     curve: Vec<CurveRow>,
     /// Loss at the start of the current convergence window (the last record step).
     window_start: f64,
+    /// The fused step ([`fused`]), when this trainer uses it. Then `bufs[0]` is always the
+    /// current state, `bufs[1]` and `grad` hold only H1 and W_L (the d x d matrices are 0 x 0
+    /// there: updated in place, their gradients kept as K-wide factors).
+    fused: Option<fused::Fused>,
 }
 
 impl Trainer {
@@ -96,12 +116,82 @@ impl Trainer {
     pub fn new(
         spec: &ModelSpec,
         params: Params,
-        mut optimizer: Box<dyn Optimizer>,
+        optimizer: Box<dyn Optimizer>,
         lr: f64,
         opts: TrainOptions,
     ) -> Self {
+        Self::build(spec, params, optimizer, lr, opts, None)
+    }
+
+    /// As [`Trainer::new`], with the update of the d x d matrices chosen by `mode` (see
+    /// [`UpdateMode`]). `Fused` where the fused step does not apply is an error naming
+    /// `train.update`.
+    pub fn with_update(
+        spec: &ModelSpec,
+        params: Params,
+        optimizer: Box<dyn Optimizer>,
+        lr: f64,
+        opts: TrainOptions,
+        mode: UpdateMode,
+    ) -> Result<Self, String> {
+        let rule = Self::fused_rule_for(spec, optimizer.as_ref(), opts.path, mode)?;
+        Ok(Self::build(spec, params, optimizer, lr, opts, rule))
+    }
+
+    /// The fused rule `mode` resolves to for this model and optimiser (`None` = separate).
+    pub fn fused_rule_for(
+        spec: &ModelSpec,
+        optimizer: &dyn Optimizer,
+        path: GradPath,
+        mode: UpdateMode,
+    ) -> Result<Option<FusedRule>, String> {
+        let factored = path != GradPath::Layered && fused::Fused::applies(spec);
+        let rule = optimizer.fused_rule();
+        match mode {
+            UpdateMode::Separate => Ok(None),
+            UpdateMode::Auto => {
+                Ok(rule.filter(|_| factored && spec.width >= fused::FUSED_AUTO_WIDTH))
+            }
+            UpdateMode::Fused => {
+                if !factored {
+                    return Err(format!(
+                        "train.update: `fused` needs a linear model with layers >= 2 and the factored gradient (grad_path auto or factored); this job has activation {:?}, layers {}, grad_path {:?}",
+                        spec.activation, spec.layers, path
+                    ));
+                }
+                rule.map(Some).ok_or_else(|| {
+                    "train.update: `fused` needs an optimizer with a fused form (gd, sgd, momentum by name); plugins loaded by path use the separate update".to_string()
+                })
+            }
+        }
+    }
+
+    fn build(
+        spec: &ModelSpec,
+        params: Params,
+        mut optimizer: Box<dyn Optimizer>,
+        lr: f64,
+        opts: TrainOptions,
+        rule: Option<FusedRule>,
+    ) -> Self {
         let ws = Workspace::new(spec, opts.path, opts.par);
-        let grad = Params::zeros(spec);
+        let layers = spec.layers;
+        // Fused: only H1 and W_L get a second buffer and a stored gradient.
+        let small = |i: usize| rule.is_none() || i == 0 || i == layers;
+        let grad = Params {
+            mats: spec
+                .shapes()
+                .iter()
+                .enumerate()
+                .map(|(i, &(r, c))| {
+                    if small(i) {
+                        faer::Mat::zeros(r, c)
+                    } else {
+                        faer::Mat::zeros(0, 0)
+                    }
+                })
+                .collect(),
+        };
         let state = spec
             .shapes()
             .iter()
@@ -112,7 +202,20 @@ impl Trainer {
             })
             .collect();
         let rows = (opts.max_steps / opts.record_every + 2).min(1 << 16) as usize;
-        let spare = params.clone();
+        let spare = Params {
+            mats: params
+                .mats
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    if small(i) {
+                        m.clone()
+                    } else {
+                        faer::Mat::zeros(0, 0)
+                    }
+                })
+                .collect(),
+        };
         let mut t = Trainer {
             spec: spec.clone(),
             opts,
@@ -129,10 +232,38 @@ impl Trainer {
             grad_norm_step: None,
             curve: Vec::with_capacity(rows),
             window_start: 0.0,
+            fused: rule.map(|r| fused::Fused::new(spec, r, opts.par)),
         };
-        t.loss = t.ws.loss_and_grad(&t.spec, &t.bufs[0], &mut t.grad);
+        t.loss = t.evaluate();
         t.window_start = t.loss.loss;
         t
+    }
+
+    /// Loss and gradient at the current parameters (into `grad`, or the fused factors).
+    fn evaluate(&mut self) -> LossParts {
+        match &mut self.fused {
+            Some(f) => f.evaluate(
+                &self.spec,
+                &self.bufs[self.cur],
+                &mut self.grad,
+                &self.state,
+            ),
+            None => self
+                .ws
+                .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad),
+        }
+    }
+
+    fn set_batch(&mut self, cols: &[usize]) {
+        match &mut self.fused {
+            Some(f) => f.set_batch(cols),
+            None => self.ws.set_batch(cols),
+        }
+    }
+
+    /// The fused rule in use (`None`: the separate update).
+    pub fn fused_rule(&self) -> Option<FusedRule> {
+        self.fused.as_ref().map(|f| f.rule())
     }
 
     /// Use `schedule` for the learning rate of every step.
@@ -146,11 +277,10 @@ impl Trainer {
     /// first batch. `batch_size` >= N still draws (the permutation of) every sample each step.
     pub fn with_batches(mut self, batch_size: usize, seed: u64) -> Self {
         let mut sampler = Sampler::new(self.spec.samples(), batch_size, seed);
-        self.ws.set_batch(sampler.next_batch());
+        let first = sampler.next_batch().to_vec();
+        self.set_batch(&first);
         self.sampler = Some(sampler);
-        self.loss = self
-            .ws
-            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.loss = self.evaluate();
         self.grad_norm_step = None;
         self
     }
@@ -165,12 +295,16 @@ impl Trainer {
         &self.bufs[self.cur]
     }
 
+    /// Move the current parameters out (the trainer keeps an empty set: only for the end of
+    /// a run, so that the analysis and the files need no second copy of a wide model).
+    pub fn take_params(&mut self) -> Params {
+        std::mem::replace(&mut self.bufs[self.cur], Params { mats: Vec::new() })
+    }
+
     /// Replace the current parameters (same shapes) and re-evaluate loss and gradient.
     pub fn set_params(&mut self, params: Params) {
         self.bufs[self.cur] = params;
-        self.loss = self
-            .ws
-            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.loss = self.evaluate();
         self.grad_norm_step = None;
         self.window_start = self.loss.loss;
     }
@@ -189,6 +323,7 @@ impl Trainer {
             curve: self.curve.clone(),
             window_start: self.window_start,
             sampler: self.sampler.clone(),
+            factors: self.fused.as_ref().map(|f| f.factors()).unwrap_or_default(),
         }
     }
 
@@ -212,7 +347,8 @@ impl Trainer {
             return Err("checkpoint: mini-batch settings differ".into());
         }
         if let Some(s) = &c.sampler {
-            self.ws.set_batch(s.current());
+            let batch = s.current().to_vec();
+            self.set_batch(&batch);
         }
         self.sampler = c.sampler;
         self.bufs[self.cur] = c.params;
@@ -225,17 +361,41 @@ impl Trainer {
             self.curve.pop();
         }
         self.step = c.step;
-        self.loss = self
-            .ws
-            .loss_and_grad(&self.spec, &self.bufs[self.cur], &mut self.grad);
+        self.loss = match &mut self.fused {
+            Some(f) => f.evaluate_with(
+                &self.spec,
+                &self.bufs[self.cur],
+                &mut self.grad,
+                &self.state,
+                Some(&c.factors),
+            ),
+            None => self.evaluate(),
+        };
         self.grad_norm_step = None;
         self.window_start = c.window_start;
         Ok(())
     }
 
-    /// Gradient at the current parameters.
+    /// Gradient at the current parameters as stored. With the fused step the d x d matrices'
+    /// entries are 0 x 0 here (their gradients exist only as K-wide factors): use
+    /// [`Trainer::gradient_of`].
     pub fn gradient(&self) -> &Params {
         &self.grad
+    }
+
+    /// The gradient of matrix `index` (0 = H1, l = W_l) at the current parameters, formed
+    /// from the fused factors when needed (then it allocates d x d).
+    pub fn gradient_of(&self, index: usize) -> std::borrow::Cow<'_, faer::Mat<f64>> {
+        let g = &self.grad.mats[index];
+        match &self.fused {
+            Some(f) if g.nrows() == 0 && index > 0 && index < self.spec.layers => {
+                let (r, c) = self.spec.shapes()[index];
+                let mut out = faer::Mat::zeros(r, c);
+                f.middle_gradient(&self.spec, &self.bufs[self.cur], index, &mut out);
+                std::borrow::Cow::Owned(out)
+            }
+            _ => std::borrow::Cow::Borrowed(g),
+        }
     }
 
     pub fn loss(&self) -> LossParts {
@@ -244,7 +404,22 @@ impl Trainer {
 
     /// Euclidean norm of the gradient at the current parameters.
     pub fn grad_norm(&mut self) -> f64 {
-        *self.grad_norm_step.get_or_insert_with(|| norm(&self.grad))
+        if let Some(g) = self.grad_norm_step {
+            return g;
+        }
+        let g = match &mut self.fused {
+            // H1, the middle matrices (one read pass each), W_L: the order `norm` sums in.
+            Some(f) => {
+                let layers = self.spec.layers;
+                let h = crate::grad::elementwise::squared_norm(self.grad.mats[0].as_ref());
+                let mid = f.middle_grad_sq(&self.spec, &self.bufs[self.cur]);
+                let top = crate::grad::elementwise::squared_norm(self.grad.mats[layers].as_ref());
+                (h + mid + top).sqrt()
+            }
+            None => norm(&self.grad),
+        };
+        self.grad_norm_step = Some(g);
+        g
     }
 
     pub fn steps(&self) -> u64 {
@@ -283,6 +458,9 @@ impl Trainer {
     /// point is discarded (the state stays at the last finite one) and
     /// `Ok(false)` is returned.
     pub fn advance(&mut self) -> Result<bool, String> {
+        if self.fused.is_some() {
+            return self.advance_fused();
+        }
         let (a, b) = self.bufs.split_at_mut(1);
         let (cur, next) = if self.cur == 0 {
             (&a[0], &mut b[0])
@@ -313,6 +491,62 @@ impl Trainer {
         }
         self.cur = 1 - self.cur;
         self.step += 1;
+        self.loss = loss;
+        self.grad_norm_step = None;
+        Ok(true)
+    }
+
+    /// [`Trainer::advance`] with the fused step (see [`fused`]): the optimiser updates H1 and
+    /// W_L out of place, the d x d matrices are proposed, checked and only then written.
+    fn advance_fused(&mut self) -> Result<bool, String> {
+        let layers = self.spec.layers;
+        let lr = self.schedule.lr(self.step + 1);
+        let step = self.step + 1;
+        let Some(f) = self.fused.as_mut() else {
+            return Ok(false);
+        };
+        let (a, b) = self.bufs.split_at_mut(1);
+        let (cur, cand) = (&mut a[0], &mut b[0]);
+        for i in [0, layers] {
+            let at = StepInfo {
+                step,
+                lr,
+                tensor: i,
+            };
+            self.optimizer.update(
+                at,
+                cur.mats[i].as_ref(),
+                cand.mats[i].as_mut(),
+                self.grad.mats[i].as_ref(),
+                &mut self.state[i],
+            )?;
+        }
+        if let Some(sampler) = &mut self.sampler {
+            f.set_batch(sampler.next_batch());
+        }
+        let (fit, bound) = f.propose(&self.spec, step, lr, cur, cand, &self.state);
+        if !fit.is_finite() {
+            return Ok(false);
+        }
+        if !bound.is_finite() {
+            let reg = f.exact_new_reg(&self.spec, step, lr, cur, cand, &self.state);
+            if !(fit + reg).is_finite() {
+                return Ok(false);
+            }
+        }
+        let loss = f.commit(
+            &self.spec,
+            step,
+            lr,
+            cur,
+            cand,
+            &mut self.grad,
+            &mut self.state,
+        );
+        for i in [0, layers] {
+            std::mem::swap(&mut cur.mats[i], &mut cand.mats[i]);
+        }
+        self.step = step;
         self.loss = loss;
         self.grad_norm_step = None;
         Ok(true)
@@ -364,6 +598,7 @@ impl Trainer {
                     step: self.step,
                     max_steps: self.opts.max_steps,
                     loss: self.loss.loss,
+                    stage: Stage::Train,
                 });
                 let now = self.loss.loss;
                 let change = (now - self.window_start).abs() / now.abs().max(f64::MIN_POSITIVE);

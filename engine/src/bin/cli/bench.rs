@@ -36,9 +36,159 @@ pub struct BenchArgs {
     /// engine's wrapped product (the reproducer of docs/upstream-faer-vzeroupper.md).
     #[arg(long)]
     exp_after_matmul: bool,
+    /// Width scaling instead: linear, L = 3, K = 10, n = 5, GD; per width (each in its own
+    /// process) the step time, the end-of-run analysis time and the peak memory.
+    #[arg(long)]
+    scaling: bool,
+    /// Widths for --scaling (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "128,256,512,1024,2048,4096,8192"
+    )]
+    widths: Vec<usize>,
+    /// --scaling: the update of the d x d weights (auto, fused, separate).
+    #[arg(long, default_value = "auto")]
+    update: String,
+    /// --scaling: analysis.spectrum (auto, full, top).
+    #[arg(long, default_value = "auto")]
+    spectrum: String,
+    /// --scaling: start from the paper's paired low-rank solution (rank-K/2 weights) instead
+    /// of the full-rank `scaled` start, so that the analysis meets numerically low-rank weights.
+    #[arg(long)]
+    low_rank_start: bool,
+    /// --scaling: skip the analysis (step time and training memory only).
+    #[arg(long)]
+    no_analysis: bool,
+    /// Internal: measure one width in this process and print its JSON line.
+    #[arg(long, hide = true)]
+    scaling_child: Option<usize>,
+}
+
+fn parse_choice<T: serde::de::DeserializeOwned>(
+    flag: &str,
+    v: &str,
+    allowed: &str,
+) -> Result<T, Failure> {
+    serde_json::from_value(serde_json::Value::String(v.into()))
+        .map_err(|_| Failure::Input(format!("{flag}: must be one of {allowed}, got {v}")))
+}
+
+/// `ufm bench --scaling`: one child process per width (so VmHWM is that width's peak).
+fn scaling(a: &BenchArgs) -> Result<(), Failure> {
+    let update: ufm::train::UpdateMode =
+        parse_choice("--update", &a.update, "auto, fused, separate")?;
+    let spectrum: ufm::job::SpectrumChoice =
+        parse_choice("--spectrum", &a.spectrum, "auto, full, top")?;
+    if let Some(d) = a.scaling_child {
+        let steps = a.steps.unwrap_or(5);
+        let analysis = ufm::job::AnalysisSection {
+            spectrum,
+            ..Default::default()
+        };
+        let mut p = ufm::bench::scaling_point(
+            d,
+            steps,
+            update,
+            &analysis,
+            !a.no_analysis,
+            a.low_rank_start,
+        )
+        .map_err(Failure::Runtime)?;
+        p.peak_bytes = ufm::bench::peak_rss_bytes();
+        println!(
+            "{}",
+            serde_json::to_string(&p).map_err(|e| Failure::Runtime(e.to_string()))?
+        );
+        return Ok(());
+    }
+    if a.widths.is_empty() || a.widths.contains(&0) {
+        return Err(Failure::Input("--widths: every width must be >= 1".into()));
+    }
+    let exe = std::env::current_exe().map_err(|e| Failure::Runtime(e.to_string()))?;
+    if !a.json {
+        println!(
+            "{:>6} {:>8} {:>6} {:>11} {:>10} {:>9} {:>11} {:>10} {:>10} {:>6} {:>9}",
+            "width",
+            "update",
+            "steps",
+            "step (ms)",
+            "cpu (ms)",
+            "GB/s",
+            "analysis s",
+            "spectrum",
+            "peak MB",
+            "params",
+            "peak/par"
+        );
+    }
+    for &d in &a.widths {
+        let steps = a.steps.unwrap_or(if d >= 4096 {
+            3
+        } else if d >= 1024 {
+            10
+        } else {
+            100
+        });
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["bench", "--scaling", "--scaling-child", &d.to_string()])
+            .args([
+                "--steps",
+                &steps.to_string(),
+                "--update",
+                &a.update,
+                "--spectrum",
+                &a.spectrum,
+            ]);
+        if a.no_analysis {
+            cmd.arg("--no-analysis");
+        }
+        if a.low_rank_start {
+            cmd.arg("--low-rank-start");
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| Failure::Runtime(format!("width {d}: {e}")))?;
+        if !out.status.success() {
+            return Err(Failure::Runtime(format!(
+                "width {d}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let line = String::from_utf8_lossy(&out.stdout);
+        if a.json {
+            print!("{line}");
+            continue;
+        }
+        let p: ufm::bench::ScalingPoint = serde_json::from_str(line.trim())
+            .map_err(|e| Failure::Runtime(format!("width {d}: {e}")))?;
+        let mb = |b: u64| b as f64 / 1e6;
+        println!(
+            "{:>6} {:>8} {:>6} {:>11.2} {:>10.2} {:>9.1} {:>11.2} {:>10} {:>10.1} {:>6.1} {:>9.2}",
+            p.width,
+            p.update,
+            p.steps,
+            p.step_seconds * 1e3,
+            p.step_cpu_seconds * 1e3,
+            p.min_step_bytes as f64 / p.step_cpu_seconds / 1e9,
+            p.analysis_seconds,
+            if p.spectrum.is_empty() {
+                "-".to_string()
+            } else {
+                p.spectrum.join(",")
+            },
+            mb(p.peak_bytes),
+            mb(p.param_bytes),
+            p.peak_bytes as f64 / p.param_bytes as f64
+        );
+    }
+    Ok(())
 }
 
 pub fn bench(a: BenchArgs) -> Result<(), Failure> {
+    if a.scaling || a.scaling_child.is_some() {
+        return scaling(&a);
+    }
     if a.exp_after_matmul {
         let reps = a.steps.unwrap_or(20_000) as usize;
         if reps == 0 {

@@ -1,6 +1,6 @@
 //! `ufm run` and `ufm validate`.
 
-use super::progress::bar;
+use super::progress::{bar, show, writing};
 use crate::Failure;
 use clap::Args;
 use std::path::PathBuf;
@@ -84,10 +84,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Runtime(format!("--out: cannot create {}: {e}", out.display())))?;
     let pb = bar(loaded.job.train.max_steps, a.quiet || a.json);
-    let mut progress = |p: ufm::train::Progress| {
-        pb.set_position(p.step);
-        pb.set_message(format!("loss {:.6e}", p.loss));
-    };
+    let mut progress = |p: ufm::train::Progress| show(&pb, &p);
     let ck_dir = out.join("checkpoint");
     let output = if a.checkpoint_every.is_some() || a.resume {
         execute_checkpointed(
@@ -115,9 +112,10 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         RunError::Input(m) => Failure::Input(format!("{}: {m}", a.job.display())),
         RunError::Runtime(m) => Failure::Runtime(m),
     })?;
-    pb.finish_and_clear();
+    writing(&pb);
     ufm::report::write_run(&out, &output.result, &output.curve, &output.params)
         .map_err(Failure::Runtime)?;
+    pb.finish_and_clear();
     if a.json {
         println!(
             "{}",
@@ -196,6 +194,9 @@ fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
         "logits      rank {} of K = {k}, simplex cosine {:.4}, train accuracy {:.3}",
         r.analysis.logits.rank, r.analysis.logits.simplex_cosine, r.final_.train_accuracy
     );
+    if r.analysis.cancelled {
+        println!("analysis    cancelled: the remaining weight spectra were skipped (spectrum \"skipped\")");
+    }
     println!("structure   {class}");
     println!(
         "written     {}/result.json, curve.csv, params/",
