@@ -4,7 +4,9 @@
 //! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
 
 pub mod analysis;
+pub mod backbone;
 pub mod bench;
+pub mod data;
 pub mod grad;
 pub mod init;
 pub mod job;

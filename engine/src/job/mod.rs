@@ -1,10 +1,12 @@
 //! Job files: the serde schema, strict parsing and validation with field paths, sweep expansion.
 
+mod data;
 mod errors;
 mod schema;
 mod sweep;
 mod validate;
 
+pub use data::{BackboneSection, DataSection, DataSource, Regularization};
 pub use errors::JobError;
 pub use schema::*;
 pub use sweep::{expand_sweep, GridPoint};

@@ -58,7 +58,7 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
             ),
         ));
     }
-    let spec = model_spec(job)?;
+    let spec = super::data::validate_backbone(job, model_spec(job)?)?;
     validate_init(&job.init)?;
     validate_structured(&job.init, &spec)?;
     validate_optimizer(&job.optimizer, &spec)?;

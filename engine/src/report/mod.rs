@@ -5,4 +5,4 @@ pub mod npy;
 mod result;
 
 pub use files::{curve_csv, write_atomic, write_run};
-pub use result::{FinalReport, Reference, RunResult};
+pub use result::{effective_lambda, DataReport, FinalReport, Reference, RunResult};

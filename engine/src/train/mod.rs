@@ -7,12 +7,16 @@
 use crate::grad::{GradPath, LossParts, Workspace};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer, StepInfo};
+use faer::Mat;
 use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub mod checkpoint;
+mod objective;
+
+pub use objective::Objective;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +75,7 @@ pub struct Outcome {
 pub struct Trainer {
     spec: ModelSpec,
     opts: TrainOptions,
-    ws: Workspace,
+    ws: Objective,
     /// Double buffer: `bufs[cur]` is the current state; updates write the other one.
     bufs: [Params; 2],
     cur: usize,
@@ -96,14 +100,32 @@ impl Trainer {
     pub fn new(
         spec: &ModelSpec,
         params: Params,
+        optimizer: Box<dyn Optimizer>,
+        lr: f64,
+        opts: TrainOptions,
+    ) -> Self {
+        let ws = Objective::Ufm(Workspace::new(spec, opts.path, opts.par));
+        Self::with_objective(spec, params, ws, optimizer, lr, opts)
+    }
+
+    /// As [`Trainer::new`], minimising `ws` (e.g. a backbone run); `params` must have the
+    /// objective's tensor shapes. `spec` is the (head) model.
+    pub fn with_objective(
+        spec: &ModelSpec,
+        params: Params,
+        ws: Objective,
         mut optimizer: Box<dyn Optimizer>,
         lr: f64,
         opts: TrainOptions,
     ) -> Self {
-        let ws = Workspace::new(spec, opts.path, opts.par);
-        let grad = Params::zeros(spec);
-        let state = spec
-            .shapes()
+        let grad = Params {
+            mats: params
+                .mats
+                .iter()
+                .map(|m| Mat::zeros(m.nrows(), m.ncols()))
+                .collect(),
+        };
+        let state = shapes(&params)
             .iter()
             .map(|&(r, c)| {
                 let mut s = vec![0.0; optimizer.state_len(r, c)];
@@ -200,7 +222,7 @@ impl Trainer {
             .iter()
             .map(|m| (m.nrows(), m.ncols()))
             .collect();
-        if shapes != self.spec.shapes() {
+        if shapes != self::shapes(&self.bufs[self.cur]) {
             return Err("checkpoint: parameter shapes differ from the model".into());
         }
         let lens: Vec<usize> = c.state.iter().map(Vec::len).collect();
@@ -267,6 +289,14 @@ impl Trainer {
     /// The gradient algorithm in use.
     pub fn grad_path(&self) -> GradPath {
         self.ws.path()
+    }
+
+    /// The backbone of a backbone run (None for the deep UFM).
+    pub fn backbone_mut(&mut self) -> Option<&mut crate::backbone::BackboneObjective> {
+        match &mut self.ws {
+            Objective::Backbone(b) => Some(b),
+            Objective::Ufm(_) => None,
+        }
     }
 
     fn row(&mut self) -> CurveRow {
@@ -443,6 +473,11 @@ impl Sampler {
         self.pos += self.batch;
         b
     }
+}
+
+/// (rows, cols) of every tensor of `p`.
+fn shapes(p: &Params) -> Vec<(usize, usize)> {
+    p.mats.iter().map(|m| (m.nrows(), m.ncols())).collect()
 }
 
 /// Euclidean norm of all entries of all matrices.
