@@ -3,6 +3,7 @@
 //! Data flows one way: job file -> validated spec ([`job`]) -> initialiser ([`init`]) -> trainer
 //! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
 
+pub mod activations;
 pub mod analysis;
 pub mod backbone;
 pub mod bench;

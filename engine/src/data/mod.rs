@@ -14,7 +14,7 @@ mod prepare;
 
 pub use cifar::read_cifar10;
 pub use idx::read_idx_pair;
-pub use npy::{read_npy_pair, read_npz_pair};
+pub use npy::{read_npy_labels, read_npy_pair, read_npy_rows, read_npz_pair};
 pub use prepare::{prepare, standardise, subsample, Prepared, Standardize};
 
 use faer::Mat;

@@ -401,3 +401,19 @@ impl Member {
         }
     }
 }
+
+/// A `.npy` array of shape (N, ...) as an N x d matrix (d = product of the trailing axes), any
+/// plain dtype; used by `ufm analyze` for exported activations and weights.
+pub fn read_npy_rows(path: &Path, max_bytes: u64) -> Result<faer::Mat<f64>, String> {
+    let name = path.display().to_string();
+    let (n, d, values) = x_from(&read_bytes(path, max_bytes)?, &name)?;
+    Ok(match values {
+        Values::U8(v) => faer::Mat::from_fn(n, d, |i, j| v[i * d + j] as f64),
+        Values::F64(v) => faer::Mat::from_fn(n, d, |i, j| v[i * d + j]),
+    })
+}
+
+/// A `.npy` vector of whole numbers (shape (N,) or (N, 1)).
+pub fn read_npy_labels(path: &Path, max_bytes: u64) -> Result<Vec<i64>, String> {
+    y_from(&read_bytes(path, max_bytes)?, &path.display().to_string())
+}
