@@ -44,6 +44,18 @@ pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
     let loaded = load_job(&a.job)?;
     let runs = loaded.grid.len().max(1);
     let bytes = ufm::job::estimated_bytes(&loaded.spec);
+    if loaded.job.backbone.is_some() {
+        // The backbone's size and the data's memory depend on the files, read at run time.
+        let s = &loaded.spec;
+        println!(
+            "{}: valid ({} run{}, {} head parameters; the backbone's input size and the data are read at run time)",
+            a.job.display(),
+            runs,
+            if runs == 1 { "" } else { "s" },
+            s.parameter_count() - s.width * s.samples(),
+        );
+        return Ok(());
+    }
     println!(
         "{}: valid ({} run{}, {} parameters, about {:.1} MiB per run)",
         a.job.display(),
@@ -161,7 +173,7 @@ fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
             );
             println!("low rank    {lr:.10} (paired structure of Eq. 5 at its optimal scale)");
         }
-        _ => println!("DNC bound   n/a (closed forms cover balanced CE models with one lambda)"),
+        _ => println!("DNC bound   n/a (closed forms cover balanced CE models with lambda_h, lambda_w > 0 or equal)"),
     }
     let k = r.analysis.logits.class_means.len();
     println!(
