@@ -6,7 +6,10 @@ use crate::backbone::BackboneObjective;
 use crate::grad::{GradPath, LossParts, Workspace};
 use crate::model::{ModelSpec, Params};
 
-/// The loss a trainer evaluates.
+/// The loss a trainer evaluates. There is one per trainer, so the size difference between the
+/// variants costs nothing, and the deep UFM's workspace stays inline (no extra indirection on the
+/// UFM path).
+#[allow(clippy::large_enum_variant)]
 pub enum Objective {
     /// Free features: parameters [H1, W_1..W_L].
     Ufm(Workspace),
