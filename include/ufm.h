@@ -368,6 +368,22 @@ ufm_status ufm_classify(ufm_matrix logits,
                         ufm_classification *out_class,
                         ufm_error **err);
 
+// Measure the activations exported in folder `dir` (`labels.npy`, `layers/*.npy`, optional
+// `weights/*.npy` and `logits.npy`; docs/analyze.md) and write `out_dir/result.json` (and, with
+// `"plots": true`, `out_dir/plots/`). `options_json` may be NULL or a JSON object with
+// `rank_tol` [1e-6], `lambda_h` and `lambda_w` (both or neither: head loss and DNC bound),
+// `max_memory_gib` [4], `plots` [false], `name` [the folder's name].
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_INVALID_ARGUMENT`
+// (bad options or export files; the message names the file or option), `UFM_STATUS_RUNTIME`
+// (cannot write into `out_dir`).
+// Ownership: the strings are borrowed for the call. `err` as for `ufm_job_validate`.
+// Thread safety: any thread.
+ufm_status ufm_analyze(const char *dir,
+                       const char *options_json,
+                       const char *out_dir,
+                       ufm_error **err);
+
 // Analyse the trainer's current state into a result: the content of `ufm run`'s result.json
 // (status, steps, final loss, logit and layer spectra, NC metrics, classification, closed-form
 // references). If the last call that moved the trainer was not `ufm_trainer_run` (e.g.

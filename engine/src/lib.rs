@@ -3,8 +3,11 @@
 //! Data flows one way: job file -> validated spec ([`job`]) -> initialiser ([`init`]) -> trainer
 //! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
 
+pub mod activations;
 pub mod analysis;
+pub mod backbone;
 pub mod bench;
+pub mod data;
 pub mod grad;
 pub mod init;
 pub mod job;

@@ -6,7 +6,7 @@ use crate::job::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, Reference, RunResult, StructureReport};
-use crate::train::{CurveRow, Progress, Stage, TrainOptions, Trainer};
+use crate::train::{CurveRow, Objective, Progress, Stage, TrainOptions, Trainer};
 use faer::Par;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -34,12 +34,20 @@ pub fn plugin_path(base_dir: &Path, plugin: &str) -> std::path::PathBuf {
     base_dir.join(plugin)
 }
 
-/// Build the initial parameters a job asks for.
+/// Build the initial parameters a job asks for (for a backbone run: the trainable layout of
+/// [`crate::backbone`], which reads the data files to learn the input dimension).
 pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
-    let params = draw_start(job, spec, base_dir)?;
+    let params = match backbone_setup(job, spec, base_dir)? {
+        Some(s) => crate::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
+        None => ufm_initial_params(job, spec, base_dir)?,
+    };
     // A start that overflowed (a huge std, scale or multiplier) would only "diverge" at step 0.
-    for (m, name) in params.mats.iter().zip(Params::names(spec.layers)) {
+    let names = Params::names(spec.layers);
+    for (i, m) in params.mats.iter().enumerate() {
         if let Some(x) = m.col_iter().flat_map(|c| c.iter()).find(|x| !x.is_finite()) {
+            let name = names
+                .get(i)
+                .map_or_else(|| format!("tensor {i}"), |n| n.to_string());
             return Err(RunError::Input(format!(
                 "init: the start has a non-finite entry ({x}) in {name}; lower the scale, std, \
                  noise or multiplier"
@@ -49,7 +57,12 @@ pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Pa
     Ok(params)
 }
 
-fn draw_start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
+/// The deep UFM's initial parameters [H1, W_1..W_L] (also the head's start of a backbone run).
+pub(crate) fn ufm_initial_params(
+    job: &Job,
+    spec: &ModelSpec,
+    base_dir: &Path,
+) -> Result<Params, RunError> {
     match &job.init {
         InitChoice::Builtin(b) => {
             crate::init::initialise(spec, b, base_dir).map_err(RunError::Input)
@@ -88,12 +101,62 @@ pub fn trainer(job: &Job, spec: &ModelSpec, params: Params) -> Result<Trainer, R
     trainer_in(job, spec, params, Path::new(""))
 }
 
+/// A backbone run's prepared data and architecture.
+pub struct BackboneSetup {
+    pub arch: crate::backbone::BackboneSpec,
+    pub data: crate::data::Prepared,
+    /// Initial weight gain (see `backbone.init_gain`).
+    pub gain: f64,
+}
+
+/// Read and prepare the data of a job with a `backbone` (None for the deep UFM).
+pub fn backbone_setup(
+    job: &Job,
+    spec: &ModelSpec,
+    base_dir: &Path,
+) -> Result<Option<BackboneSetup>, RunError> {
+    let (Some(b), Some(d)) = (&job.backbone, &job.data) else {
+        return Ok(None);
+    };
+    let max_bytes = (job.train.max_memory_gib * (1u64 << 30) as f64) as u64;
+    let data = crate::data::prepare(d, base_dir, &spec.class_sizes, max_bytes)
+        .map_err(|e| RunError::Input(format!("data: {e}")))?;
+    let weight_decay = match b.regularization {
+        crate::job::Regularization::Ufm => 0.0,
+        crate::job::Regularization::Standard => spec.lambda_w,
+    };
+    let arch = crate::backbone::BackboneSpec {
+        input: data.train.x.nrows(),
+        width: b.width,
+        output: spec.width,
+        layers: b.layers,
+        activation: b.activation,
+        weight_decay,
+    };
+    let gain = b
+        .init_gain
+        .unwrap_or_else(|| crate::backbone::default_gain(b.activation));
+    Ok(Some(BackboneSetup { arch, data, gain }))
+}
+
 /// Build the trainer a job asks for; relative plugin paths are resolved against `base_dir`.
 pub fn trainer_in(
     job: &Job,
     spec: &ModelSpec,
     params: Params,
     base_dir: &Path,
+) -> Result<Trainer, RunError> {
+    let setup = backbone_setup(job, spec, base_dir)?;
+    build_trainer(job, spec, params, base_dir, setup)
+}
+
+/// [`trainer_in`] with the backbone's data already prepared.
+fn build_trainer(
+    job: &Job,
+    spec: &ModelSpec,
+    params: Params,
+    base_dir: &Path,
+    setup: Option<BackboneSetup>,
 ) -> Result<Trainer, RunError> {
     let t = &job.train;
     let (optimizer, lr, schedule, batch): (
@@ -151,9 +214,31 @@ pub fn trainer_in(
         schedule,
         max_steps: t.max_steps,
     };
-    let mut trainer = Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
-        .map_err(RunError::Input)?
-        .with_schedule(schedule);
+    let trainer = match setup {
+        None => Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
+            .map_err(RunError::Input)?,
+        Some(s) => {
+            let want = crate::backbone::trainable_shapes(spec, &s.arch);
+            let got: Vec<_> = params.mats.iter().map(|m| (m.nrows(), m.ncols())).collect();
+            if want != got {
+                return Err(RunError::Input(format!(
+                    "init: the backbone run needs tensors of shapes {want:?}, got {got:?}"
+                )));
+            }
+            let bb = crate::backbone::BackboneObjective::new(
+                spec,
+                s.arch,
+                s.data.train,
+                s.data.test,
+                opts.path,
+                opts.par,
+            )
+            .map_err(RunError::Input)?;
+            let objective = Objective::Backbone(Box::new(bb));
+            Trainer::with_objective(spec, params, objective, optimizer, lr, opts)
+        }
+    };
+    let mut trainer = trainer.with_schedule(schedule);
     if let Some(b) = batch {
         trainer = trainer.with_batches(b, run_seed(job));
     }
@@ -168,10 +253,19 @@ pub fn execute(
     cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutput, RunError> {
-    let params = initial_params(job, spec, base_dir)?;
-    let mut trainer = trainer_in(job, spec, params, base_dir)?;
+    let mut trainer = start(job, spec, base_dir)?;
     let outcome = trainer.run(cancel, progress);
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
+}
+
+/// Initial parameters and trainer, reading a backbone run's data files once.
+fn start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Trainer, RunError> {
+    let setup = backbone_setup(job, spec, base_dir)?;
+    let params = match &setup {
+        Some(s) => crate::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
+        None => ufm_initial_params(job, spec, base_dir)?,
+    };
+    build_trainer(job, spec, params, base_dir, setup)
 }
 
 /// Where and how often [`execute_checkpointed`] saves the run.
@@ -187,7 +281,13 @@ pub struct CheckpointOptions<'a> {
 
 /// The job sections a checkpoint belongs to (a resume may change `train`, not these).
 pub fn checkpoint_key(job: &Job) -> serde_json::Value {
-    serde_json::json!({"model": job.model, "init": job.init, "optimizer": job.optimizer})
+    let mut key =
+        serde_json::json!({"model": job.model, "init": job.init, "optimizer": job.optimizer});
+    if job.backbone.is_some() {
+        key["data"] = serde_json::json!(job.data);
+        key["backbone"] = serde_json::json!(job.backbone);
+    }
+    key
 }
 
 /// As [`execute`], saving a checkpoint every `ck.every` steps and at the end (whatever the
@@ -209,8 +309,7 @@ pub fn execute_checkpointed(
         )));
     }
     let key = checkpoint_key(job);
-    let params = initial_params(job, spec, base_dir)?;
-    let mut trainer = trainer_in(job, spec, params, base_dir)?;
+    let mut trainer = start(job, spec, base_dir)?;
     if ck.resume {
         let c = crate::train::checkpoint::read(ck.dir, &key).map_err(RunError::Input)?;
         trainer.restore(c).map_err(RunError::Input)?;
@@ -269,6 +368,25 @@ fn analyse_into(
     progress: &mut dyn FnMut(Progress),
 ) -> RunOutput {
     let grad_norm = trainer.grad_norm();
+    let trained = params;
+    // A backbone run is measured on its head: [h(X), W_1..W_L], with the backbone's tensors
+    // appended for the output files.
+    let (mut params, extra, test_accuracy, data_report) = match trainer.backbone_mut() {
+        Some(bb) => {
+            let head = bb.head_params(&trained);
+            let report = crate::report::DataReport {
+                input_dim: bb.arch().input,
+                train_samples: bb.head_spec().samples(),
+                test_samples: bb.test_samples(),
+                backbone_parameters: bb.arch().parameter_count(),
+                tensors: crate::backbone::trainable_names(bb.head_spec(), bb.arch()),
+            };
+            let acc = bb.test_accuracy(&trained);
+            let layers = bb.head_spec().layers;
+            (head, trained.mats[layers..].to_vec(), acc, Some(report))
+        }
+        None => (trained, Vec::new(), None, None),
+    };
     let spec = trainer.spec();
     let loss = trainer.loss();
     let total = spec.layers + 2;
@@ -293,6 +411,13 @@ fn analyse_into(
     let mut notes = Vec::new();
     let hessian = if !job.analysis.hessian {
         None
+    } else if job.backbone.is_some() {
+        notes.push(
+            "hessian: not computed for backbone runs (the report covers the deep UFM's \
+             parameters only)"
+                .to_string(),
+        );
+        None
     } else if !finite || outcome.status == crate::train::Status::Diverged {
         // A diverged run keeps its last finite state, but that state sits where the loss blows
         // up: its logits can overflow every decomposition the report needs.
@@ -315,6 +440,7 @@ fn analyse_into(
             }
         }
     };
+    params.mats.extend(extra);
     let result = RunResult {
         ufm_version: crate::version().to_string(),
         job: job.clone(),
@@ -332,7 +458,9 @@ fn analyse_into(
             reg: loss.reg,
             grad_norm,
             train_accuracy: analysis.train_accuracy,
+            test_accuracy,
         },
+        data: data_report,
         analysis,
         reference: Reference::for_model(spec),
         structure,

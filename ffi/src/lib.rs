@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 mod analysis;
+mod analyze;
 mod matrix;
 mod result;
 mod theory;

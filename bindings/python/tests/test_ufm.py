@@ -178,3 +178,27 @@ def test_plugins():
         before = t.loss()["loss"]
         assert t.run() == "max_steps"
         assert t.loss()["loss"] < before
+
+
+def test_analyze_matches_numpy_and_the_layer_order():
+    rng = np.random.default_rng(3)
+    k, n = 3, 8
+    labels = rng.permutation(np.repeat(np.arange(k), n))
+    h = rng.normal(size=(k * n, 5)) + 2.0 * np.eye(k, 5)[labels]
+    w = rng.normal(size=(k, 5))
+    z = h @ w.T
+    r = ufm.analyze({"zeta": h, "alpha": np.maximum(h, 0)}, labels, weights={"fc": w}, logits=z,
+                    lambda_h=1e-3, lambda_w=1e-2)
+    assert [l["name"] for l in r["layers"]] == ["zeta", "alpha"]
+    assert r["class_sizes"] == [n] * k
+    np.testing.assert_allclose(r["layers"][0]["singular_values"],
+                               np.linalg.svd(h, compute_uv=False), rtol=1e-12)
+    means = np.stack([z[labels == c].mean(axis=0) for c in range(k)])
+    np.testing.assert_allclose(np.array(r["logits"]["class_means"]), means, rtol=1e-12)
+    m = z.max(axis=1)
+    ce = np.mean(m + np.log(np.exp(z - m[:, None]).sum(axis=1)) - z[np.arange(k * n), labels])
+    reg = 0.5e-3 * np.sum(h ** 2) + 0.5e-2 * np.sum(w ** 2)
+    assert abs(r["head_loss"]["loss"] - (ce + reg)) < 1e-12 * (ce + reg)
+    with pytest.raises(ufm.UFMError) as e:
+        ufm.analyze({"h": h[:-1]}, labels)
+    assert "expected 24 rows" in str(e.value)

@@ -104,6 +104,7 @@ _SIGS = {
     "ufm_error_free": (None, [c_void_p]),
     "ufm_job_validate": (c_int, [c_char_p, _ERR]),
     "ufm_plugin_load": (c_int, [c_char_p, _ERR]),
+    "ufm_analyze": (c_int, [c_char_p, c_char_p, c_char_p, _ERR]),
     "ufm_trainer_new": (c_int, [c_char_p, c_char_p, POINTER(c_void_p), _ERR]),
     "ufm_trainer_free": (None, [c_void_p]),
     "ufm_trainer_param_count": (c_int, [c_void_p, POINTER(c_size_t), _ERR]),
@@ -209,6 +210,56 @@ def validate_job(job) -> None:
 def load_plugin(path) -> None:
     """Load and check a plugin library (jobs then name it by the same path)."""
     _call(_lib.ufm_plugin_load, os.fsencode(path))
+
+
+def analyze(layers, labels, weights=None, logits=None, lambda_h=None, lambda_w=None,
+            rank_tol: float = 1e-6, out=None, plots: bool = False) -> dict:
+    """ufm's measurements (docs/analyze.md) of activations exported from any network.
+
+    layers: dict name -> (N, d) array (or (N, ...), flattened per sample), in order: the inputs of
+    the head's matrices h(X), s(W1 h(X)), ...; labels: (N,) classes 0..K-1; weights: optional
+    dict name -> (out, in) matrices (nn.Linear layout), weight i taking layer i as input; logits:
+    optional (N, K). lambda_h and lambda_w (both or neither) add the head's loss and the DNC bound.
+    Returns result.json as a dict; with `out` the folder keeps result.json (and plots/ with
+    plots=True). Raises UFMError naming the bad array.
+    """
+    import json
+    import tempfile
+
+    opts = {"rank_tol": rank_tol, "plots": bool(plots)}
+    if lambda_h is not None:
+        opts["lambda_h"] = float(lambda_h)
+    if lambda_w is not None:
+        opts["lambda_w"] = float(lambda_w)
+    names = list(layers)
+    wnames = list(weights or {})
+    with tempfile.TemporaryDirectory(prefix="ufm-analyze-") as tmp:
+        # Zero-padded prefixes keep the dict order through the folder's name order.
+        os.makedirs(os.path.join(tmp, "layers"))
+        np.save(os.path.join(tmp, "labels.npy"), np.asarray(labels).astype(np.int64))
+        for i, k in enumerate(names):
+            np.save(os.path.join(tmp, "layers", f"{i:06d}.npy"), np.asarray(layers[k]))
+        if wnames:
+            os.makedirs(os.path.join(tmp, "weights"))
+            for i, k in enumerate(wnames):
+                np.save(os.path.join(tmp, "weights", f"{i:06d}.npy"), np.asarray(weights[k]))
+        if logits is not None:
+            np.save(os.path.join(tmp, "logits.npy"), np.asarray(logits))
+        target = os.fspath(out) if out is not None else os.path.join(tmp, "out")
+        opts["name"] = os.path.basename(os.path.abspath(target))
+        _call(_lib.ufm_analyze, os.fsencode(tmp), json.dumps(opts).encode(),
+              os.fsencode(target))
+        path = os.path.join(target, "result.json")
+        with open(path) as f:
+            report = json.load(f)
+        for entry, k in zip(report["layers"], names):
+            entry["name"] = str(k)
+        for entry, k in zip(report["weights"], wnames):
+            entry["name"] = str(k)
+        if out is not None:
+            with open(path, "w") as f:
+                json.dump(report, f, indent=2)
+    return report
 
 
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 #[path = "cli"]
 mod cli {
+    pub mod analyze;
     pub mod bench;
     pub mod exit;
     pub mod plot;
@@ -46,6 +47,8 @@ enum Command {
     Plot(cli::plot::PlotArgs),
     /// Closed forms, critical scales, regions and Hessian reports (docs/theory.md).
     Theory(cli::theory::TheoryArgs),
+    /// Measure activations exported from any network (docs/analyze.md).
+    Analyze(cli::analyze::AnalyzeArgs),
 }
 
 /// A command's failure, mapped to the exit status contract.
@@ -85,6 +88,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Merge(a) => cli::sweep::merge(a),
         Command::Plot(a) => cli::plot::plot(a),
         Command::Theory(a) => cli::theory::theory(a),
+        Command::Analyze(a) => cli::analyze::analyze(a),
         Command::Schema => {
             println!(
                 "{}",

@@ -1,11 +1,13 @@
 //! Job files: the serde schema, strict parsing and validation with field paths, sweep expansion.
 
+mod data;
 mod errors;
 mod preflight;
 mod schema;
 mod sweep;
 mod validate;
 
+pub use data::{BackboneSection, DataSection, DataSource, Regularization};
 pub use errors::JobError;
 pub use preflight::{check_npy_dir, check_run_inputs, max_structured_scale, structured_rank};
 pub use schema::*;
@@ -38,7 +40,8 @@ pub fn load(path: &Path) -> Result<LoadedJob, JobError> {
     })
 }
 
-fn read(path: &Path) -> Result<Job, JobError> {
+/// Read and parse a job file (no range checks: see [`check_file`]).
+pub fn read(path: &Path) -> Result<Job, JobError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| JobError::new("", format!("cannot read job file {}: {e}", path.display())))?;
     parse_job(&text)

@@ -24,6 +24,12 @@ pub struct Job {
     pub train: TrainSection,
     #[serde(default)]
     pub analysis: AnalysisSection,
+    /// Real inputs (files) for a backbone run; absent: free features (the deep UFM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<super::DataSection>,
+    /// The trainable MLP under the head (needs `data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backbone: Option<super::BackboneSection>,
     /// Grid to sweep: dotted path of a scalar field -> list of values or {"range": [from, to]}.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<IndexMap<String, SweepAxis>>,

@@ -102,7 +102,7 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
     at_least("train.record_every", t.record_every, 1)?;
     finite_at_least("train.tol", t.tol, 0.0)?;
     finite_positive("train.max_memory_gib", t.max_memory_gib)?;
-    let spec = model_spec(job)?;
+    let spec = super::data::validate_backbone(job, model_spec(job)?)?;
     validate_init(&job.init)?;
     validate_structured(&job.init, &spec)?;
     validate_optimizer(&job.optimizer, &spec)?;

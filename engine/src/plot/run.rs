@@ -58,11 +58,21 @@ fn floats(v: &Value) -> Vec<f64> {
 /// Plot a run folder into `out`.
 pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let result = read_json(&dir.join("result.json"))?;
-    let curve = read_curve(&dir.join("curve.csv"))?;
-    let name = result["job"]["name"].as_str().unwrap_or("run").to_string();
+    // `ufm analyze` folders have no curve (and their name at the top level).
+    let curve_path = dir.join("curve.csv");
+    let name = result["job"]["name"]
+        .as_str()
+        .or(result["name"].as_str())
+        .unwrap_or("run")
+        .to_string();
     let class = result["classification"].as_str().unwrap_or("?").to_string();
     let set = setting(&result["job"], &[]);
-    let mut files = loss_plot(out, &name, &class, &set, &result, &curve)?;
+    let mut files = if curve_path.exists() {
+        let curve = read_curve(&curve_path)?;
+        loss_plot(out, &name, &class, &set, &result, &curve)?
+    } else {
+        Vec::new()
+    };
     files.extend(singular_value_plot(out, &name, &set, &result)?);
     files.extend(logit_heat_map(out, &name, &class, &set, &result)?);
     Ok(files)

@@ -46,7 +46,14 @@ pub fn write_run(
     let ctx = |e: std::io::Error| format!("cannot write into {}: {e}", dir.display());
     let pdir = dir.join("params");
     std::fs::create_dir_all(&pdir).map_err(ctx)?;
-    for (name, m) in Params::names(params.layers()).iter().zip(&params.mats) {
+    // A backbone run's files: H1 = h(X), the head's W_l, then the backbone's B<i>_W, B<i>_b.
+    let names = match &result.data {
+        Some(d) => std::iter::once("H1".to_string())
+            .chain(d.tensors.iter().cloned())
+            .collect(),
+        None => Params::names(params.layers()),
+    };
+    for (name, m) in names.iter().zip(&params.mats) {
         let final_path = pdir.join(format!("{name}.npy"));
         let tmp = pdir.join(format!("{name}.npy.tmp{}", std::process::id()));
         write_matrix(&tmp, m.as_ref())?;

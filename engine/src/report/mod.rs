@@ -5,4 +5,6 @@ pub mod npy;
 mod result;
 
 pub use files::{curve_csv, write_atomic, write_run};
-pub use result::{FinalReport, Reference, RunResult, StructureReport};
+pub use result::{
+    effective_lambda, DataReport, FinalReport, Reference, RunResult, StructureReport,
+};

@@ -14,8 +14,10 @@ use std::time::Instant;
 
 pub mod checkpoint;
 pub mod fused;
+mod objective;
 
 pub use fused::{FusedRule, UpdateMode};
+pub use objective::Objective;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +89,7 @@ pub struct Outcome {
 pub struct Trainer {
     spec: ModelSpec,
     opts: TrainOptions,
-    ws: Workspace,
+    ws: Objective,
     /// Double buffer: `bufs[cur]` is the current state; updates write the other one.
     bufs: [Params; 2],
     cur: usize,
@@ -120,7 +122,21 @@ impl Trainer {
         lr: f64,
         opts: TrainOptions,
     ) -> Self {
-        Self::build(spec, params, optimizer, lr, opts, None)
+        let ws = Objective::Ufm(Workspace::new(spec, opts.path, opts.par));
+        Self::build(spec, params, ws, optimizer, lr, opts, None)
+    }
+
+    /// As [`Trainer::new`], minimising `ws` (e.g. a backbone run); `params` must have the
+    /// objective's tensor shapes. `spec` is the (head) model. Always the separate update.
+    pub fn with_objective(
+        spec: &ModelSpec,
+        params: Params,
+        ws: Objective,
+        optimizer: Box<dyn Optimizer>,
+        lr: f64,
+        opts: TrainOptions,
+    ) -> Self {
+        Self::build(spec, params, ws, optimizer, lr, opts, None)
     }
 
     /// As [`Trainer::new`], with the update of the d x d matrices chosen by `mode` (see
@@ -135,7 +151,8 @@ impl Trainer {
         mode: UpdateMode,
     ) -> Result<Self, String> {
         let rule = Self::fused_rule_for(spec, optimizer.as_ref(), opts.path, mode)?;
-        Ok(Self::build(spec, params, optimizer, lr, opts, rule))
+        let ws = Objective::Ufm(Workspace::new(spec, opts.path, opts.par));
+        Ok(Self::build(spec, params, ws, optimizer, lr, opts, rule))
     }
 
     /// The fused rule `mode` resolves to for this model and optimiser (`None` = separate).
@@ -169,18 +186,18 @@ impl Trainer {
     fn build(
         spec: &ModelSpec,
         params: Params,
+        ws: Objective,
         mut optimizer: Box<dyn Optimizer>,
         lr: f64,
         opts: TrainOptions,
         rule: Option<FusedRule>,
     ) -> Self {
-        let ws = Workspace::new(spec, opts.path, opts.par);
         let layers = spec.layers;
         // Fused: only H1 and W_L get a second buffer and a stored gradient.
         let small = |i: usize| rule.is_none() || i == 0 || i == layers;
+        // Shapes from `params`: a backbone run's tensors are not the UFM's.
         let grad = Params {
-            mats: spec
-                .shapes()
+            mats: shapes(&params)
                 .iter()
                 .enumerate()
                 .map(|(i, &(r, c))| {
@@ -192,8 +209,7 @@ impl Trainer {
                 })
                 .collect(),
         };
-        let state = spec
-            .shapes()
+        let state = shapes(&params)
             .iter()
             .map(|&(r, c)| {
                 let mut s = vec![0.0; optimizer.state_len(r, c)];
@@ -335,7 +351,7 @@ impl Trainer {
             .iter()
             .map(|m| (m.nrows(), m.ncols()))
             .collect();
-        if shapes != self.spec.shapes() {
+        if shapes != self::shapes(&self.bufs[self.cur]) {
             return Err("checkpoint: parameter shapes differ from the model".into());
         }
         let lens: Vec<usize> = c.state.iter().map(Vec::len).collect();
@@ -442,6 +458,14 @@ impl Trainer {
     /// The gradient algorithm in use.
     pub fn grad_path(&self) -> GradPath {
         self.ws.path()
+    }
+
+    /// The backbone of a backbone run (None for the deep UFM).
+    pub fn backbone_mut(&mut self) -> Option<&mut crate::backbone::BackboneObjective> {
+        match &mut self.ws {
+            Objective::Backbone(b) => Some(b),
+            Objective::Ufm(_) => None,
+        }
     }
 
     fn row(&mut self) -> CurveRow {
@@ -678,6 +702,11 @@ impl Sampler {
         self.pos += self.batch;
         b
     }
+}
+
+/// (rows, cols) of every tensor of `p`.
+fn shapes(p: &Params) -> Vec<(usize, usize)> {
+    p.mats.iter().map(|m| (m.nrows(), m.ncols())).collect()
 }
 
 /// Euclidean norm of all entries of all matrices.

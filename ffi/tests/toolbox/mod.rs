@@ -15,6 +15,10 @@
 //! - `CMAKE`, `PKG_CONFIG`: the cmake / pkg-config to use. Otherwise the ones on PATH are used
 //!   (they are what a user types), and the venv's copies where PATH has none.
 
+// Shared by test crates that use different tools (engine/tests/analyze_numpy.rs needs only the
+// Python), so an unused field is not a mistake here.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

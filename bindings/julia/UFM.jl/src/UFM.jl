@@ -20,7 +20,7 @@ import JSON3
 
 export UFMError, Trainer, Result, run!, step!, set_param!, param, params, gradient, loss,
        steps, param_count, param_shape, result, json, summary, curve, logit_singular_values,
-       class_mean_logits, validate_job, load_plugin, singular_values, relative_rank, class_means, nc1,
+       class_mean_logits, validate_job, load_plugin, analyze, singular_values, relative_rank, class_means, nc1,
        nc1_quotient, nc2, nc3, simplex_cosine, classify, theory_compare, theory_loss,
        theory_critical_scales, theory_lambda_max, theory_family, theory_family_hessian
 
@@ -122,6 +122,8 @@ ufm_error_status(e) = @ccall libufm.ufm_error_status(e::Ptr{Cvoid})::Cint
 ufm_error_free(e) = @ccall libufm.ufm_error_free(e::Ptr{Cvoid})::Cvoid
 ufm_job_validate(j, err) = @ccall libufm.ufm_job_validate(j::Cstring, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_plugin_load(p, err) = @ccall libufm.ufm_plugin_load(p::Cstring, err::Ptr{Ptr{Cvoid}})::Cint
+ufm_analyze(d, o, out, err) = @ccall libufm.ufm_analyze(d::Cstring, o::Cstring, out::Cstring,
+    err::Ptr{Ptr{Cvoid}})::Cint
 ufm_trainer_new(j, dir, out, err) = @ccall libufm.ufm_trainer_new(j::Cstring, dir::Cstring,
     out::Ptr{Ptr{Cvoid}}, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_trainer_free(t) = @ccall libufm.ufm_trainer_free(t::Ptr{Cvoid})::Cvoid
@@ -220,6 +222,18 @@ validate_job(job) = check(ufm_job_validate, job_text(job))
 
 "Load and check a plugin library (jobs then name it by the same path)."
 load_plugin(path::AbstractString) = check(ufm_plugin_load, String(path))
+
+"""
+    analyze(dir, out_dir; options="{}")
+
+Measure the activations exported in `dir` (labels.npy, layers/, optional weights/ and logits.npy;
+docs/analyze.md) into `out_dir/result.json`; returns its text. `options` is JSON text
+(`rank_tol`, `lambda_h`, `lambda_w`, `max_memory_gib`, `plots`, `name`).
+"""
+function analyze(dir::AbstractString, out_dir::AbstractString; options::AbstractString="{}")
+    check(ufm_analyze, String(dir), String(options), String(out_dir))
+    read(joinpath(out_dir, "result.json"), String)
+end
 
 # ---- Trainer and Result -------------------------------------------------------------------------
 

@@ -42,6 +42,19 @@ pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
     let checked = ufm::job::check_file(&a.job)
         .map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
     let runs = checked.runs;
+    if ufm::job::read(&a.job).is_ok_and(|j| j.backbone.is_some()) {
+        // The backbone's size and the data's memory depend on the files, read at run time.
+        let s = &checked.base;
+        println!(
+            "{}: valid ({} run{}, {} head parameters; the backbone's input size and the data are \
+             read at run time)",
+            a.job.display(),
+            runs,
+            if runs == 1 { "" } else { "s" },
+            s.parameter_count() - s.width * s.samples(),
+        );
+        return Ok(());
+    }
     println!(
         "{}: valid ({} run{}, {} parameters, about {:.1} MiB {})",
         a.job.display(),
