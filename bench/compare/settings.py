@@ -1,4 +1,4 @@
-"""The four benchmark settings of the deep-UFM comparison (DESIGN.md section 2).
+"""The four benchmark settings of the deep-UFM comparison (see bench/compare/README.md).
 
 All use softmax cross-entropy, the same lambda on H1 and every W_l, plain full-batch GD.
 """

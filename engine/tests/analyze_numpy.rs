@@ -34,7 +34,7 @@ fn measurements_agree_with_numpy() {
     let python = &toolbox::tools(&target_root()).python;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/analyze_check.py");
     let work = scratch("numpy");
-    let out = Command::new(&python)
+    let out = Command::new(python)
         .arg(&script)
         .arg(ufm())
         .arg(&work)

@@ -1,4 +1,4 @@
-//! `ufm theory ...`: the DESIGN.md section 5 contract (JSON keys, exit statuses, argument names in
+//! `ufm theory ...`: the `ufm theory` contract of docs/theory.md (JSON keys, exit statuses, argument names in
 //! error messages), run against the built binary.
 
 use std::process::Command;

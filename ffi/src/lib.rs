@@ -1,4 +1,4 @@
-//! `libufm`: the C ABI of the ufm engine (DESIGN.md section 6). The header `include/ufm.h` is
+//! `libufm`: the C ABI of the ufm engine (docs/c-api.md). The header `include/ufm.h` is
 //! generated from this crate by cbindgen (see `tests/header.rs`).
 //!
 //! Conventions, as in rustls-ffi:

@@ -142,7 +142,7 @@ pub extern "C" fn ufm_result_free(result: *mut ufm_result) {
     crate::guard_value((), || release(result, Kind::Result))
 }
 
-/// The result as JSON text, the format of result.json (DESIGN.md section 4; `docs/results.md`).
+/// The result as JSON text, the format of result.json (`docs/results.md`).
 /// `*len` (may be NULL) receives its length in bytes, without the terminating NUL.
 ///
 /// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.

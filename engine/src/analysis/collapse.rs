@@ -1,5 +1,5 @@
 //! Neural-collapse metrics of one feature matrix (NC1, NC1 quotient, NC2) and of one weight
-//! matrix against its input features (NC3). Definitions: DESIGN.md section 4.
+//! matrix against its input features (NC3). Definitions: docs/results.md.
 //!
 //! # Computation
 //! With M the d x K class means, mu_G their unweighted average, M_c = M - mu_G 1^T, and

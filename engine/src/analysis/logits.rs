@@ -1,5 +1,5 @@
 //! The logit side: class-mean logit matrix, its alignment with the simplex, diagonal
-//! superiority, training accuracy and the solution classification (DESIGN.md section 4).
+//! superiority, training accuracy and the solution classification (docs/results.md).
 //!
 //! Conventions:
 //! - A class-mean logit matrix is K x K with column c the mean logit vector of class c (the

@@ -1,6 +1,6 @@
 //! Measurements of a deep-UFM solution: singular values and rank, neural-collapse metrics per
 //! layer and per weight, the class-mean logit matrix and the solution classification
-//! (DESIGN.md section 4 is the contract for every definition and name).
+//! (docs/results.md is the contract for every definition and name).
 //!
 //! [`analyze`] runs a forward pass and measures everything; the standalone functions work on
 //! caller-supplied matrices (columns in class order, `class_sizes` giving n_1..n_K).
@@ -131,7 +131,7 @@ pub struct LogitReport {
     pub simplex_cosine: f64,
     pub diagonally_superior: bool,
     /// rank of the centred class-mean logit matrix C (same rank_tol, at most K - 1): the rank
-    /// the classification uses. An addition to the DESIGN.md keys.
+    /// the classification uses. An addition to the original result.json keys.
     pub centred_rank: usize,
 }
 

@@ -1,6 +1,6 @@
 //! Singular values and relative rank.
 //!
-//! Every decomposition here runs with `Par::Seq` (DESIGN.md section 8: one run = one thread),
+//! Every decomposition here runs with `Par::Seq` (one run = one thread, so that sweeps parallelise over runs),
 //! calling faer's low-level SVD directly rather than the convenience methods, which use faer's
 //! global parallelism setting.
 

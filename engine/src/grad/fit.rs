@@ -176,6 +176,12 @@ pub fn fit_transposed_batch(
 /// the same, tested), but the loops stream through contiguous columns of Z^T instead of strided
 /// rows, which matters when the softmax is a third of a small model's step. `scratch` must hold
 /// at least 3 N values (per-sample maxima, sums and their logarithms).
+/// The scratch length [`fit_transposed_columns`] needs for N samples (one place, so every
+/// caller's buffer follows the kernel when it changes).
+pub fn fit_scratch_len(n: usize) -> usize {
+    3 * n
+}
+
 pub fn fit_transposed_columns(
     loss: LossKind,
     zt: &Mat<f64>,
@@ -187,7 +193,7 @@ pub fn fit_transposed_columns(
     let (n, k) = (zt.nrows(), zt.ncols());
     let inv_n = 1.0 / n as f64;
     let inv_b = inv_batch(batch, inv_n);
-    let (m, rest) = scratch[..3 * n].split_at_mut(n);
+    let (m, rest) = scratch[..fit_scratch_len(n)].split_at_mut(n);
     let (s, logs) = rest.split_at_mut(n);
     let mut total = 0.0;
     match loss {

@@ -14,7 +14,7 @@ mod fit;
 mod workspace;
 
 pub use fit::{
-    fit_and_dz, fit_and_dz_batch, fit_only, fit_transposed, fit_transposed_batch,
+    fit_and_dz, fit_and_dz_batch, fit_only, fit_scratch_len, fit_transposed, fit_transposed_batch,
     fit_transposed_columns,
 };
 pub use workspace::Workspace;

@@ -1,7 +1,7 @@
 //! Preallocated buffers and the two gradient algorithms.
 
 use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
-use super::fit::{fit_and_dz_batch, fit_only, fit_transposed_columns};
+use super::fit::{fit_and_dz_batch, fit_only, fit_scratch_len, fit_transposed_columns};
 use super::{GradPath, LossParts};
 use crate::linalg::product as matmul;
 use crate::model::{Activation, ModelSpec, Params};
@@ -74,7 +74,11 @@ impl Workspace {
                 mats(layers - 1, d, n)
             },
             sq: vec![0.0; layers + 1],
-            fit_scratch: if factored { vec![0.0; 3 * n] } else { vec![] },
+            fit_scratch: if factored {
+                vec![0.0; fit_scratch_len(n)]
+            } else {
+                vec![]
+            },
             batch: Vec::new(),
             delta: if factored {
                 [Mat::zeros(0, 0), Mat::zeros(0, 0)]

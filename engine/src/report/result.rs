@@ -1,4 +1,4 @@
-//! result.json: the contract of DESIGN.md section 4, built from a finished run.
+//! result.json (the contract of docs/results.md), built from a finished run.
 
 use crate::analysis::Analysis;
 use crate::job::Job;

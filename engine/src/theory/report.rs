@@ -1,4 +1,4 @@
-//! CLI-independent reports behind `ufm theory compare | critical | region` (DESIGN.md section 5),
+//! CLI-independent reports behind `ufm theory compare | critical | region` (docs/theory.md),
 //! and parsers for their arguments. Errors name the argument (`lambda: ...`, `classes: ...`).
 
 use std::ops::RangeInclusive;

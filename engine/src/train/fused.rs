@@ -32,7 +32,7 @@
 //! fused path is itself deterministic and independent of the thread count (fixed loop orders).
 
 use crate::grad::elementwise::{set_scaled, squared_norm};
-use crate::grad::{fit_transposed_columns, LossParts};
+use crate::grad::{fit_scratch_len, fit_transposed_columns, LossParts};
 use crate::model::{ModelSpec, Params};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
@@ -156,7 +156,7 @@ impl Fused {
             labels: spec.labels(),
             z: Mat::zeros(n, k),
             dz: Mat::zeros(n, k),
-            fit_scratch: vec![0.0; 2 * n],
+            fit_scratch: vec![0.0; fit_scratch_len(n)],
             batch: Vec::new(),
             prod: [mats(layers - 1), mats(layers - 1)],
             back: [mats(layers), mats(layers)],

@@ -1,4 +1,4 @@
-//! `ufm theory compare | critical | region | hessian` (DESIGN.md section 5): human tables, or one
+//! `ufm theory compare | critical | region | hessian` (docs/theory.md): human tables, or one
 //! JSON object with `--json`. Invalid arguments exit 2 with a message naming the argument.
 
 use crate::Failure;
