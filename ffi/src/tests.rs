@@ -768,6 +768,32 @@ fn theory_family_and_its_hessian_verdict() {
         );
         assert!(take(&mut err).contains(what));
     }
+    // Sizes whose parameter count overflows usize are refused, not wrapped into a small count
+    // (the fuzzing harness found the wrapped count reaching an allocation that panicked).
+    let huge = [
+        (usize::MAX, usize::MAX, 2, 6),
+        (1 << 40, 1 << 40, 2, 1 << 30),
+        (6, 2, usize::MAX, 8),
+    ];
+    for (k, n, l, width) in huge {
+        assert_eq!(
+            ufm_theory_family_hessian(
+                k,
+                n,
+                l,
+                1e-2,
+                1,
+                width,
+                &mut verdict,
+                &mut negative,
+                &mut smallest,
+                &mut err
+            ),
+            ufm_status::UFM_STATUS_INVALID_ARGUMENT,
+            "K = {k}, n = {n}, L = {l}, width = {width}"
+        );
+        assert!(take(&mut err).contains("width"));
+    }
 }
 
 #[test]

@@ -278,14 +278,21 @@ pub extern "C" fn ufm_theory_family_hessian(
             out(negative, "negative")?,
             out(smallest, "smallest")?,
         );
-        let member = th::PairSimplex::new(classes, pairs).map_err(Error::arg)?;
-        let p = width.saturating_mul(classes * per_class + (layers - 1) * width + classes);
+        // Checked: with sizes near usize::MAX a wrapped count once passed this test and the
+        // construction then overflowed an allocation (found by the fuzzing harness).
+        let p = classes
+            .checked_mul(per_class)
+            .and_then(|kn| (layers - 1).checked_mul(width)?.checked_add(kn))
+            .and_then(|a| a.checked_add(classes))
+            .and_then(|a| a.checked_mul(width))
+            .unwrap_or(usize::MAX);
         if p > th::hessian::DENSE_LIMIT {
             return Err(Error::arg(format!(
                 "width: {p} parameters, a dense Hessian is refused above {}",
                 th::hessian::DENSE_LIMIT
             )));
         }
+        let member = th::PairSimplex::new(classes, pairs).map_err(Error::arg)?;
         let (spec, params, _, _) =
             th::family_point(member, th::Root::Large, per_class, layers, lambda, width, 0)
                 .map_err(Error::arg)?;

@@ -70,6 +70,9 @@ api! {
     ufm_theory_loss: fn(i32, usize, usize, usize, f64, f64, *mut f64, E) -> i32;
     ufm_theory_critical_scales: fn(i32, usize, usize, usize, f64, *mut f64, usize, *mut usize, E) -> i32;
     ufm_theory_lambda_max: fn(i32, usize, usize, usize, *mut f64, E) -> i32;
+    ufm_theory_family: fn(usize, usize, usize, f64, *mut [u64; 6], usize, *mut usize, E) -> i32;
+    ufm_theory_family_hessian: fn(usize, usize, usize, f64, usize, usize, *mut i32, *mut usize, *mut f64, E) -> i32;
+    ufm_analyze: fn(*const c_char, *const c_char, *const c_char, E) -> i32;
     ufm_trainer_new: fn(*const c_char, *const c_char, *mut H, E) -> i32;
     ufm_trainer_free: fn(H);
     ufm_trainer_param_count: fn(H, *mut usize, E) -> i32;
@@ -362,7 +365,7 @@ impl Fuzzer<'_> {
     fn call(&mut self) {
         let api = self.api;
         let mut e: H = std::ptr::null_mut();
-        let which = self.rng.below(36);
+        let which = self.rng.below(39);
         // SAFETY (every call below): arguments follow include/ufm.h; every pointer is NULL,
         // a made-up handle address (which the library only looks up), or valid memory of the
         // declared size.
@@ -759,6 +762,96 @@ impl Fuzzer<'_> {
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_trainer_step)(t, n, dp, ep);
                     self.status("ufm_trainer_step", s, &mut e);
+                }
+                36 => {
+                    // The pair + simplex family table (ufm_family_member: 3 size_t + 3 double).
+                    let k = *self
+                        .rng
+                        .pick(&[0usize, 1, 2, 3, 5, 10, 1 << 20, 1 << 40, usize::MAX]);
+                    let n = *self.rng.pick(&[0usize, 1, 2, 5, 1 << 40, usize::MAX]);
+                    let l = *self.rng.pick(&[0usize, 1, 2, 4, 1 << 40, usize::MAX]);
+                    let lambda = if self.rng.chance(0.7) {
+                        1e-3
+                    } else {
+                        self.value()
+                    };
+                    let mut members = [[0u64; 6]; 8];
+                    let cap = self.rng.range(0, 9) as usize;
+                    let mp = if self.rng.chance(0.1) {
+                        std::ptr::null_mut()
+                    } else {
+                        members.as_mut_ptr()
+                    };
+                    let mut len = 0usize;
+                    let lp = self.out(&mut len);
+                    let ep = self.err_slot(&mut e);
+                    let s = (api.ufm_theory_family)(k, n, l, lambda, mp, cap, lp, ep);
+                    self.status("ufm_theory_family", s, &mut e);
+                }
+                37 => {
+                    // Sizes stay small where they are valid (a dense Hessian near the limit
+                    // takes minutes); the huge ones exercise the refusals.
+                    let k = *self.rng.pick(&[0usize, 1, 2, 4, 6, 1 << 40, usize::MAX]);
+                    let n = *self.rng.pick(&[0usize, 1, 2, 1 << 40, usize::MAX]);
+                    let l = *self.rng.pick(&[0usize, 1, 2, 3, 1 << 40, usize::MAX]);
+                    let pairs = *self.rng.pick(&[0usize, 1, 2, 3, usize::MAX]);
+                    let width = *self.rng.pick(&[0usize, 1, 2, 4, 6, 8, 1 << 30, usize::MAX]);
+                    let lambda = if self.rng.chance(0.7) {
+                        1e-2
+                    } else {
+                        self.value()
+                    };
+                    let (mut verdict, mut negative, mut smallest) = (0i32, 0usize, 0.0f64);
+                    let vp = self.out(&mut verdict);
+                    let np = self.out(&mut negative);
+                    let sp = self.out(&mut smallest);
+                    let ep = self.err_slot(&mut e);
+                    let s = (api.ufm_theory_family_hessian)(
+                        k, n, l, lambda, pairs, width, vp, np, sp, ep,
+                    );
+                    self.status("ufm_theory_family_hessian", s, &mut e);
+                }
+                38 => {
+                    // An export folder that is missing, not a folder, or empty, options that
+                    // are NULL, not JSON or out of range, and an output folder in the scratch
+                    // area (or NULL).
+                    let base = self.base_dir.to_string_lossy().to_string();
+                    let dir = CString::new(match self.rng.below(4) {
+                        0 => "/nonexistent/export".to_string(),
+                        1 => format!("{base}/not_a_library.so"),
+                        2 => base.clone(),
+                        _ => String::new(),
+                    })
+                    .unwrap_or_default();
+                    let opts = CString::new(*self.rng.pick(&[
+                        "{}",
+                        "{\"rank_tol\": -1}",
+                        "{\"lambda_h\": 1e-3}",
+                        "{\"max_memory_gib\": 1e308}",
+                        "{\"typo\": 1}",
+                        "not json",
+                        "[1, 2]",
+                    ]))
+                    .unwrap_or_default();
+                    let out = CString::new(format!("{base}/analyze-out")).unwrap_or_default();
+                    let dp = if self.rng.chance(0.1) {
+                        std::ptr::null()
+                    } else {
+                        dir.as_ptr()
+                    };
+                    let op = if self.rng.chance(0.3) {
+                        std::ptr::null()
+                    } else {
+                        opts.as_ptr()
+                    };
+                    let outp = if self.rng.chance(0.1) {
+                        std::ptr::null()
+                    } else {
+                        out.as_ptr()
+                    };
+                    let ep = self.err_slot(&mut e);
+                    let s = (api.ufm_analyze)(dp, op, outp, ep);
+                    self.status("ufm_analyze", s, &mut e);
                 }
                 _ => {
                     let t = self.handle(0);
