@@ -14,7 +14,7 @@
 //! lies within that bound of the cut.
 
 use super::spectrum::singular_values;
-use faer::linalg::matmul::matmul;
+use crate::linalg::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -20,8 +20,8 @@ pub use init::{default_gain, initial_params};
 use crate::data::Dataset;
 use crate::grad::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
 use crate::grad::{GradPath, LossParts, Workspace};
+use crate::linalg::matmul;
 use crate::model::{Activation, ModelSpec, Params};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 /// The backbone's architecture and its weight decay.
@@ -310,7 +310,7 @@ impl BackboneObjective {
         for i in 1..=self.arch.layers {
             let a = params.mats[layers + 2 * (i - 1)].as_ref();
             let b = params.mats[layers + 2 * (i - 1) + 1].as_ref();
-            let mut out = a * h.as_ref();
+            let mut out = crate::linalg::mul(a, h.as_ref());
             add_bias(&mut out, b);
             if relu_bb {
                 relu_in_place(&mut out);
@@ -319,7 +319,7 @@ impl BackboneObjective {
         }
         let mut z = h.clone();
         for l in 1..=layers {
-            z = params.mats[l - 1].as_ref() * z.as_ref();
+            z = crate::linalg::mul(params.mats[l - 1].as_ref(), z.as_ref());
             if l < layers && self.head_spec.activation == Activation::Relu {
                 relu_in_place(&mut z);
             }

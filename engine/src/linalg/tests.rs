@@ -155,3 +155,35 @@ fn the_softmax_runs_with_a_clean_register_state_in_a_real_gradient_step() {
         }
     }
 }
+
+/// Every product of the engine goes through this module, so the upper SIMD state is clean after
+/// it (a merge once brought in three modules calling faer's `matmul` directly, one of them in the
+/// fused training step right before the softmax's `exp`). Only this module and the bench
+/// reproducer, which times the raw product on purpose, may name faer's `matmul`.
+#[test]
+fn no_engine_module_calls_faer_matmul_directly() {
+    fn scan(dir: &std::path::Path, hits: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                scan(&path, hits);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains("linalg::matmul::matmul") {
+                    hits.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut hits = Vec::new();
+    scan(&src, &mut hits);
+    hits.retain(|p| {
+        let p = p.replace('\\', "/");
+        !(p.contains("/src/linalg/") || p.ends_with("/src/bench.rs"))
+    });
+    assert!(
+        hits.is_empty(),
+        "call crate::linalg::matmul instead in: {hits:?}"
+    );
+}

@@ -33,8 +33,8 @@
 
 use crate::grad::elementwise::{set_scaled, squared_norm};
 use crate::grad::{fit_scratch_len, fit_transposed_columns, LossParts};
+use crate::linalg::matmul;
 use crate::model::{ModelSpec, Params};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 /// An update rule the fused step can apply.
