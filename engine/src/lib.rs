@@ -10,6 +10,7 @@ pub mod bench;
 pub mod data;
 pub mod grad;
 pub mod init;
+pub mod io;
 pub mod job;
 pub mod linalg;
 pub mod model;

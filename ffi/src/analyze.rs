@@ -115,7 +115,7 @@ pub extern "C" fn ufm_analyze(
         std::fs::create_dir_all(out)
             .map_err(|e| runtime(format!("cannot create {}: {e}", out.display())))?;
         let json = serde_json::to_string_pretty(&report).map_err(|e| runtime(e.to_string()))?;
-        engine::report::write_atomic(&out.join("result.json"), json.as_bytes())
+        engine::io::write_atomic(&out.join("result.json"), json.as_bytes())
             .map_err(|e| runtime(format!("cannot write into {}: {e}", out.display())))?;
         if opts.plots {
             engine::plot::plot_dir(out, None).map_err(runtime)?;

@@ -65,7 +65,7 @@ impl Env {
         let names = engine::model::Params::names(2);
         for (name, (r, c)) in names.iter().zip(spec.shapes()) {
             let m = faer_like(r, c);
-            engine::report::npy::write_matrix(
+            engine::io::npy::write_matrix(
                 &dir.join("npy_ok").join(format!("{name}.npy")),
                 m.as_ref(),
             )

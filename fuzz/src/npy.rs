@@ -79,8 +79,8 @@ pub fn exercise(bytes: &[u8], path: &Path) -> bool {
     if std::fs::write(path, bytes).is_err() {
         return false;
     }
-    let header = engine::report::npy::read_header(path);
-    let matrix = engine::report::npy::read_matrix(path);
+    let header = engine::io::npy::read_header(path);
+    let matrix = engine::io::npy::read_matrix(path);
     // The two must agree on whether the file is usable and on its shape.
     match (header, matrix) {
         (Ok(h), Ok(m)) => {

@@ -8,7 +8,7 @@ use super::{trainable_names, trainable_shapes, BackboneSpec};
 use crate::init::gaussian_matrix;
 use crate::job::{BuiltinInit, InitChoice, Job};
 use crate::model::{Activation, ModelSpec, Params};
-use crate::report::npy::read_matrix;
+use crate::io::npy::read_matrix;
 use crate::run::RunError;
 use faer::Mat;
 use rand::SeedableRng;

@@ -7,7 +7,7 @@
 
 use crate::job::{BuiltinInit, StructuredInit};
 use crate::model::{ModelSpec, Params};
-use crate::report::npy::{read_header, read_matrix};
+use crate::io::npy::{read_header, read_matrix};
 use crate::theory::{aligned_params, structure_logits, Structure};
 use faer::Mat;
 use rand::{RngExt, SeedableRng};

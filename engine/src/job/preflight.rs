@@ -67,7 +67,7 @@ pub fn check_npy_dir(spec: &ModelSpec, dir: &Path) -> Result<(), JobError> {
     }
     for (name, (r, c)) in Params::names(spec.layers).iter().zip(spec.shapes()) {
         let path = dir.join(format!("{name}.npy"));
-        let h = crate::report::npy::read_header(&path).map_err(|e| JobError::new("init.dir", e))?;
+        let h = crate::io::npy::read_header(&path).map_err(|e| JobError::new("init.dir", e))?;
         if (h.rows, h.cols) != (r as u64, c as u64) {
             return Err(JobError::new(
                 "init.dir",

@@ -1,27 +1,12 @@
 //! Writing a run's files: result.json, curve.csv, params/*.npy. Every file is written to a
 //! temporary name and renamed into place, so a killed process never leaves a half-written file.
 
-use super::npy::write_matrix;
+use crate::io::npy::write_matrix;
+use crate::io::write_atomic;
 use super::result::RunResult;
 use crate::model::Params;
 use crate::train::CurveRow;
-use std::io::Write;
 use std::path::Path;
-
-/// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
 
 /// curve.csv text: header `step,loss,fit,reg,grad_norm`, full precision (shortest round-trip).
 pub fn curve_csv(curve: &[CurveRow]) -> String {

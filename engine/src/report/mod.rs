@@ -1,10 +1,9 @@
 //! Result files: result.json, curve.csv and the final parameters as .npy.
 
 mod files;
-pub mod npy;
 mod result;
 
-pub use files::{curve_csv, write_atomic, write_run};
+pub use files::{curve_csv, write_run};
 pub use result::{
     effective_lambda, DataReport, FinalReport, Reference, RunResult, StructureReport,
 };

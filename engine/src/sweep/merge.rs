@@ -69,7 +69,7 @@ pub fn merge(dirs: &[&Path], out: &Path) -> Result<Summary, SweepError> {
         text.push('\n');
     }
     meta.write(out)?;
-    crate::report::write_atomic(&out.join(RUNS_FILE), text.as_bytes())
+    crate::io::write_atomic(&out.join(RUNS_FILE), text.as_bytes())
         .map_err(|e| SweepError::Runtime(format!("cannot write into {}: {e}", out.display())))?;
     write_summary(out, &meta, &assignments, &records)
 }

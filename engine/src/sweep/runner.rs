@@ -102,7 +102,7 @@ pub fn write_summary(
 ) -> Result<Summary, SweepError> {
     let summary = summarize(meta, grid_assignments, records);
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    crate::report::write_atomic(&dir.join(SUMMARY_FILE), json.as_bytes())
+    crate::io::write_atomic(&dir.join(SUMMARY_FILE), json.as_bytes())
         .map_err(|e| SweepError::Runtime(format!("cannot write into {}: {e}", dir.display())))?;
     Ok(summary)
 }

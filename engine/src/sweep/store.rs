@@ -60,7 +60,7 @@ impl SweepMeta {
 
     pub fn write(&self, dir: &Path) -> Result<(), SweepError> {
         let json = serde_json::to_string_pretty(self).expect("meta serialises");
-        crate::report::write_atomic(&dir.join(META_FILE), json.as_bytes())
+        crate::io::write_atomic(&dir.join(META_FILE), json.as_bytes())
             .map_err(|e| SweepError::Runtime(format!("cannot write into {}: {e}", dir.display())))
     }
 }

@@ -161,7 +161,7 @@ fn constructed_starts_are_identified_and_end_at_the_closed_form() {
                 family_point(m, Root::Large, n, layers, lambda, d, 5).unwrap();
             std::fs::create_dir_all(&dir).unwrap();
             for (name, mat) in Params::names(layers).iter().zip(&params.mats) {
-                crate::report::npy::write_matrix(&dir.join(format!("{name}.npy")), mat.as_ref())
+                crate::io::npy::write_matrix(&dir.join(format!("{name}.npy")), mat.as_ref())
                     .unwrap();
             }
             let text = format!(

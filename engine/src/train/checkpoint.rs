@@ -84,24 +84,9 @@ pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), 
         }
     }
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(ctx)?;
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("checkpoint");
-    let tmp = parent.join(format!("{name}.tmp{}", std::process::id()));
-    let old = parent.join(format!("{name}.old{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(ctx)?;
     let json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
-    crate::report::write_atomic(&tmp.join("data.bin"), &bytes).map_err(ctx)?;
-    crate::report::write_atomic(&tmp.join("meta.json"), json.as_bytes()).map_err(ctx)?;
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(ctx)?;
-    }
-    std::fs::rename(&tmp, dir).map_err(ctx)?;
-    let _ = std::fs::remove_dir_all(&old);
+    crate::io::replace_dir(dir, &[("data.bin", &bytes), ("meta.json", json.as_bytes())])
+        .map_err(ctx)?;
     Ok(())
 }
 

@@ -69,7 +69,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<(), Failure> {
         .map_err(|err| Failure::Runtime(format!("cannot create {}: {err}", out.display())))?;
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| Failure::Runtime(e.to_string()))?;
-    ufm::report::write_atomic(&out.join("result.json"), json.as_bytes())
+    ufm::io::write_atomic(&out.join("result.json"), json.as_bytes())
         .map_err(|err| Failure::Runtime(format!("cannot write into {}: {err}", out.display())))?;
     let plots = if a.no_plots {
         vec![]
