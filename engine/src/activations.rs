@@ -11,7 +11,8 @@ use crate::analysis::{
     centred_rank, class_means, diagonally_superior, nc3, relative_rank, simplex_cosine,
     singular_values, Classification, LayerReport, LogitReport, WeightReport,
 };
-use crate::report::{effective_lambda, Reference};
+use crate::report::Reference;
+use crate::theory::effective_lambda;
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

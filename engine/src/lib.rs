@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod backbone;
 pub mod bench;
 pub mod data;
+pub mod error;
 pub mod grad;
 pub mod init;
 pub mod io;

@@ -2,25 +2,21 @@
 //! The CLI, the sweep runner and the C ABI all go through [`execute`].
 
 use crate::analysis::{analyze_with, AnalysisOptions};
-use crate::job::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
+use crate::job::{Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
-use crate::report::{FinalReport, Reference, RunResult, StructureReport};
+use crate::report::{FinalReport, RunResult};
 use crate::train::{CurveRow, Objective, Progress, Stage, TrainOptions, Trainer};
 use faer::Par;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
-/// Why a run could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The job asks for something invalid (a missing .npy file, a bad plugin): exit status 2.
-    #[error("{0}")]
-    Input(String),
-    /// Something failed while running: exit status 1.
-    #[error("{0}")]
-    Runtime(String),
-}
+mod reference;
+
+pub use crate::error::RunError;
+pub use crate::init::run_seed;
+pub use crate::plugin::path as plugin_path;
+pub use reference::{reference, structure_report};
+use std::sync::atomic::AtomicBool;
 
 /// A finished run: its result, curve and final parameters.
 pub struct RunOutput {
@@ -29,17 +25,12 @@ pub struct RunOutput {
     pub params: Params,
 }
 
-/// A plugin path from a job: relative paths are resolved against the job file's folder.
-pub fn plugin_path(base_dir: &Path, plugin: &str) -> std::path::PathBuf {
-    base_dir.join(plugin)
-}
-
 /// Build the initial parameters a job asks for (for a backbone run: the trainable layout of
 /// [`crate::backbone`], which reads the data files to learn the input dimension).
 pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
     let params = match backbone_setup(job, spec, base_dir)? {
-        Some(s) => crate::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
-        None => ufm_initial_params(job, spec, base_dir)?,
+        Some(s) => crate::init::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
+        None => crate::init::ufm_params(job, spec, base_dir)?,
     };
     // A start that overflowed (a huge std, scale or multiplier) would only "diverge" at step 0.
     let names = Params::names(spec.layers);
@@ -55,44 +46,6 @@ pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Pa
         }
     }
     Ok(params)
-}
-
-/// The deep UFM's initial parameters [H1, W_1..W_L] (also the head's start of a backbone run).
-pub(crate) fn ufm_initial_params(
-    job: &Job,
-    spec: &ModelSpec,
-    base_dir: &Path,
-) -> Result<Params, RunError> {
-    match &job.init {
-        InitChoice::Builtin(b) => {
-            crate::init::initialise(spec, b, base_dir).map_err(RunError::Input)
-        }
-        InitChoice::Plugin(p) => {
-            let lib = crate::plugin::load(&plugin_path(base_dir, &p.plugin))
-                .map_err(|e| RunError::Input(format!("init.plugin: {e}")))?;
-            let init = lib
-                .initializer(&p.id, &p.params)
-                .map_err(|e| RunError::Input(format!("init: {e}")))?;
-            let mut params =
-                crate::init::from_plugin(spec, &init, p.seed).map_err(RunError::Runtime)?;
-            crate::init::scale_all(&mut params, p.multiplier);
-            Ok(params)
-        }
-    }
-}
-
-/// The seed of a job's run (the initialiser's; 0 for `npy`): it also drives `sgd` batches.
-pub fn run_seed(job: &Job) -> u64 {
-    match &job.init {
-        InitChoice::Builtin(b) => match b {
-            BuiltinInit::Gaussian(c) => c.seed,
-            BuiltinInit::Scaled(c) => c.seed,
-            BuiltinInit::Orthogonal(c) => c.seed,
-            BuiltinInit::Npy(_) => 0,
-            BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => c.seed,
-        },
-        InitChoice::Plugin(p) => p.seed,
-    }
 }
 
 /// Build the trainer a job asks for, from the given initial parameters (plugin paths relative
@@ -135,7 +88,7 @@ pub fn backbone_setup(
     };
     let gain = b
         .init_gain
-        .unwrap_or_else(|| crate::backbone::default_gain(b.activation));
+        .unwrap_or_else(|| crate::init::backbone::default_gain(b.activation));
     Ok(Some(BackboneSetup { arch, data, gain }))
 }
 
@@ -262,8 +215,8 @@ pub fn execute(
 fn start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Trainer, RunError> {
     let setup = backbone_setup(job, spec, base_dir)?;
     let params = match &setup {
-        Some(s) => crate::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
-        None => ufm_initial_params(job, spec, base_dir)?,
+        Some(s) => crate::init::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
+        None => crate::init::ufm_params(job, spec, base_dir)?,
     };
     build_trainer(job, spec, params, base_dir, setup)
 }
@@ -402,7 +355,7 @@ fn analyse_into(
     };
     let opts = AnalysisOptions::from(&job.analysis);
     let analysis = analyze_with(spec, &params, &opts, cancel, &mut report);
-    let structure = StructureReport::for_run(spec, &analysis.logits.class_means, loss.loss);
+    let structure = structure_report(spec, &analysis.logits.class_means, loss.loss);
     let finite = loss.loss.is_finite()
         && params
             .mats
@@ -462,7 +415,7 @@ fn analyse_into(
         },
         data: data_report,
         analysis,
-        reference: Reference::for_model(spec),
+        reference: reference(spec),
         structure,
         hessian,
         notes,

@@ -8,7 +8,8 @@ use faer::Par;
 use rand::SeedableRng;
 use ufm::grad::{GradPath, Workspace};
 use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::report::{effective_lambda, Reference};
+use ufm::run::reference;
+use ufm::theory::effective_lambda;
 use ufm::theory::{aligned_params, optimal_dnc, structure_logits, Structure};
 
 /// Minimum of a unimodal function on [a, b] by golden-section search (0.618^100 ~ 1e-21 of the interval).
@@ -96,7 +97,7 @@ fn dnc_bound_with_unequal_lambdas_matches_a_direct_minimisation() {
             lambda_h: lh,
             lambda_w: lw,
         };
-        assert_eq!(Reference::for_model(&spec).dnc_loss, Some(closed));
+        assert_eq!(reference(&spec).dnc_loss, Some(closed));
     }
 }
 

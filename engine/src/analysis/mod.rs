@@ -117,7 +117,17 @@ pub fn spectrum_of(
     Some((sv, info))
 }
 
-pub use crate::job::SpectrumChoice;
+/// How singular values are computed (`analysis.spectrum` of a job).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectrumChoice {
+    #[default]
+    Auto,
+    Full,
+    Top,
+}
 
 /// The logit matrix Z (K x N) and its class means.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -185,15 +195,6 @@ fn layer_report(
 pub struct AnalysisOptions {
     pub rank_tol: f64,
     pub spectrum: SpectrumChoice,
-}
-
-impl From<&crate::job::AnalysisSection> for AnalysisOptions {
-    fn from(a: &crate::job::AnalysisSection) -> Self {
-        AnalysisOptions {
-            rank_tol: a.rank_tol,
-            spectrum: a.spectrum,
-        }
-    }
 }
 
 /// Measure the solution `params` of the model `spec`; `rank_tol` is the relative rank

@@ -11,11 +11,8 @@
 //! Trainable tensors (the optimiser's tensor indices): W_1..W_L at 0..L-1, then A_1, b_1, ...,
 //! A_m, b_m at L, L+1, ... (`B<i>_W` is d_i x d_{i-1}, `B<i>_b` is d_i x 1).
 
-mod init;
 #[cfg(test)]
 mod tests;
-
-pub use init::{default_gain, initial_params};
 
 use crate::data::Dataset;
 use crate::grad::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};

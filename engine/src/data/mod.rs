@@ -11,11 +11,13 @@ mod cifar;
 mod idx;
 mod npy;
 mod prepare;
+mod section;
 
 pub use cifar::read_cifar10;
 pub use idx::read_idx_pair;
 pub use npy::{read_npy_labels, read_npy_pair, read_npy_rows, read_npz_pair};
 pub use prepare::{prepare, standardise, subsample, Prepared, Standardize};
+pub use section::{DataSection, DataSource};
 
 use faer::Mat;
 use std::io::Read;

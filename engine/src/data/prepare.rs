@@ -3,7 +3,7 @@
 //! check and standardisation with the training split's statistics.
 
 use super::{read_cifar10, read_idx_pair, read_npy_pair, read_npz_pair, Dataset, RawData};
-use crate::job::{DataSection, DataSource};
+use super::{DataSection, DataSource};
 use faer::Mat;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -5,15 +5,55 @@
 //! a ChaCha8 generator seeded with `seed_from_u64(seed)` and switched to stream i. Each matrix has
 //! its own stream, so results do not depend on thread count or on how many matrices precede it.
 
-use crate::job::{BuiltinInit, StructuredInit};
-use crate::model::{ModelSpec, Params};
+pub mod backbone;
+
 use crate::io::npy::{read_header, read_matrix};
+use crate::job::{BuiltinInit, InitChoice, Job, StructuredInit};
+use crate::model::{ModelSpec, Params};
 use crate::theory::{aligned_params, structure_logits, Structure};
 use faer::Mat;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::path::Path;
+
+/// The deep UFM's initial parameters [H1, W_1..W_L] (also the head's start of a backbone run).
+pub fn ufm_params(
+    job: &Job,
+    spec: &ModelSpec,
+    base_dir: &Path,
+) -> Result<Params, crate::error::RunError> {
+    match &job.init {
+        InitChoice::Builtin(b) => {
+            initialise(spec, b, base_dir).map_err(crate::error::RunError::Input)
+        }
+        InitChoice::Plugin(p) => {
+            let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
+                .map_err(|e| crate::error::RunError::Input(format!("init.plugin: {e}")))?;
+            let init = lib
+                .initializer(&p.id, &p.params)
+                .map_err(|e| crate::error::RunError::Input(format!("init: {e}")))?;
+            let mut params =
+                from_plugin(spec, &init, p.seed).map_err(crate::error::RunError::Runtime)?;
+            scale_all(&mut params, p.multiplier);
+            Ok(params)
+        }
+    }
+}
+
+/// The seed of a job's run (the initialiser's; 0 for `npy`): it also drives `sgd` batches.
+pub fn run_seed(job: &Job) -> u64 {
+    match &job.init {
+        InitChoice::Builtin(b) => match b {
+            BuiltinInit::Gaussian(c) => c.seed,
+            BuiltinInit::Scaled(c) => c.seed,
+            BuiltinInit::Orthogonal(c) => c.seed,
+            BuiltinInit::Npy(_) => 0,
+            BuiltinInit::Dnc(c) | BuiltinInit::LowRank(c) => c.seed,
+        },
+        InitChoice::Plugin(p) => p.seed,
+    }
+}
 
 /// The generator for matrix `index` of a run seeded with `seed`.
 pub fn stream(seed: u64, index: usize) -> ChaCha8Rng {

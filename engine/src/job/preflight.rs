@@ -13,7 +13,7 @@ use std::path::Path;
 pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<(), JobError> {
     match &job.init {
         InitChoice::Plugin(p) => {
-            let lib = crate::plugin::load(&crate::run::plugin_path(base_dir, &p.plugin))
+            let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
                 .map_err(|e| JobError::new("init.plugin", e))?;
             if !lib.initializer_ids().contains(&p.id.as_str()) {
                 return Err(JobError::new(
@@ -37,7 +37,7 @@ pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<
         InitChoice::Builtin(_) => {}
     }
     if let OptimizerChoice::Plugin(p) = &job.optimizer {
-        let lib = crate::plugin::load(&crate::run::plugin_path(base_dir, &p.plugin))
+        let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
             .map_err(|e| JobError::new("optimizer.plugin", e))?;
         if !lib.optimizer_ids().contains(&p.id.as_str()) {
             return Err(JobError::new(

@@ -2,8 +2,10 @@
 //! ranges are checked afterwards in `validate`. `docs/job.schema.json` is generated from these
 //! types (`ufm schema`), and a test fails when the committed copy is stale.
 
+pub use crate::analysis::SpectrumChoice;
 use crate::grad::GradPath;
 use crate::model::{Activation, LossKind};
+pub use crate::optim::Schedule;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -225,40 +227,6 @@ pub struct OptimizerPluginRef {
     /// Mini-batch size (default: every sample, i.e. full-batch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
-}
-
-/// A learning-rate schedule, applied by the host to any optimiser. Step t = 1, 2, ...; u = t - 1.
-/// Every kind takes `warmup` [0]: for t <= warmup the rate is multiplied by t / warmup.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Schedule {
-    /// lr.
-    Constant {
-        #[serde(default)]
-        warmup: u64,
-    },
-    /// lr * gamma^floor(u / every).
-    Step {
-        every: u64,
-        #[serde(default = "half")]
-        gamma: f64,
-        #[serde(default)]
-        warmup: u64,
-    },
-    /// min_lr + (lr - min_lr) (1 + cos(pi min(u, steps) / steps)) / 2; `steps` defaults to
-    /// `train.max_steps`.
-    Cosine {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        steps: Option<u64>,
-        #[serde(default)]
-        min_lr: f64,
-        #[serde(default)]
-        warmup: u64,
-    },
-}
-
-fn half() -> f64 {
-    0.5
 }
 
 tagged_by_name!(
@@ -536,16 +504,6 @@ pub struct AnalysisSection {
     pub spectrum: SpectrumChoice,
 }
 
-/// `analysis.spectrum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SpectrumChoice {
-    #[default]
-    Auto,
-    Full,
-    Top,
-}
-
 fn default_rank_tol() -> f64 {
     1e-6
 }
@@ -592,6 +550,15 @@ impl<'de> Deserialize<'de> for SweepAxis {
             _ => Err(D::Error::custom(
                 "must be a list of values or {\"range\": [from, to]}",
             )),
+        }
+    }
+}
+
+impl From<&AnalysisSection> for crate::analysis::AnalysisOptions {
+    fn from(a: &AnalysisSection) -> Self {
+        crate::analysis::AnalysisOptions {
+            rank_tol: a.rank_tol,
+            spectrum: a.spectrum,
         }
     }
 }

@@ -25,8 +25,8 @@ impl Optimizer for Gd {
         Ok(())
     }
 
-    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
-        Some(crate::train::FusedRule::Gd)
+    fn fused_rule(&self) -> Option<super::FusedRule> {
+        Some(super::FusedRule::Gd)
     }
 }
 

@@ -10,7 +10,7 @@ mod gd;
 mod schedule;
 
 pub use gd::Gd;
-pub use schedule::LrSchedule;
+pub use schedule::{LrSchedule, Schedule};
 
 use faer::{MatMut, MatRef};
 
@@ -46,7 +46,7 @@ pub trait Optimizer: Send {
     /// The rule this optimiser computes, when the trainer may apply it inside the fused step
     /// for wide linear models ([`crate::train::fused`]). `None` (the default, and every plugin
     /// loaded by path) means the separate update.
-    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
+    fn fused_rule(&self) -> Option<FusedRule> {
         None
     }
 }
@@ -55,7 +55,7 @@ pub trait Optimizer: Send {
 /// separate path calls `inner`, the fused step applies `rule` itself.
 pub struct WithFusedRule {
     pub inner: Box<dyn Optimizer>,
-    pub rule: crate::train::FusedRule,
+    pub rule: FusedRule,
 }
 
 impl Optimizer for WithFusedRule {
@@ -75,7 +75,18 @@ impl Optimizer for WithFusedRule {
     ) -> Result<(), String> {
         self.inner.update(at, param_in, param_out, grad, state)
     }
-    fn fused_rule(&self) -> Option<crate::train::FusedRule> {
+    fn fused_rule(&self) -> Option<FusedRule> {
         Some(self.rule)
     }
+}
+
+/// An update rule the trainer's fused step ([`crate::train`]) can apply: the rules whose
+/// arithmetic the optimiser layer defines and the fused kernel re-implements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FusedRule {
+    /// p <- p - lr g.
+    Gd,
+    /// Heavy ball as `ufm-plugin-std`'s `momentum`: v <- g at step 1, then
+    /// v <- momentum v + (1 - dampening) g; p <- p - lr v.
+    Momentum { momentum: f64, dampening: f64 },
 }

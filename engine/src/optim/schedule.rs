@@ -1,6 +1,41 @@
 //! Learning-rate schedules, applied by the host to every optimiser (built-in or plugin).
 
-use crate::job::Schedule;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A learning-rate schedule, applied by the host to any optimiser. Step t = 1, 2, ...; u = t - 1.
+/// Every kind takes `warmup` [0]: for t <= warmup the rate is multiplied by t / warmup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// lr.
+    Constant {
+        #[serde(default)]
+        warmup: u64,
+    },
+    /// lr * gamma^floor(u / every).
+    Step {
+        every: u64,
+        #[serde(default = "half")]
+        gamma: f64,
+        #[serde(default)]
+        warmup: u64,
+    },
+    /// min_lr + (lr - min_lr) (1 + cos(pi min(u, steps) / steps)) / 2; `steps` defaults to
+    /// `train.max_steps`.
+    Cosine {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        steps: Option<u64>,
+        #[serde(default)]
+        min_lr: f64,
+        #[serde(default)]
+        warmup: u64,
+    },
+}
+
+fn half() -> f64 {
+    0.5
+}
 
 /// The learning rate of each step: a base rate and an optional [`Schedule`].
 #[derive(Clone, Debug, PartialEq)]

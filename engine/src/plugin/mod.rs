@@ -6,6 +6,12 @@
 //! out must stay valid, and a second load of the same path reuses the first).
 
 use crate::optim::{Optimizer, StepInfo};
+
+/// A plugin path from a job: relative paths are resolved against the job file's folder.
+pub fn path(base_dir: &Path, plugin: &str) -> std::path::PathBuf {
+    base_dir.join(plugin)
+}
+
 use faer::{MatMut, MatRef};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr, CString};

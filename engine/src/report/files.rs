@@ -1,9 +1,9 @@
 //! Writing a run's files: result.json, curve.csv, params/*.npy. Every file is written to a
 //! temporary name and renamed into place, so a killed process never leaves a half-written file.
 
+use super::result::RunResult;
 use crate::io::npy::write_matrix;
 use crate::io::write_atomic;
-use super::result::RunResult;
 use crate::model::Params;
 use crate::train::CurveRow;
 use std::path::Path;

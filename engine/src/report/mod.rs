@@ -4,6 +4,4 @@ mod files;
 mod result;
 
 pub use files::{curve_csv, write_run};
-pub use result::{
-    effective_lambda, DataReport, FinalReport, Reference, RunResult, StructureReport,
-};
+pub use result::{DataReport, FinalReport, Reference, RunResult, StructureReport};

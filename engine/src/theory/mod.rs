@@ -36,6 +36,7 @@ pub mod critical;
 pub mod family;
 pub mod hessian;
 pub mod hvp;
+pub mod lambda;
 pub mod minimise;
 pub mod regions;
 pub mod report;
@@ -65,6 +66,7 @@ pub use hessian::{
     HessianOptions, HessianReport, Method, Root, Theorem4Check, Theorem5,
 };
 pub use hvp::{flatten, unflatten, HessianOp};
+pub use lambda::effective_lambda;
 pub use minimise::{optimal, optimal_dnc, optimal_low_rank, Optimum};
 pub use regions::{theorem1_holds, theorem1_paper, theorem7_holds, theorem7_paper, Theorem};
 pub use report::{

@@ -35,17 +35,8 @@ use crate::grad::elementwise::{set_scaled, squared_norm};
 use crate::grad::{fit_scratch_len, fit_transposed_columns, LossParts};
 use crate::linalg::matmul;
 use crate::model::{ModelSpec, Params};
+pub use crate::optim::FusedRule;
 use faer::{Accum, Mat, MatRef, Par};
-
-/// An update rule the fused step can apply.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum FusedRule {
-    /// p <- p - lr g.
-    Gd,
-    /// Heavy ball as `ufm-plugin-std`'s `momentum`: v <- g at step 1, then
-    /// v <- momentum v + (1 - dampening) g; p <- p - lr v.
-    Momentum { momentum: f64, dampening: f64 },
-}
 
 /// Which update a trainer uses for its d x d matrices (`train.update` of a job).
 #[derive(

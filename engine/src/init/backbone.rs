@@ -4,12 +4,12 @@
 //! run's seed on stream [`STREAM`] + i. The `npy` initialiser reads W1.npy.. and B1_W.npy,
 //! B1_b.npy, .. from its folder (a finished run's `params/` works; its H1.npy is ignored).
 
-use super::{trainable_names, trainable_shapes, BackboneSpec};
-use crate::init::gaussian_matrix;
+use super::gaussian_matrix;
+use crate::backbone::{trainable_names, trainable_shapes, BackboneSpec};
+use crate::error::RunError;
+use crate::io::npy::read_matrix;
 use crate::job::{BuiltinInit, InitChoice, Job};
 use crate::model::{Activation, ModelSpec, Params};
-use crate::io::npy::read_matrix;
-use crate::run::RunError;
 use faer::Mat;
 use rand::SeedableRng;
 use std::path::Path;
@@ -58,8 +58,8 @@ pub fn initial_params(
         }
         return Ok(Params { mats });
     }
-    let full = crate::run::ufm_initial_params(job, head, base_dir)?;
-    let seed = crate::run::run_seed(job);
+    let full = super::ufm_params(job, head, base_dir)?;
+    let seed = super::run_seed(job);
     let mut mats: Vec<Mat<f64>> = full.mats.into_iter().skip(1).collect();
     for i in 1..=arch.layers {
         let (r, c) = arch.layer_shape(i);
