@@ -1,7 +1,12 @@
 //! ufm-engine: train and measure the deep unconstrained feature model (deep UFM).
 //!
-//! Data flows one way: job file -> validated spec ([`job`]) -> initialiser ([`init`]) -> trainer
-//! ([`train`], using [`grad`] and [`optim`]) -> analysis ([`analysis`]) -> report ([`report`]).
+//! Modules form layers that only point down (docs/architecture.md; `engine/tests/layers.rs`
+//! fails on an upward edge). Bottom to top: [`io`], [`simd`] and [`error`]; [`linalg`];
+//! [`model`]; [`grad`]; the numerical layers [`theory`], [`analysis`] and [`optim`]; [`plugin`]
+//! and [`data`]; [`backbone`]; [`train`]; the job file ([`job`]); [`init`]; [`report`] (a sink:
+//! result types and files); [`run`] (one job from file to result); [`sweep`]; and the tools on
+//! top ([`plot`], [`activations`], [`bench`]). A run's data flows job -> init -> train ->
+//! analysis -> run (which adds the theory's reference values) -> report.
 
 pub mod activations;
 pub mod analysis;
