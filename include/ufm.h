@@ -534,7 +534,8 @@ ufm_status ufm_theory_family_hessian(size_t classes,
 //
 // Errors: `UFM_STATUS_NULL_POINTER` (job_json, out), `UFM_STATUS_INVALID_UTF8`,
 // `UFM_STATUS_INVALID_JOB` (the message names the field; also for a job with a `sweep` and
-// for unreadable initial-parameter files and plugins that cannot be loaded or lack the id).
+// for unreadable initial-parameter files), `UFM_STATUS_PLUGIN` (a plugin that cannot be loaded,
+// lacks the id or refuses its params).
 // Ownership: strings are borrowed for the call; on success `*out` receives a new trainer that
 // the caller frees with `ufm_trainer_free` (on failure `*out` is left untouched). `err` may be
 // NULL; otherwise on failure `*err` receives a new error (free it with `ufm_error_free`).

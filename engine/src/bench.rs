@@ -162,6 +162,7 @@ pub fn initial_params(s: &Setting, init_dir: Option<&Path>, seed: u64) -> Result
             Path::new("."),
         ),
     }
+    .map_err(|e| e.to_string())
 }
 
 /// Time `steps` GD updates (excluding set-up and the step-0 evaluation).
@@ -381,7 +382,8 @@ pub fn scaling_point(
                 multiplier: 1.0,
             }),
             Path::new("."),
-        )?
+        )
+        .map_err(|e| e.to_string())?
     } else {
         initial_params(&s, None, 0)?
     };

@@ -30,6 +30,8 @@ pub mod sweep;
 pub mod theory;
 pub mod train;
 
+pub use error::{Error, ErrorKind, JobError};
+
 /// The engine's version (the workspace version).
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

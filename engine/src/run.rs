@@ -7,12 +7,12 @@ use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, RunResult};
 use crate::train::{CurveRow, Objective, Progress, Stage, TrainOptions, Trainer};
+use crate::Error;
 use faer::Par;
 use std::path::Path;
 
 mod reference;
 
-pub use crate::error::RunError;
 pub use crate::init::run_seed;
 pub use crate::plugin::path as plugin_path;
 pub use reference::{reference, structure_report};
@@ -27,7 +27,7 @@ pub struct RunOutput {
 
 /// Build the initial parameters a job asks for (for a backbone run: the trainable layout of
 /// [`crate::backbone`], which reads the data files to learn the input dimension).
-pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, RunError> {
+pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, Error> {
     let params = match backbone_setup(job, spec, base_dir)? {
         Some(s) => crate::init::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
         None => crate::init::ufm_params(job, spec, base_dir)?,
@@ -39,9 +39,14 @@ pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Pa
             let name = names
                 .get(i)
                 .map_or_else(|| format!("tensor {i}"), |n| n.to_string());
-            return Err(RunError::Input(format!(
-                "init: the start has a non-finite entry ({x}) in {name}; lower the scale, std, \
-                 noise or multiplier"
+            // A job error at field `init` (the message reads "init: ..."): callers match the
+            // field, not the text.
+            return Err(Error::Job(crate::JobError::new(
+                "init",
+                format!(
+                    "the start has a non-finite entry ({x}) in {name}; lower the scale, std, \
+                     noise or multiplier"
+                ),
             )));
         }
     }
@@ -50,7 +55,7 @@ pub fn initial_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Pa
 
 /// Build the trainer a job asks for, from the given initial parameters (plugin paths relative
 /// to the current directory; see [`trainer_in`]).
-pub fn trainer(job: &Job, spec: &ModelSpec, params: Params) -> Result<Trainer, RunError> {
+pub fn trainer(job: &Job, spec: &ModelSpec, params: Params) -> Result<Trainer, Error> {
     trainer_in(job, spec, params, Path::new(""))
 }
 
@@ -67,13 +72,13 @@ pub fn backbone_setup(
     job: &Job,
     spec: &ModelSpec,
     base_dir: &Path,
-) -> Result<Option<BackboneSetup>, RunError> {
+) -> Result<Option<BackboneSetup>, Error> {
     let (Some(b), Some(d)) = (&job.backbone, &job.data) else {
         return Ok(None);
     };
     let max_bytes = (job.train.max_memory_gib * (1u64 << 30) as f64) as u64;
     let data = crate::data::prepare(d, base_dir, &spec.class_sizes, max_bytes)
-        .map_err(|e| RunError::Input(format!("data: {e}")))?;
+        .map_err(|e| Error::Input(format!("data: {e}")))?;
     let weight_decay = match b.regularization {
         crate::job::Regularization::Ufm => 0.0,
         crate::job::Regularization::Standard => spec.lambda_w,
@@ -98,7 +103,7 @@ pub fn trainer_in(
     spec: &ModelSpec,
     params: Params,
     base_dir: &Path,
-) -> Result<Trainer, RunError> {
+) -> Result<Trainer, Error> {
     let setup = backbone_setup(job, spec, base_dir)?;
     build_trainer(job, spec, params, base_dir, setup)
 }
@@ -110,7 +115,7 @@ fn build_trainer(
     params: Params,
     base_dir: &Path,
     setup: Option<BackboneSetup>,
-) -> Result<Trainer, RunError> {
+) -> Result<Trainer, Error> {
     let t = &job.train;
     let (optimizer, lr, schedule, batch): (
         Box<dyn Optimizer>,
@@ -122,7 +127,7 @@ fn build_trainer(
             let (lr, schedule, batch) = b.host_settings();
             let opt = crate::plugin::builtin()
                 .optimizer(b.id(), &b.plugin_params())
-                .map_err(|e| RunError::Input(format!("optimizer: {e}")))?;
+                .map_err(|e| e.context("optimizer"))?;
             // `gd` / `sgd` use the engine's vectorised out-of-place step, which avoids the
             // in-place adapter's copy (~8% of a Figure-1 step) and computes the same p - lr g
             // bit for bit (tests compare it with the library loaded by path).
@@ -148,10 +153,10 @@ fn build_trainer(
         }
         OptimizerChoice::Plugin(p) => {
             let lib = crate::plugin::load(&plugin_path(base_dir, &p.plugin))
-                .map_err(|e| RunError::Input(format!("optimizer.plugin: {e}")))?;
+                .map_err(|e| e.context("optimizer.plugin"))?;
             let opt = lib
                 .optimizer(&p.id, &p.params)
-                .map_err(|e| RunError::Input(format!("optimizer: {e}")))?;
+                .map_err(|e| e.context("optimizer"))?;
             (Box::new(opt), p.lr, p.schedule.clone(), p.batch_size)
         }
     };
@@ -169,12 +174,12 @@ fn build_trainer(
     };
     let trainer = match setup {
         None => Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
-            .map_err(RunError::Input)?,
+            .map_err(Error::Input)?,
         Some(s) => {
             let want = crate::backbone::trainable_shapes(spec, &s.arch);
             let got: Vec<_> = params.mats.iter().map(|m| (m.nrows(), m.ncols())).collect();
             if want != got {
-                return Err(RunError::Input(format!(
+                return Err(Error::Input(format!(
                     "init: the backbone run needs tensors of shapes {want:?}, got {got:?}"
                 )));
             }
@@ -186,7 +191,7 @@ fn build_trainer(
                 opts.path,
                 opts.par,
             )
-            .map_err(RunError::Input)?;
+            .map_err(Error::Input)?;
             let objective = Objective::Backbone(Box::new(bb));
             Trainer::with_objective(spec, params, objective, optimizer, lr, opts)
         }
@@ -205,14 +210,14 @@ pub fn execute(
     base_dir: &Path,
     cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<RunOutput, RunError> {
+) -> Result<RunOutput, Error> {
     let mut trainer = start(job, spec, base_dir)?;
     let outcome = trainer.run(cancel, progress);
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
 
 /// Initial parameters and trainer, reading a backbone run's data files once.
-fn start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Trainer, RunError> {
+fn start(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Trainer, Error> {
     let setup = backbone_setup(job, spec, base_dir)?;
     let params = match &setup {
         Some(s) => crate::init::backbone::initial_params(job, spec, &s.arch, s.gain, base_dir)?,
@@ -253,10 +258,10 @@ pub fn execute_checkpointed(
     cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(Progress),
     ck: CheckpointOptions<'_>,
-) -> Result<RunOutput, RunError> {
+) -> Result<RunOutput, Error> {
     let record = job.train.record_every;
     if ck.every > 0 && ck.every % record != 0 {
-        return Err(RunError::Input(format!(
+        return Err(Error::Input(format!(
             "--checkpoint-every: must be a multiple of train.record_every = {record}, got {}",
             ck.every
         )));
@@ -264,8 +269,8 @@ pub fn execute_checkpointed(
     let key = checkpoint_key(job);
     let mut trainer = start(job, spec, base_dir)?;
     if ck.resume {
-        let c = crate::train::checkpoint::read(ck.dir, &key).map_err(RunError::Input)?;
-        trainer.restore(c).map_err(RunError::Input)?;
+        let c = crate::train::checkpoint::read(ck.dir, &key).map_err(Error::Input)?;
+        trainer.restore(c).map_err(Error::Input)?;
     }
     let max = job.train.max_steps;
     let mut seconds = 0.0;
@@ -279,14 +284,13 @@ pub fn execute_checkpointed(
         seconds += o.seconds;
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
             crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
-                .map_err(RunError::Runtime)?;
+                .map_err(Error::Runtime)?;
             continue;
         }
         break o;
     };
     trainer.set_max_steps(max);
-    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
-        .map_err(RunError::Runtime)?;
+    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key).map_err(Error::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }

@@ -196,7 +196,7 @@ fn data_and_backbone_rules_name_the_field() {
     let j = parse_value(v).unwrap();
     let spec = validate(&j).unwrap();
     match execute(&j, &spec, &base_dir(), None, &mut |_| {}) {
-        Err(ufm::run::RunError::Input(m)) => assert!(m.contains("missing.npy"), "{m}"),
+        Err(ufm::Error::Input(m)) => assert!(m.contains("missing.npy"), "{m}"),
         other => panic!("expected an input error, got {:?}", other.err()),
     }
     let mut v = good;
@@ -204,7 +204,7 @@ fn data_and_backbone_rules_name_the_field() {
     let j = parse_value(v).unwrap();
     let spec = validate(&j).unwrap();
     match execute(&j, &spec, &base_dir(), None, &mut |_| {}) {
-        Err(ufm::run::RunError::Input(m)) => {
+        Err(ufm::Error::Input(m)) => {
             assert!(m.contains("class 8 has 174 samples"), "{m}")
         }
         other => panic!("expected an input error, got {:?}", other.err()),

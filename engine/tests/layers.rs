@@ -118,11 +118,15 @@ fn violations(src: &Path) -> Vec<(String, String, String)> {
     let mut bad = Vec::new();
     for path in files {
         let rel = path.strip_prefix(src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let module = first.trim_end_matches(".rs").to_string();
         let name = rel.file_name().unwrap().to_string_lossy();
-        if module == "bin" || module == "lib" || name == "tests.rs" || name.ends_with("_tests.rs")
-        {
+        if module == "bin" || module == "lib" || name == "tests.rs" || name.ends_with("_tests.rs") {
             continue;
         }
         let from = layer_of(&module)
@@ -160,8 +164,8 @@ fn engine_modules_only_use_lower_layers() {
 
 #[test]
 fn every_engine_module_is_in_a_layer() {
-    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
-        .unwrap();
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     for line in lib.lines() {
         if let Some(m) = line.trim().strip_prefix("pub mod ") {
             let m = m.trim_end_matches(';');

@@ -12,8 +12,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use ufm::job::{parse_value, validate};
 use ufm::model::Params;
-use ufm::run::{execute, RunError, RunOutput};
+use ufm::run::{execute, RunOutput};
 use ufm::train::Status;
+use ufm::Error;
 
 fn dylib(stem: &str) -> String {
     format!(
@@ -116,9 +117,9 @@ fn gaussian() -> Value {
     json!({"name": "gaussian", "std": 0.3, "seed": 7})
 }
 
-fn try_run(v: Value) -> Result<RunOutput, RunError> {
-    let job = parse_value(v).map_err(|e| RunError::Input(e.to_string()))?;
-    let spec = validate(&job).map_err(|e| RunError::Input(e.to_string()))?;
+fn try_run(v: Value) -> Result<RunOutput, Error> {
+    let job = parse_value(v)?;
+    let spec = validate(&job)?;
     execute(&job, &spec, Path::new(""), None, &mut |_| {})
 }
 

@@ -97,6 +97,24 @@ impl Error {
     }
 }
 
+/// The engine's errors as C statuses: one match on the kind (the CLI's exit statuses are the
+/// same match in engine/src/bin/cli/exit.rs). Input to a run (a job field, an `.npy` start, a
+/// limit) is `UFM_STATUS_INVALID_JOB`; a plugin that cannot be loaded, lacks the id or refuses
+/// its params is `UFM_STATUS_PLUGIN`; everything else `UFM_STATUS_RUNTIME`.
+impl From<engine::Error> for Error {
+    fn from(e: engine::Error) -> Error {
+        use engine::ErrorKind as K;
+        let status = match e.kind() {
+            K::Job | K::Input | K::Limit => ufm_status::UFM_STATUS_INVALID_JOB,
+            K::Plugin => ufm_status::UFM_STATUS_PLUGIN,
+            K::Io | K::Numerical | K::Runtime | K::RunEnded | K::Cancelled => {
+                ufm_status::UFM_STATUS_RUNTIME
+            }
+        };
+        Error::new(status, e.to_string())
+    }
+}
+
 pub(crate) type Res<T> = Result<T, Error>;
 
 // ---------------------------------------------------------------------------------------------
@@ -405,7 +423,7 @@ pub extern "C" fn ufm_plugin_load(path: *const c_char, err: *mut *mut ufm_error)
         let p = c_str(path, "path")?;
         engine::plugin::load(std::path::Path::new(p))
             .map(|_| ())
-            .map_err(|e| Error::new(ufm_status::UFM_STATUS_PLUGIN, e))
+            .map_err(Error::from)
     })
 }
 

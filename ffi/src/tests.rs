@@ -252,10 +252,26 @@ fn invalid_jobs_name_the_field() {
         "{\"name\": \"gd\", \"lr\": 0.5}",
         "{\"plugin\": \"libx.so\", \"id\": \"x\", \"lr\": 0.1, \"params\": {}}",
     );
+    // It reaches C as UFM_STATUS_PLUGIN (the engine's Plugin error kind), not as an invalid job.
     let j = cstr(&plugin);
     let s = ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err);
-    assert_eq!(s, ufm_status::UFM_STATUS_INVALID_JOB);
-    assert!(take(&mut err).contains("libx.so"));
+    assert_eq!(s, ufm_status::UFM_STATUS_PLUGIN);
+    assert_eq!(
+        take(&mut err),
+        "ufm_trainer_new: optimizer.plugin: plugin libx.so: no such file"
+    );
+    // An initialiser plugin that is not there: the same status.
+    let init_plugin = SMOKE.replace(
+        "{\"name\": \"scaled\", \"scale\": 1.0, \"seed\": 1}",
+        "{\"plugin\": \"liby.so\", \"id\": \"y\", \"params\": {}}",
+    );
+    let j = cstr(&init_plugin);
+    let s = ufm_trainer_new(j.as_ptr(), null(), &mut t, &mut err);
+    assert_eq!(s, ufm_status::UFM_STATUS_PLUGIN);
+    assert_eq!(
+        take(&mut err),
+        "ufm_trainer_new: init.plugin: plugin liby.so: no such file"
+    );
 }
 
 #[test]

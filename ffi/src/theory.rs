@@ -301,7 +301,7 @@ pub extern "C" fn ufm_theory_family_hessian(
             dense_max: th::hessian::DENSE_LIMIT,
             ..Default::default()
         };
-        let r = th::hessian_report(&spec, &params, &opts).map_err(Error::arg)?;
+        let r = th::hessian_report(&spec, &params, &opts).map_err(|e| Error::arg(e.to_string()))?;
         *verdict = match r.classification.as_str() {
             "minimum" => ufm_hessian_verdict::UFM_HESSIAN_MINIMUM,
             "degenerate" => ufm_hessian_verdict::UFM_HESSIAN_DEGENERATE,

@@ -92,13 +92,6 @@ pub(crate) fn check(text: &str, base_dir: &std::path::Path) -> Res<()> {
     engine::job::check(&job, base_dir).map_err(bad).map(|_| ())
 }
 
-fn run_error(e: engine::run::RunError) -> Error {
-    match e {
-        engine::run::RunError::Input(m) => Error::new(ufm_status::UFM_STATUS_INVALID_JOB, m),
-        engine::run::RunError::Runtime(m) => Error::new(ufm_status::UFM_STATUS_RUNTIME, m),
-    }
-}
-
 fn trainer<'a>(t: *mut ufm_trainer) -> Res<&'a mut ufm_trainer> {
     handle(t, Kind::Trainer, "trainer")
 }
@@ -123,7 +116,8 @@ fn param_index(t: &ufm_trainer, index: usize) -> Res<(usize, usize)> {
 ///
 /// Errors: `UFM_STATUS_NULL_POINTER` (job_json, out), `UFM_STATUS_INVALID_UTF8`,
 /// `UFM_STATUS_INVALID_JOB` (the message names the field; also for a job with a `sweep` and
-/// for unreadable initial-parameter files and plugins that cannot be loaded or lack the id).
+/// for unreadable initial-parameter files), `UFM_STATUS_PLUGIN` (a plugin that cannot be loaded,
+/// lacks the id or refuses its params).
 /// Ownership: strings are borrowed for the call; on success `*out` receives a new trainer that
 /// the caller frees with `ufm_trainer_free` (on failure `*out` is left untouched). `err` may be
 /// NULL; otherwise on failure `*err` receives a new error (free it with `ufm_error_free`).
@@ -151,7 +145,7 @@ pub extern "C" fn ufm_trainer_new(
                 format!("sweep: this job sweeps {points} runs; a trainer trains one run (remove `sweep`, or create one trainer per point)"),
             ));
         }
-        let classify = run_error;
+        let classify = Error::from;
         let params = engine::run::initial_params(&job, &spec, &dir).map_err(classify)?;
         let tr = engine::run::trainer_in(&job, &spec, params, &dir).map_err(classify)?;
         *slot = register(

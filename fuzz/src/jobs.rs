@@ -530,13 +530,18 @@ pub fn exercise(text: &str, env: &Env) -> Outcome {
             let _ = serde_json::to_string(&out.result);
             Outcome::Ran
         }
-        Err(engine::run::RunError::Input(m))
-            if matches!(job.init, engine::job::InitChoice::Plugin(_))
-                && m.starts_with("init: the start has a non-finite entry") =>
+        // The non-finite start check is the job error at field `init` (run::initial_params).
+        Err(engine::Error::Job(e))
+            if matches!(job.init, engine::job::InitChoice::Plugin(_)) && e.path == "init" =>
         {
             Outcome::PluginStartRefused
         }
-        Err(engine::run::RunError::Input(m)) => Outcome::Mismatch(m),
-        Err(engine::run::RunError::Runtime(_)) => Outcome::RunFailed,
+        Err(e) => match e.kind() {
+            engine::ErrorKind::Job
+            | engine::ErrorKind::Input
+            | engine::ErrorKind::Plugin
+            | engine::ErrorKind::Limit => Outcome::Mismatch(e.to_string()),
+            _ => Outcome::RunFailed,
+        },
     }
 }

@@ -51,16 +51,9 @@ enum Command {
     Analyze(cli::analyze::AnalyzeArgs),
 }
 
-/// A command's failure, mapped to the exit status contract.
-pub enum Failure {
-    /// Invalid input: exit 2.
-    Input(String),
-    /// Run-time failure: exit 1.
-    Runtime(String),
-    /// The command did its work and wrote its files, but its outcome has this exit status
-    /// (a diverged run, a cancelled one); the message says why.
-    Outcome(u8, String),
-}
+/// A command's failure: the engine's error type ([`ufm::Error`]); its kind decides the exit
+/// status (`cli/exit.rs`). The name is kept so the commands read `Failure::Input(..)`.
+pub use ufm::Error as Failure;
 
 fn main() -> ExitCode {
     // Like other Unix tools, end quietly when stdout is a closed pipe (`ufm ... | head`) instead
@@ -102,24 +95,14 @@ fn dispatch(command: Command) -> Result<(), Failure> {
 fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(cli::exit::FINISHED),
-        // Cut short by SIGINT/SIGTERM: 128 + the signal, whatever the failure reads.
-        Err(Failure::Input(m) | Failure::Runtime(m))
-            if cli::signals::interrupted_status().is_some() =>
-        {
-            eprintln!("error: {m}");
-            ExitCode::from(cli::signals::interrupted_status().unwrap_or(1))
-        }
-        Err(Failure::Input(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(cli::exit::INPUT)
-        }
-        Err(Failure::Runtime(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(cli::exit::RUNTIME)
-        }
-        Err(Failure::Outcome(code, m)) => {
-            eprintln!("ufm: {m}");
-            ExitCode::from(code)
+        Err(e) => {
+            // A finished command with an unhappy outcome (files written) reads "ufm: ..."; a
+            // failure "error: ...".
+            match e.kind() {
+                ufm::ErrorKind::RunEnded | ufm::ErrorKind::Cancelled => eprintln!("ufm: {e}"),
+                _ => eprintln!("error: {e}"),
+            }
+            ExitCode::from(cli::exit::for_error(&e))
         }
     }
 }

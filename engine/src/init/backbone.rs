@@ -6,10 +6,10 @@
 
 use super::gaussian_matrix;
 use crate::backbone::{trainable_names, trainable_shapes, BackboneSpec};
-use crate::error::RunError;
 use crate::io::npy::read_matrix;
 use crate::job::{BuiltinInit, InitChoice, Job};
 use crate::model::{Activation, ModelSpec, Params};
+use crate::Error;
 use faer::Mat;
 use rand::SeedableRng;
 use std::path::Path;
@@ -32,7 +32,7 @@ pub fn initial_params(
     arch: &BackboneSpec,
     gain: f64,
     base_dir: &Path,
-) -> Result<Params, RunError> {
+) -> Result<Params, Error> {
     if let InitChoice::Builtin(BuiltinInit::Npy(n)) = &job.init {
         let dir = base_dir.join(&n.dir);
         let mut mats = Vec::new();
@@ -41,10 +41,9 @@ pub fn initial_params(
             .zip(trainable_shapes(head, arch))
         {
             let path = dir.join(format!("{name}.npy"));
-            let mut m =
-                read_matrix(&path).map_err(|e| RunError::Input(format!("init.dir: {e}")))?;
+            let mut m = read_matrix(&path).map_err(|e| e.context("init.dir"))?;
             if (m.nrows(), m.ncols()) != (r, c) {
-                return Err(RunError::Input(format!(
+                return Err(Error::Input(format!(
                     "init.dir: {} has shape ({}, {}), the model needs ({r}, {c})",
                     path.display(),
                     m.nrows(),

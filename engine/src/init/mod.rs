@@ -11,6 +11,7 @@ use crate::io::npy::{read_header, read_matrix};
 use crate::job::{BuiltinInit, InitChoice, Job, StructuredInit};
 use crate::model::{ModelSpec, Params};
 use crate::theory::{aligned_params, structure_logits, Structure};
+use crate::Error;
 use faer::Mat;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,23 +19,16 @@ use rand_distr::StandardNormal;
 use std::path::Path;
 
 /// The deep UFM's initial parameters [H1, W_1..W_L] (also the head's start of a backbone run).
-pub fn ufm_params(
-    job: &Job,
-    spec: &ModelSpec,
-    base_dir: &Path,
-) -> Result<Params, crate::error::RunError> {
+pub fn ufm_params(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<Params, Error> {
     match &job.init {
-        InitChoice::Builtin(b) => {
-            initialise(spec, b, base_dir).map_err(crate::error::RunError::Input)
-        }
+        InitChoice::Builtin(b) => initialise(spec, b, base_dir),
         InitChoice::Plugin(p) => {
             let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
-                .map_err(|e| crate::error::RunError::Input(format!("init.plugin: {e}")))?;
+                .map_err(|e| e.context("init.plugin"))?;
             let init = lib
                 .initializer(&p.id, &p.params)
-                .map_err(|e| crate::error::RunError::Input(format!("init: {e}")))?;
-            let mut params =
-                from_plugin(spec, &init, p.seed).map_err(crate::error::RunError::Runtime)?;
+                .map_err(|e| e.context("init"))?;
+            let mut params = from_plugin(spec, &init, p.seed)?;
             scale_all(&mut params, p.multiplier);
             Ok(params)
         }
@@ -77,7 +71,7 @@ pub fn gaussian_matrix(rows: usize, cols: usize, std: f64, rng: &mut ChaCha8Rng)
 /// Build the initial parameters of `spec`. Relative `npy` directories are resolved against
 /// `base_dir` (the job file's folder). `gaussian`, `scaled` and `orthogonal` are the
 /// `ufm-plugin-std` initialisers (through the plugin vtables, exactly as when loaded by path).
-pub fn initialise(spec: &ModelSpec, init: &BuiltinInit, base_dir: &Path) -> Result<Params, String> {
+pub fn initialise(spec: &ModelSpec, init: &BuiltinInit, base_dir: &Path) -> Result<Params, Error> {
     let std_init = |id: &str, params: serde_json::Value, seed: u64| {
         let init = crate::plugin::builtin().initializer(id, &params)?;
         from_plugin(spec, &init, seed)
@@ -117,10 +111,10 @@ pub fn from_plugin(
     spec: &ModelSpec,
     init: &crate::plugin::PluginInitializer,
     seed: u64,
-) -> Result<Params, String> {
+) -> Result<Params, Error> {
     let mut params = Params::zeros(spec);
     for (i, m) in params.mats.iter_mut().enumerate() {
-        init.fill(seed, i, m.as_mut())?;
+        init.fill(seed, i, m.as_mut()).map_err(Error::Runtime)?;
     }
     Ok(params)
 }
@@ -131,23 +125,21 @@ pub const FRAME_STREAM: u64 = 1 << 32;
 /// The `dnc` / `low_rank` start: Lemma-1-aligned parameters realising the structure's logits
 /// at scale `c.scale`, with random orthogonal frames from stream [`FRAME_STREAM`] of `c.seed`,
 /// plus `c.noise` times the `gaussian` draw of the same seed (matrix i from stream i).
-fn structured(
-    spec: &ModelSpec,
-    structure: Structure,
-    c: &StructuredInit,
-) -> Result<Params, String> {
+fn structured(spec: &ModelSpec, structure: Structure, c: &StructuredInit) -> Result<Params, Error> {
     let name = match structure {
         Structure::Dnc => "dnc",
         Structure::LowRank => "low_rank",
     };
-    let n = spec
-        .per_class()
-        .ok_or_else(|| format!("init.name: `{name}` needs balanced classes (model.per_class)"))?;
+    let n = spec.per_class().ok_or_else(|| {
+        Error::Input(format!(
+            "init.name: `{name}` needs balanced classes (model.per_class)"
+        ))
+    })?;
     let z = structure_logits(structure, spec.classes(), n, c.scale);
     let mut rng = stream(c.seed, 0);
     rng.set_stream(FRAME_STREAM);
-    let mut params =
-        aligned_params(spec, z.as_ref(), &mut rng).map_err(|e| format!("init ({name}): {e}"))?;
+    let mut params = aligned_params(spec, z.as_ref(), &mut rng)
+        .map_err(|e| Error::Input(format!("init ({name}): {e}")))?;
     if c.noise > 0.0 {
         for (i, m) in params.mats.iter_mut().enumerate() {
             let noise = gaussian_matrix(m.nrows(), m.ncols(), c.noise, &mut stream(c.seed, i));
@@ -158,22 +150,22 @@ fn structured(
 }
 
 /// Read H1.npy, W1.npy, ... from `dir`, checking every shape against the model.
-pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, String> {
+pub fn read_dir(spec: &ModelSpec, dir: &Path) -> Result<Params, Error> {
     let names = Params::names(spec.layers);
     let mut mats = Vec::with_capacity(names.len());
     for (name, (r, c)) in names.iter().zip(spec.shapes()) {
         let path = dir.join(format!("{name}.npy"));
         // The header first: a file of another shape is refused before its data is read.
-        let h = read_header(&path).map_err(|e| format!("init.dir: {e}"))?;
+        let h = read_header(&path).map_err(|e| e.context("init.dir"))?;
         if (h.rows, h.cols) != (r as u64, c as u64) {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "init.dir: {} has shape ({}, {}), the model needs ({r}, {c})",
                 path.display(),
                 h.rows,
                 h.cols
-            ));
+            )));
         }
-        mats.push(read_matrix(&path).map_err(|e| format!("init.dir: {e}"))?);
+        mats.push(read_matrix(&path).map_err(|e| e.context("init.dir"))?);
     }
     Ok(Params { mats })
 }
@@ -321,6 +313,10 @@ mod tests {
             multiplier: 1.0,
         };
         let e = initialise(&s, &BuiltinInit::Dnc(c), Path::new("")).unwrap_err();
-        assert!(e.contains("model.width: must be >= rank(z) = 3"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("model.width: must be >= rank(z) = 3"),
+            "{e}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `.npy` matrices: the format final parameters are written in and the `npy` initialiser reads,
 //! so that states move between ufm, numpy, PyTorch and JAX without conversion code.
 
+use crate::Error;
 use faer::{Mat, MatRef};
 use npyz::WriterBuilder;
 use std::fs::File;
@@ -75,13 +76,17 @@ fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>
 }
 
 /// Read and check the header of a 2-D float64 `.npy` file without reading its data.
-pub fn read_header(path: &Path) -> Result<NpyHeader, String> {
-    open_checked(path).map(|(h, _)| h)
+pub fn read_header(path: &Path) -> Result<NpyHeader, Error> {
+    open_checked(path).map(|(h, _)| h).map_err(Error::Input)
 }
 
 /// Read a 2-D float64 array (C or Fortran order) into a column-major matrix. The header is
 /// checked against the file's length first, so no allocation exceeds the file's size.
-pub fn read_matrix(path: &Path) -> Result<Mat<f64>, String> {
+pub fn read_matrix(path: &Path) -> Result<Mat<f64>, Error> {
+    read_values(path).map_err(Error::Input)
+}
+
+fn read_values(path: &Path) -> Result<Mat<f64>, String> {
     let (h, npy) = open_checked(path)?;
     let (rows, cols) = (h.rows as usize, h.cols as usize);
     let data: Vec<f64> = npy
@@ -103,7 +108,11 @@ pub fn read_matrix(path: &Path) -> Result<Mat<f64>, String> {
 }
 
 /// Write a matrix as a 2-D float64 `.npy` in Fortran (column-major) order, numpy-readable.
-pub fn write_matrix(path: &Path, m: MatRef<'_, f64>) -> Result<(), String> {
+pub fn write_matrix(path: &Path, m: MatRef<'_, f64>) -> Result<(), Error> {
+    write_values(path, m).map_err(|e| Error::io(path, e))
+}
+
+fn write_values(path: &Path, m: MatRef<'_, f64>) -> Result<(), String> {
     let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let mut w = npyz::WriteOptions::new()
         .default_dtype()

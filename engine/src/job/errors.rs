@@ -1,32 +1,6 @@
 //! Job errors that name the offending field by its dotted path.
 
-use std::fmt;
-
-/// A job that cannot be run, with the path of the field at fault (`model.width`, `sweep...`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub struct JobError {
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for JobError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() || self.path == "." {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl JobError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        JobError {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::error::JobError;
 
 /// Marker that carries a nested path through serde's string-only custom errors.
 const NESTED: char = '\u{1}';

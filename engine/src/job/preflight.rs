@@ -12,23 +12,7 @@ use std::path::Path;
 /// training. Relative paths are resolved against `base_dir` (the job file's folder).
 pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<(), JobError> {
     match &job.init {
-        InitChoice::Plugin(p) => {
-            let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
-                .map_err(|e| JobError::new("init.plugin", e))?;
-            if !lib.initializer_ids().contains(&p.id.as_str()) {
-                return Err(JobError::new(
-                    "init.id",
-                    format!(
-                        "plugin {} has no initializer `{}` (it has: {})",
-                        lib.label,
-                        p.id,
-                        lib.initializer_ids().join(", ")
-                    ),
-                ));
-            }
-            lib.initializer(&p.id, &p.params)
-                .map_err(|e| JobError::new("init.params", e))?;
-        }
+        InitChoice::Plugin(p) => check_plugin(base_dir, true, &p.plugin, &p.id, &p.params)?,
         InitChoice::Builtin(BuiltinInit::Npy(n)) => {
             check_npy_dir(spec, &base_dir.join(&n.dir))?;
         }
@@ -37,23 +21,48 @@ pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<
         InitChoice::Builtin(_) => {}
     }
     if let OptimizerChoice::Plugin(p) = &job.optimizer {
-        let lib = crate::plugin::load(&crate::plugin::path(base_dir, &p.plugin))
-            .map_err(|e| JobError::new("optimizer.plugin", e))?;
-        if !lib.optimizer_ids().contains(&p.id.as_str()) {
-            return Err(JobError::new(
-                "optimizer.id",
-                format!(
-                    "plugin {} has no optimizer `{}` (it has: {})",
-                    lib.label,
-                    p.id,
-                    lib.optimizer_ids().join(", ")
-                ),
-            ));
-        }
-        lib.optimizer(&p.id, &p.params)
-            .map_err(|e| JobError::new("optimizer.params", e))?;
+        check_plugin(base_dir, false, &p.plugin, &p.id, &p.params)?;
     }
     Ok(())
+}
+
+/// Open the plugin `library` of the job's `init` (`initializer`) or `optimizer` section and
+/// create its initialiser or optimiser `id` from `params`, as starting the run will.
+fn check_plugin(
+    base_dir: &Path,
+    initializer: bool,
+    library: &str,
+    id: &str,
+    params: &serde_json::Value,
+) -> Result<(), JobError> {
+    let (section, kind) = if initializer {
+        ("init", "initializer")
+    } else {
+        ("optimizer", "optimizer")
+    };
+    let lib = crate::plugin::load(&crate::plugin::path(base_dir, library))
+        .map_err(|e| JobError::new(format!("{section}.plugin"), e.to_string()))?;
+    let ids = if initializer {
+        lib.initializer_ids()
+    } else {
+        lib.optimizer_ids()
+    };
+    if !ids.contains(&id) {
+        return Err(JobError::new(
+            format!("{section}.id"),
+            format!(
+                "plugin {} has no {kind} `{id}` (it has: {})",
+                lib.label,
+                ids.join(", ")
+            ),
+        ));
+    }
+    let created = if initializer {
+        lib.initializer(id, params).map(drop)
+    } else {
+        lib.optimizer(id, params).map(drop)
+    };
+    created.map_err(|e| JobError::new(format!("{section}.params"), e.to_string()))
 }
 
 /// H1.npy, W1.npy, ... in `dir`: each a float64 2-D array of the model's shape whose file
@@ -67,7 +76,8 @@ pub fn check_npy_dir(spec: &ModelSpec, dir: &Path) -> Result<(), JobError> {
     }
     for (name, (r, c)) in Params::names(spec.layers).iter().zip(spec.shapes()) {
         let path = dir.join(format!("{name}.npy"));
-        let h = crate::io::npy::read_header(&path).map_err(|e| JobError::new("init.dir", e))?;
+        let h = crate::io::npy::read_header(&path)
+            .map_err(|e| JobError::new("init.dir", e.to_string()))?;
         if (h.rows, h.cols) != (r as u64, c as u64) {
             return Err(JobError::new(
                 "init.dir",

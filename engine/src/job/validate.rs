@@ -395,9 +395,12 @@ fn validate_optimizer(opt: &OptimizerChoice, spec: &ModelSpec) -> Result<(), Job
             // The rule's own params are checked by the rule itself (the same code a plugin
             // load runs); its messages name `params.X`, which is `optimizer.X` here.
             if let Err(e) = crate::plugin::builtin().optimizer(b.id(), &b.plugin_params()) {
-                let msg = e
-                    .split_once(" rejected its params: ")
-                    .map_or(e.as_str(), |x| x.1);
+                // The rule's own words (not the host's "plugin .. rejected its params: "
+                // wrapping); by the std rules' convention they start `params.X: `.
+                let msg = match &e {
+                    crate::Error::Plugin { detail, .. } => detail.clone(),
+                    other => other.to_string(),
+                };
                 return Err(match msg.strip_prefix("params.") {
                     Some(rest) => match rest.split_once(": ") {
                         Some((field, m)) => JobError::new(format!("optimizer.{field}"), m),

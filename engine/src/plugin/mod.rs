@@ -6,6 +6,7 @@
 //! out must stay valid, and a second load of the same path reuses the first).
 
 use crate::optim::{Optimizer, StepInfo};
+use crate::Error;
 
 /// A plugin path from a job: relative paths are resolved against the job file's folder.
 pub fn path(base_dir: &Path, plugin: &str) -> std::path::PathBuf {
@@ -53,17 +54,27 @@ impl Library {
         &self,
         id: &str,
         params: &serde_json::Value,
-    ) -> Result<PluginOptimizer, String> {
+    ) -> Result<PluginOptimizer, Error> {
         let Some((_, vt)) = self.optimizers.iter().find(|(i, _)| i == id) else {
-            return Err(format!(
-                "plugin {}: no optimizer with id `{id}` (it has: {})",
-                self.label,
-                list(&self.optimizer_ids())
+            return Err(self.error(
+                Some(id),
+                None,
+                format!(
+                    "plugin {}: no optimizer with id `{id}` (it has: {})",
+                    self.label,
+                    list(&self.optimizer_ids())
+                ),
             ));
         };
         let what = format!("plugin {} optimizer `{id}`", self.label);
         let create = vt.create.expect("checked at load");
-        let cfg = create_cfg(&what, create, params)?;
+        let cfg = create_cfg(&what, create, params).map_err(|(code, detail, message)| {
+            let mut e = self.error(Some(id), code, message);
+            if let Error::Plugin { detail: d, .. } = &mut e {
+                *d = detail;
+            }
+            e
+        })?;
         Ok(PluginOptimizer {
             vt: *vt,
             cfg,
@@ -78,17 +89,47 @@ impl Library {
         &self,
         id: &str,
         params: &serde_json::Value,
-    ) -> Result<PluginInitializer, String> {
+    ) -> Result<PluginInitializer, Error> {
         let Some((_, vt)) = self.initializers.iter().find(|(i, _)| i == id) else {
-            return Err(format!(
-                "plugin {}: no initializer with id `{id}` (it has: {})",
-                self.label,
-                list(&self.initializer_ids())
+            return Err(self.error(
+                Some(id),
+                None,
+                format!(
+                    "plugin {}: no initializer with id `{id}` (it has: {})",
+                    self.label,
+                    list(&self.initializer_ids())
+                ),
             ));
         };
         let what = format!("plugin {} initializer `{id}`", self.label);
-        let cfg = create_cfg(&what, vt.create.expect("checked at load"), params)?;
+        let cfg = create_cfg(&what, vt.create.expect("checked at load"), params).map_err(
+            |(code, detail, message)| {
+                let mut e = self.error(Some(id), code, message);
+                if let Error::Plugin { detail: d, .. } = &mut e {
+                    *d = detail;
+                }
+                e
+            },
+        )?;
         Ok(PluginInitializer { vt: *vt, cfg, what })
+    }
+}
+
+impl Library {
+    /// A [`Error::Plugin`] about this library (and optimiser or initialiser `id`).
+    fn error(&self, id: Option<&str>, code: Option<i32>, message: String) -> Error {
+        plugin_error(&self.label, id, code, message)
+    }
+}
+
+/// A [`Error::Plugin`] whose detail is the whole message.
+fn plugin_error(library: &str, id: Option<&str>, code: Option<i32>, message: String) -> Error {
+    Error::Plugin {
+        library: library.to_string(),
+        id: id.map(str::to_string),
+        code,
+        detail: message.clone(),
+        message,
     }
 }
 
@@ -106,18 +147,21 @@ fn create_cfg(
     what: &str,
     create: CreateFn,
     params: &serde_json::Value,
-) -> Result<*mut c_void, String> {
-    let text = CString::new(params.to_string())
-        .map_err(|_| format!("{what}: params contain a NUL byte"))?;
+) -> Result<*mut c_void, (Option<i32>, String, String)> {
+    let text = CString::new(params.to_string()).map_err(|_| {
+        let m = format!("{what}: params contain a NUL byte");
+        (None, m.clone(), m)
+    })?;
     let mut cfg: *mut c_void = std::ptr::null_mut();
     let mut err = vec![0u8; ERR_CAP];
     // SAFETY: arguments as the ABI specifies; buffers owned here and valid during the call.
     let code = unsafe { create(text.as_ptr(), &mut cfg, err.as_mut_ptr().cast(), ERR_CAP) };
     if code != 0 {
-        return Err(format!(
-            "{what} rejected its params: {}",
-            message(&err, code)
-        ));
+        // The plugin's own words are kept apart (`detail`) so that job validation can map a
+        // built-in rule's `params.X: ...` onto `optimizer.X` without cutting up this message.
+        let detail = message(&err, code);
+        let full = format!("{what} rejected its params: {detail}");
+        return Err((Some(code), detail, full));
     }
     // A NULL cfg is allowed (a plugin without configuration may return one).
     Ok(cfg)
@@ -153,10 +197,11 @@ pub fn builtin() -> Arc<Library> {
 }
 
 /// Load (once per process) and check the library at `path`.
-pub fn load(path: &Path) -> Result<Arc<Library>, String> {
+pub fn load(path: &Path) -> Result<Arc<Library>, Error> {
     let shown = path.display().to_string();
+    let fail = |m: String| plugin_error(&shown, None, None, m);
     if !path.exists() {
-        return Err(format!("plugin {shown}: no such file"));
+        return Err(fail(format!("plugin {shown}: no such file")));
     }
     let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -165,17 +210,19 @@ pub fn load(path: &Path) -> Result<Arc<Library>, String> {
     }
     // SAFETY: loading runs the library's initialisers; that is what loading a plugin means.
     let lib = unsafe { libloading::Library::new(&key) }
-        .map_err(|e| format!("plugin {shown}: not a loadable library ({e})"))?;
+        .map_err(|e| fail(format!("plugin {shown}: not a loadable library ({e})")))?;
     let lib: &'static libloading::Library = Box::leak(Box::new(lib));
     // SAFETY: the symbol's type is fixed by the ABI.
     let entry_fn: libloading::Symbol<'static, UfmPluginEntryFn> =
         unsafe { lib.get(UFM_PLUGIN_ENTRY_SYMBOL.as_bytes()) }.map_err(|_| {
-            format!("plugin {shown}: does not export the entry symbol `{UFM_PLUGIN_ENTRY_SYMBOL}`")
+            fail(format!(
+                "plugin {shown}: does not export the entry symbol `{UFM_PLUGIN_ENTRY_SYMBOL}`"
+            ))
         })?;
     // SAFETY: calling the entry as the ABI specifies.
     let entry = unsafe { entry_fn() };
     // SAFETY: the pointer comes from the library's entry function.
-    let checked = Arc::new(unsafe { check_entry(&shown, entry) }?);
+    let checked = Arc::new(unsafe { check_entry(&shown, entry) }.map_err(fail)?);
     reg.insert(key, checked.clone());
     Ok(checked)
 }

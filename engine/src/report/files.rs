@@ -6,6 +6,7 @@ use crate::io::npy::write_matrix;
 use crate::io::write_atomic;
 use crate::model::Params;
 use crate::train::CurveRow;
+use crate::Error;
 use std::path::Path;
 
 /// curve.csv text: header `step,loss,fit,reg,grad_norm`, full precision (shortest round-trip).
@@ -27,8 +28,9 @@ pub fn write_run(
     result: &RunResult,
     curve: &[CurveRow],
     params: &Params,
-) -> Result<(), String> {
-    let ctx = |e: std::io::Error| format!("cannot write into {}: {e}", dir.display());
+) -> Result<(), Error> {
+    let ctx =
+        |e: std::io::Error| Error::io(dir, format!("cannot write into {}: {e}", dir.display()));
     let pdir = dir.join("params");
     std::fs::create_dir_all(&pdir).map_err(ctx)?;
     // A backbone run's files: H1 = h(X), the head's W_l, then the backbone's B<i>_W, B<i>_b.
@@ -45,6 +47,6 @@ pub fn write_run(
         std::fs::rename(&tmp, &final_path).map_err(ctx)?;
     }
     write_atomic(&dir.join("curve.csv"), curve_csv(curve).as_bytes()).map_err(ctx)?;
-    let json = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(result).map_err(|e| Error::Runtime(e.to_string()))?;
     write_atomic(&dir.join("result.json"), json.as_bytes()).map_err(ctx)
 }

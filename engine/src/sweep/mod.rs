@@ -27,12 +27,3 @@ pub use shard::Shard;
 pub use status::{status, FolderStatus, ShardProgress, SweepStatus};
 pub use store::{SweepMeta, SweepStore};
 pub use summary::{summarize, wilson, Summary};
-
-/// Why a sweep could not be carried out (exit status 2 for `Input`, 1 for `Runtime`).
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    #[error("{0}")]
-    Input(String),
-    #[error("{0}")]
-    Runtime(String),
-}

@@ -6,10 +6,10 @@ use super::record::{job_hash, RunRecord};
 use super::shard::Shard;
 use super::store::{Axis, SweepMeta, SweepStore, SUMMARY_FILE};
 use super::summary::{summarize, Summary};
-use super::SweepError;
 use crate::job::{GridPoint, LoadedJob, SweepAxis};
-use crate::run::{execute, RunError};
+use crate::run::execute;
 use crate::train::Status;
+use crate::Error;
 use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -99,11 +99,11 @@ pub fn write_summary(
     meta: &SweepMeta,
     grid_assignments: &[IndexMap<String, Value>],
     records: &[RunRecord],
-) -> Result<Summary, SweepError> {
+) -> Result<Summary, Error> {
     let summary = summarize(meta, grid_assignments, records);
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     crate::io::write_atomic(&dir.join(SUMMARY_FILE), json.as_bytes())
-        .map_err(|e| SweepError::Runtime(format!("cannot write into {}: {e}", dir.display())))?;
+        .map_err(|e| Error::Runtime(format!("cannot write into {}: {e}", dir.display())))?;
     Ok(summary)
 }
 
@@ -116,10 +116,10 @@ pub fn run_sweep(
     opts: SweepOptions,
     cancel: &AtomicBool,
     on_event: &(dyn Fn(SweepEvent) + Sync),
-) -> Result<SweepReport, SweepError> {
+) -> Result<SweepReport, Error> {
     let started = Instant::now();
     if opts.threads == 0 {
-        return Err(SweepError::Input("--threads: must be >= 1".into()));
+        return Err(Error::Input("--threads: must be >= 1".into()));
     }
     let grid = grid_of(loaded);
     let mut meta = meta_of(loaded, &grid);
@@ -152,14 +152,14 @@ pub fn run_sweep(
         skipped,
     });
 
-    let first_error: Mutex<Option<SweepError>> = Mutex::new(None);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let ran = std::sync::atomic::AtomicUsize::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
-        .map_err(|e| SweepError::Runtime(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let fail = |e: SweepError| {
+        .map_err(|e| Error::Runtime(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let fail = |e: Error| {
         stop.store(true, Ordering::Relaxed);
         let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
         slot.get_or_insert(e);
@@ -172,7 +172,7 @@ pub fn run_sweep(
             let point = &grid[index];
             let spec = match crate::job::validate(&point.job) {
                 Ok(s) => s,
-                Err(e) => return fail(SweepError::Input(format!("sweep point {index}: {e}"))),
+                Err(e) => return fail(Error::Input(format!("sweep point {index}: {e}"))),
             };
             let output = match execute(
                 &point.job,
@@ -182,12 +182,7 @@ pub fn run_sweep(
                 &mut |_| {},
             ) {
                 Ok(o) => o,
-                Err(RunError::Input(m)) => {
-                    return fail(SweepError::Input(format!("sweep point {index}: {m}")))
-                }
-                Err(RunError::Runtime(m)) => {
-                    return fail(SweepError::Runtime(format!("sweep point {index}: {m}")))
-                }
+                Err(e) => return fail(e.context(&format!("sweep point {index}"))),
             };
             if output.result.status == Status::Cancelled {
                 return; // not finished: it runs again on resume
@@ -200,7 +195,7 @@ pub fn run_sweep(
                     &output.curve,
                     &output.params,
                 ) {
-                    return fail(SweepError::Runtime(m));
+                    return fail(m);
                 }
             }
             let record = RunRecord::from_result(

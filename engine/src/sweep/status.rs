@@ -7,8 +7,8 @@
 use super::record::RunRecord;
 use super::shard::Shard;
 use super::store::{read_runs, SweepMeta, RUNS_FILE};
-use super::SweepError;
 use crate::train::Status;
+use crate::Error;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ pub fn is_failed(r: &RunRecord) -> bool {
 
 /// Progress of `dirs`, which must hold the same sweep (folders without `sweep.json` count as not
 /// started; at least one must hold a sweep).
-pub fn status(dirs: &[&Path]) -> Result<SweepStatus, SweepError> {
+pub fn status(dirs: &[&Path]) -> Result<SweepStatus, Error> {
     let mut first: Option<(PathBuf, SweepMeta)> = None;
     let mut folders = Vec::new();
     let mut recorded: BTreeSet<usize> = BTreeSet::new();
@@ -69,7 +69,7 @@ pub fn status(dirs: &[&Path]) -> Result<SweepStatus, SweepError> {
         let meta = SweepMeta::read(dir)?;
         match &first {
             Some((d, m)) if m.sweep_hash != meta.sweep_hash => {
-                return Err(SweepError::Input(format!(
+                return Err(Error::Input(format!(
                     "{}: holds another sweep than {} (sweep_hash {} vs {})",
                     dir.display(),
                     d.display(),
@@ -81,9 +81,9 @@ pub fn status(dirs: &[&Path]) -> Result<SweepStatus, SweepError> {
             None => first = Some((dir.to_path_buf(), meta.clone())),
         }
         let shard = match &meta.shard {
-            Some(s) => s.parse::<Shard>().map_err(|e| {
-                SweepError::Input(format!("{}: sweep.json: shard: {e}", dir.display()))
-            })?,
+            Some(s) => s
+                .parse::<Shard>()
+                .map_err(|e| Error::Input(format!("{}: sweep.json: shard: {e}", dir.display())))?,
             None => Shard::ALL,
         };
         let path = dir.join(RUNS_FILE);
@@ -97,7 +97,7 @@ pub fn status(dirs: &[&Path]) -> Result<SweepStatus, SweepError> {
         let mut failed = 0;
         for r in &records {
             if meta.point_hashes.get(r.index) != Some(&r.job_hash) {
-                return Err(SweepError::Input(format!(
+                return Err(Error::Input(format!(
                     "{}: run {} does not belong to this sweep",
                     path.display(),
                     r.index
@@ -123,7 +123,7 @@ pub fn status(dirs: &[&Path]) -> Result<SweepStatus, SweepError> {
         });
     }
     let Some((_, meta)) = first else {
-        return Err(SweepError::Input(format!(
+        return Err(Error::Input(format!(
             "--status: none of the {} folders holds a sweep yet (no sweep.json): no shard has started",
             dirs.len()
         )));

@@ -6,8 +6,8 @@
 //! drops (and truncates away). Every other file is written to a temporary name and renamed.
 
 use super::record::RunRecord;
-use super::SweepError;
 use crate::job::Job;
+use crate::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,22 +46,22 @@ pub struct SweepMeta {
 }
 
 impl SweepMeta {
-    pub fn read(dir: &Path) -> Result<SweepMeta, SweepError> {
+    pub fn read(dir: &Path) -> Result<SweepMeta, Error> {
         let path = dir.join(META_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            SweepError::Input(format!(
+            Error::Input(format!(
                 "{}: not a sweep folder (cannot read {META_FILE}: {e})",
                 dir.display()
             ))
         })?;
         serde_json::from_str(&text)
-            .map_err(|e| SweepError::Input(format!("{}: invalid: {e}", path.display())))
+            .map_err(|e| Error::Input(format!("{}: invalid: {e}", path.display())))
     }
 
-    pub fn write(&self, dir: &Path) -> Result<(), SweepError> {
+    pub fn write(&self, dir: &Path) -> Result<(), Error> {
         let json = serde_json::to_string_pretty(self).expect("meta serialises");
         crate::io::write_atomic(&dir.join(META_FILE), json.as_bytes())
-            .map_err(|e| SweepError::Runtime(format!("cannot write into {}: {e}", dir.display())))
+            .map_err(|e| Error::Runtime(format!("cannot write into {}: {e}", dir.display())))
     }
 }
 
@@ -75,10 +75,9 @@ impl SweepStore {
     /// Open (creating) `dir` for `meta`'s sweep. Returns the store and the runs already finished
     /// there. Refuses a folder whose runs belong to another job (a grid index whose job hash
     /// differs from the one recorded), so a changed job file never mixes with old results.
-    pub fn open(dir: &Path, meta: &SweepMeta) -> Result<(SweepStore, Vec<RunRecord>), SweepError> {
-        let rt = |e: std::io::Error| {
-            SweepError::Runtime(format!("cannot write into {}: {e}", dir.display()))
-        };
+    pub fn open(dir: &Path, meta: &SweepMeta) -> Result<(SweepStore, Vec<RunRecord>), Error> {
+        let rt =
+            |e: std::io::Error| Error::Runtime(format!("cannot write into {}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(rt)?;
         let path = dir.join(RUNS_FILE);
         let records = if path.exists() {
@@ -109,14 +108,14 @@ impl SweepStore {
     }
 
     /// Append one finished run: one line, written with a single write and fsync'd.
-    pub fn append(&self, record: &RunRecord) -> Result<(), SweepError> {
+    pub fn append(&self, record: &RunRecord) -> Result<(), Error> {
         let mut line = serde_json::to_string(record).expect("record serialises");
         line.push('\n');
         let mut f = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(line.as_bytes())
             .and_then(|_| f.sync_data())
             .map_err(|e| {
-                SweepError::Runtime(format!(
+                Error::Runtime(format!(
                     "cannot append to {}: {e}",
                     self.dir.join(RUNS_FILE).display()
                 ))
@@ -131,9 +130,9 @@ impl SweepStore {
 /// Read runs.jsonl: the complete records and the byte length they occupy. A last line without
 /// its newline, or a last line that does not parse, is a torn write and is dropped; a bad line
 /// before the last is an error. Duplicate grid indices keep the first record.
-pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, u64), SweepError> {
+pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, u64), Error> {
     let bytes = std::fs::read(path)
-        .map_err(|e| SweepError::Runtime(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::Runtime(format!("cannot read {}: {e}", path.display())))?;
     let mut records = Vec::new();
     let mut seen = BTreeMap::new();
     let mut pos = 0usize;
@@ -163,7 +162,7 @@ pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, u64), SweepError> {
                 break;
             }
             Err(e) => {
-                return Err(SweepError::Runtime(format!(
+                return Err(Error::Runtime(format!(
                     "{} line {line_no} is corrupt ({e}); remove that line to resume",
                     path.display()
                 )))
@@ -174,7 +173,7 @@ pub fn read_runs(path: &Path) -> Result<(Vec<RunRecord>, u64), SweepError> {
     Ok((records, good as u64))
 }
 
-fn check_records(dir: &Path, records: &[RunRecord], meta: &SweepMeta) -> Result<(), SweepError> {
+fn check_records(dir: &Path, records: &[RunRecord], meta: &SweepMeta) -> Result<(), Error> {
     for r in records {
         let expected = meta.point_hashes.get(r.index);
         if expected != Some(&r.job_hash) {
@@ -189,7 +188,7 @@ fn check_records(dir: &Path, records: &[RunRecord], meta: &SweepMeta) -> Result<
                     serde_json::to_string(&r.assignments).unwrap_or_default()
                 ),
             };
-            return Err(SweepError::Input(format!(
+            return Err(Error::Input(format!(
                 "--out {}: this folder holds results of another job: {what}; \
                  use a new --out folder (or delete this one) to run the changed job",
                 dir.display()

@@ -404,15 +404,18 @@ pub fn hessian_report(
     spec: &ModelSpec,
     params: &Params,
     opts: &HessianOptions,
-) -> Result<HessianReport, String> {
-    let op = HessianOp::new(spec, params)?;
+) -> Result<HessianReport, crate::Error> {
+    use crate::Error;
+    let op = HessianOp::new(spec, params).map_err(Error::Runtime)?;
     let p = op.dim();
     let mut grad = Params::zeros(spec);
     let mut ws = Workspace::new(spec, GradPath::Layered, faer::Par::Seq);
     let parts = ws.loss_and_grad(spec, params, &mut grad);
     let gradient_norm = flatten(&grad).iter().map(|x| x * x).sum::<f64>().sqrt();
     if !parts.loss.is_finite() {
-        return Err("params: the loss is not finite at these parameters".into());
+        return Err(Error::Numerical(
+            "params: the loss is not finite at these parameters".into(),
+        ));
     }
     let dense = match opts.method {
         Method::Dense => true,
@@ -420,16 +423,17 @@ pub fn hessian_report(
         Method::Auto => p <= opts.dense_max,
     };
     if dense && p > DENSE_LIMIT {
-        return Err(format!(
+        return Err(Error::Limit(format!(
             "method: a dense Hessian of {p} parameters needs {:.1} GiB; use lanczos (dense is \
              allowed up to {DENSE_LIMIT} parameters)",
             (p * p * 8) as f64 / (1u64 << 30) as f64
-        ));
+        )));
     }
     let linear = spec.activation == Activation::Linear;
     let orbit = if linear && p <= opts.orbit_max {
         let t = orbit_tangents(spec, params);
-        let dim = orbit_dimension(&t, orbit_floor(spec, gradient_norm))?;
+        let dim =
+            orbit_dimension(&t, orbit_floor(spec, gradient_norm)).map_err(Error::Numerical)?;
         Some((t, dim))
     } else {
         None
@@ -476,7 +480,7 @@ pub fn hessian_report(
     let spectral;
     if dense {
         let (h, asym) = op.dense();
-        let ev = dense_eigenvalues(&h)?;
+        let ev = dense_eigenvalues(&h).map_err(Error::Numerical)?;
         spectral = ev.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
         let neg: Vec<f64> = ev.iter().copied().filter(|&x| x < -tol).collect();
@@ -528,7 +532,8 @@ pub fn hessian_report(
             });
         }
     } else {
-        let lz = lanczos(p, opts.lanczos_steps, opts.seed, |v| op.apply_flat(v))?;
+        let lz = lanczos(p, opts.lanczos_steps, opts.seed, |v| op.apply_flat(v))
+            .map_err(Error::Numerical)?;
         spectral = lz.min.abs().max(lz.max.abs());
         let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
         let hu = hutchinson(p, opts.probes, opts.seed.wrapping_add(1), |v| {

@@ -194,7 +194,7 @@ fn family_hessian(
         method: Method::Dense,
         ..Default::default()
     };
-    let r = hessian_report(&spec, &params, &opts)?;
+    let r = hessian_report(&spec, &params, &opts).map_err(|e| e.to_string())?;
     Ok(Some(FamilyHessian {
         width,
         parameters: r.parameters,
@@ -367,7 +367,7 @@ pub fn theorem4_grid(
                         dense_max: super::hessian::DENSE_LIMIT,
                         ..Default::default()
                     };
-                    let r = hessian_report(&spec, &params, &opts)?;
+                    let r = hessian_report(&spec, &params, &opts).map_err(|e| e.to_string())?;
                     let check = super::hessian::theorem4_check(k, n, l, lambda, alpha, &r);
                     if r.classification == "strict_saddle" {
                         report.strict_saddles += 1;

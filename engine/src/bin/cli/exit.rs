@@ -11,6 +11,7 @@
 //! statuses").
 
 use ufm::train::Status;
+use ufm::{Error, ErrorKind};
 
 /// Finished.
 pub const FINISHED: u8 = 0;
@@ -25,6 +26,19 @@ pub fn for_run(status: Status) -> u8 {
         Status::Converged | Status::MaxSteps => FINISHED,
         Status::Diverged | Status::Failed => RUNTIME,
         Status::Cancelled => cancelled(),
+    }
+}
+
+/// The exit status of a command that failed with `e`: one match on its kind. A command cut
+/// short by SIGINT/SIGTERM exits 128 + the signal, whatever the error.
+pub fn for_error(e: &Error) -> u8 {
+    if let Some(status) = super::signals::interrupted_status() {
+        return status;
+    }
+    match e.kind() {
+        ErrorKind::Job | ErrorKind::Input | ErrorKind::Plugin | ErrorKind::Limit => INPUT,
+        ErrorKind::Io | ErrorKind::Numerical | ErrorKind::Runtime | ErrorKind::RunEnded => RUNTIME,
+        ErrorKind::Cancelled => cancelled(),
     }
 }
 

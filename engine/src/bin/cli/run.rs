@@ -5,7 +5,7 @@ use crate::Failure;
 use clap::Args;
 use std::path::PathBuf;
 use ufm::job::{load, LoadedJob};
-use ufm::run::{execute, execute_checkpointed, CheckpointOptions, RunError};
+use ufm::run::{execute, execute_checkpointed, CheckpointOptions};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -121,13 +121,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
             &mut progress,
         )
     }
-    .map_err(|e| match e {
-        RunError::Input(m) => Failure::Input(format!("{}: {m}", a.job.display())),
-        RunError::Runtime(m) => Failure::Runtime(m),
-    })?;
+    .map_err(|e| e.in_file(&a.job))?;
     writing(&pb);
-    ufm::report::write_run(&out, &output.result, &output.curve, &output.params)
-        .map_err(Failure::Runtime)?;
+    ufm::report::write_run(&out, &output.result, &output.curve, &output.params)?;
     pb.finish_and_clear();
     if a.json {
         println!(
@@ -141,9 +137,8 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let status = output.result.status;
     match super::exit::for_run(status) {
         super::exit::FINISHED => Ok(()),
-        code => Err(Failure::Outcome(
-            code,
-            format!(
+        code => {
+            let message = format!(
                 "the run ended with status `{}`{} (exit status {code}; files written to {})",
                 serde_json::to_value(status)
                     .ok()
@@ -156,8 +151,14 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default(),
                 out.display()
-            ),
-        )),
+            );
+            // The kind carries the exit status (cli/exit.rs): cancelled, or ended unfinished.
+            Err(if status == ufm::train::Status::Cancelled {
+                Failure::Cancelled(message)
+            } else {
+                Failure::RunEnded(message)
+            })
+        }
     }
 }
 

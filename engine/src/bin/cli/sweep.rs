@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use ufm::sweep::{run_sweep, Shard, SweepError, SweepEvent, SweepOptions};
+use ufm::sweep::{run_sweep, Shard, SweepEvent, SweepOptions};
 
 #[derive(Args)]
 pub struct SweepArgs {
@@ -45,13 +45,6 @@ pub struct MergeArgs {
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
     s.parse()
-}
-
-fn failure(e: SweepError) -> Failure {
-    match e {
-        SweepError::Input(m) => Failure::Input(m),
-        SweepError::Runtime(m) => Failure::Runtime(m),
-    }
 }
 
 pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
@@ -95,7 +88,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         shard: a.shard.unwrap_or(Shard::ALL),
         keep_runs: a.keep_runs,
     };
-    let report = run_sweep(&loaded, &a.out, opts, cancel, &on_event).map_err(failure)?;
+    let report = run_sweep(&loaded, &a.out, opts, cancel, &on_event)?;
     pb.finish_and_clear();
     let shard = a
         .shard
@@ -110,15 +103,12 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         if threads == 1 { "" } else { "s" }
     );
     if report.cancelled {
-        return Err(Failure::Outcome(
-            super::exit::cancelled(),
-            format!(
-                "sweep interrupted with {} of {} runs finished; run the same command again to \
+        return Err(Failure::Cancelled(format!(
+            "sweep interrupted with {} of {} runs finished; run the same command again to \
                  resume",
-                report.skipped + report.ran,
-                report.in_shard
-            ),
-        ));
+            report.skipped + report.ran,
+            report.in_shard
+        )));
     }
     print_table(&report.summary);
     println!("written     {}/runs.jsonl, summary.json", a.out.display());
@@ -129,9 +119,9 @@ pub fn merge(a: MergeArgs) -> Result<(), Failure> {
     let dirs: Vec<&std::path::Path> = a.dirs.iter().map(PathBuf::as_path).collect();
     let out = match (a.status, a.out) {
         (false, Some(out)) => out,
-        _ => return print_status(&ufm::sweep::status(&dirs).map_err(failure)?),
+        _ => return print_status(&ufm::sweep::status(&dirs)?),
     };
-    let summary = ufm::sweep::merge(&dirs, &out).map_err(failure)?;
+    let summary = ufm::sweep::merge(&dirs, &out)?;
     print_table(&summary);
     println!(
         "merged      {} of {} runs from {} folders into {}/runs.jsonl, summary.json",

@@ -555,12 +555,11 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
             }
         }
     };
-    let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| {
-        if e.starts_with("method:") {
-            input(e)
-        } else {
-            Failure::Runtime(e)
-        }
+    // A dense Hessian over the size limit is the --method argument's fault (exit 2, the
+    // message names the flag); every other failure is the computation's (exit 1).
+    let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| match e {
+        Failure::Limit(m) => Failure::Limit(format!("--{m}")),
+        e => Failure::Runtime(e.to_string()),
     })?;
     r.scale = scale;
     if let (Some((k, n, layers, lambda)), Some(alpha)) = (dnc, scale) {
