@@ -8,8 +8,7 @@
 //! list the layers as the inputs of the head's matrices in order: h(X), s(W_1 h(X)), ...
 
 use crate::analysis::{
-    centred_rank, class_means, diagonally_superior, nc3, relative_rank, simplex_cosine,
-    singular_values, Classification, LayerReport, LogitReport, WeightReport,
+    nc3, relative_rank, singular_values, Classification, LayerReport, LogitReport, WeightReport,
 };
 use crate::report::Reference;
 use crate::theory::effective_lambda;
@@ -165,17 +164,9 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
             ));
         }
         let zc = by_class("logits", z)?;
-        let sv = singular_values(zc.as_ref());
-        let means = class_means(zc.as_ref(), &sizes);
-        let cosine = simplex_cosine(means.as_ref());
-        let c_rank = centred_rank(means.as_ref(), rank_tol);
-        let correct = crate::analysis::logits::correct_count(zc.as_ref(), &sizes);
-        classification = Some(crate::analysis::logits::classify_parts(
-            k,
-            c_rank,
-            cosine,
-            correct == n,
-        ));
+        let (report, class, correct) =
+            crate::analysis::measure_logits(zc.as_ref(), &sizes, rank_tol);
+        classification = Some(class);
         train_accuracy = Some(correct as f64 / n as f64);
         fit = Some(crate::grad::fit_only(
             crate::model::LossKind::CrossEntropy,
@@ -184,16 +175,7 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
                 .flat_map(|c| std::iter::repeat_n(c, sizes[c]))
                 .collect::<Vec<_>>(),
         ));
-        logits = Some(LogitReport {
-            rank: relative_rank(&sv, rank_tol),
-            singular_values: sv,
-            class_means: (0..k)
-                .map(|c| means.col(c).iter().copied().collect())
-                .collect(),
-            simplex_cosine: cosine,
-            diagonally_superior: diagonally_superior(means.as_ref()),
-            centred_rank: c_rank,
-        });
+        logits = Some(report);
     }
     let (mut head_loss, mut reference) = (None, None);
     match (e.lambda_h, e.lambda_w) {

@@ -2,51 +2,15 @@
 //! `Trainer::advance` for every gradient path and activation after one warm-up step (faer's
 //! matmul keeps per-thread scratch that is sized on first use).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
 use ufm::grad::GradPath;
 use ufm::init::{gaussian_matrix, stream};
 use ufm::job::Schedule;
 use ufm::model::{Activation, LossKind, ModelSpec, Params};
 use ufm::optim::{Gd, LrSchedule, Optimizer};
 use ufm::train::{TrainOptions, Trainer};
-
-struct Counting;
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-static ARMED: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    /// Only the measuring thread counts (the test harness allocates on other threads).
-    static MEASURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn counting() -> bool {
-    ARMED.load(Ordering::Relaxed) && MEASURING.try_with(|m| m.get()).unwrap_or(false)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            COUNT.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        if counting() {
-            COUNT.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Measurements take this lock: the allocation counter is global.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
     allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
@@ -61,7 +25,6 @@ fn allocations_with(
     batch: Option<usize>,
 ) -> usize {
     // The counter is global: tests in this binary run on parallel threads, so measure one at a time.
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
     let params = Params {
         mats: spec
@@ -92,15 +55,11 @@ fn allocations_with(
         t = t.with_batches(b, 1);
     }
     assert!(t.advance().unwrap());
-    COUNT.store(0, Ordering::SeqCst);
-    MEASURING.with(|m| m.set(true));
-    ARMED.store(true, Ordering::SeqCst);
-    for _ in 0..20 {
-        assert!(t.advance().unwrap());
-    }
-    ARMED.store(false, Ordering::SeqCst);
-    MEASURING.with(|m| m.set(false));
-    COUNT.load(Ordering::SeqCst)
+    counting_alloc::count(|| {
+        for _ in 0..20 {
+            assert!(t.advance().unwrap());
+        }
+    })
 }
 
 #[test]
@@ -158,7 +117,6 @@ fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
 fn fused_steps_allocate_nothing() {
     // The fused update of wide linear models (train.update = "fused"), GD and momentum, full
     // batch and mini-batches: the same contract as the separate step.
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let momentum = serde_json::json!({"momentum": 0.9, "dampening": 0.1});
     for (name, batch) in [("gd", None), ("gd", Some(7)), ("momentum", None)] {
         let spec = ModelSpec::balanced(
@@ -208,15 +166,11 @@ fn fused_steps_allocate_nothing() {
         }
         assert!(t.fused_rule().is_some());
         assert!(t.advance().unwrap());
-        COUNT.store(0, Ordering::SeqCst);
-        MEASURING.with(|m| m.set(true));
-        ARMED.store(true, Ordering::SeqCst);
-        for _ in 0..20 {
-            assert!(t.advance().unwrap());
-        }
-        ARMED.store(false, Ordering::SeqCst);
-        MEASURING.with(|m| m.set(false));
-        let n = COUNT.load(Ordering::SeqCst);
+        let n = counting_alloc::count(|| {
+            for _ in 0..20 {
+                assert!(t.advance().unwrap());
+            }
+        });
         assert_eq!(
             n, 0,
             "{n} allocations in 20 fused steps ({name}, batch {batch:?})"

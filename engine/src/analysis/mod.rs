@@ -117,7 +117,7 @@ pub fn spectrum_of(
     Some((sv, info))
 }
 
-/// How singular values are computed (`analysis.spectrum` of a job).
+/// `analysis.spectrum`.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -197,6 +197,34 @@ pub struct AnalysisOptions {
     pub spectrum: SpectrumChoice,
 }
 
+/// The logit report of Z (K x N, columns in class order with `sizes[c]` columns of class c),
+/// its classification and how many columns are classified correctly: one computation for a
+/// run ([`analyze_with`]) and for exported activations ([`crate::activations`]).
+pub fn measure_logits(
+    z: MatRef<'_, f64>,
+    sizes: &[usize],
+    rank_tol: f64,
+) -> (LogitReport, Classification, usize) {
+    let k = sizes.len();
+    let sv = singular_values(z);
+    let means = class_means(z, sizes);
+    let cosine = simplex_cosine(means.as_ref());
+    let c_rank = centred_rank(means.as_ref(), rank_tol);
+    let correct = logits::correct_count(z, sizes);
+    let classification = logits::classify_parts(k, c_rank, cosine, correct == z.ncols());
+    let report = LogitReport {
+        rank: relative_rank(&sv, rank_tol),
+        singular_values: sv,
+        class_means: (0..k)
+            .map(|c| means.col(c).iter().copied().collect())
+            .collect(),
+        simplex_cosine: cosine,
+        diagonally_superior: diagonally_superior(means.as_ref()),
+        centred_rank: c_rank,
+    };
+    (report, classification, correct)
+}
+
 /// Measure the solution `params` of the model `spec`; `rank_tol` is the relative rank
 /// tolerance (`analysis.rank_tol` of the job).
 ///
@@ -243,7 +271,6 @@ pub fn analyze_with(
         );
     }
     let sizes = &spec.class_sizes;
-    let k = spec.classes();
     let f = model::features(spec, params);
     let relu = spec.activation == Activation::Relu;
 
@@ -304,23 +331,8 @@ pub fn analyze_with(
     progress("logits");
 
     let z = f.logits.as_ref();
-    let z_sv = singular_values(z);
-    let means = class_means(z, sizes);
-    let cosine = simplex_cosine(means.as_ref());
-    let c_rank = centred_rank(means.as_ref(), rank_tol);
-    let correct = logits::correct_count(z, sizes);
     let n = z.ncols();
-    let classification = logits::classify_parts(k, c_rank, cosine, correct == n);
-    let logits = LogitReport {
-        rank: relative_rank(&z_sv, rank_tol),
-        singular_values: z_sv,
-        class_means: (0..k)
-            .map(|c| means.col(c).iter().copied().collect())
-            .collect(),
-        simplex_cosine: cosine,
-        diagonally_superior: diagonally_superior(means.as_ref()),
-        centred_rank: c_rank,
-    };
+    let (logits, classification, correct) = measure_logits(z, sizes, rank_tol);
 
     Analysis {
         train_accuracy: if n == 0 {
