@@ -21,6 +21,7 @@ pub mod job;
 pub mod linalg;
 pub mod model;
 pub mod optim;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod plugin;
 pub mod report;
