@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use ufm::job::{parse_value, validate};
-use ufm::run::{execute, execute_checkpointed, CheckpointOptions, RunOutput};
+use ufm_engine::job::{parse_value, validate};
+use ufm_engine::run::{execute, execute_checkpointed, CheckpointOptions, RunOutput};
 
 fn base_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/digits")
@@ -38,7 +38,7 @@ fn run(v: Value) -> RunOutput {
     execute(&job, &spec, &base_dir(), None, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn bits(p: &ufm::model::Params) -> Vec<u64> {
+fn bits(p: &ufm_engine::model::Params) -> Vec<u64> {
     p.mats
         .iter()
         .flat_map(|m| {
@@ -68,7 +68,7 @@ fn a_backbone_run_reports_the_head_and_the_data() {
     assert!((0.0..=1.0).contains(&acc));
     // UFM regularisation: the DNC bound at lambda_eff = (1e-4 * 5e-3^2)^(1/3).
     let lam = (1e-4f64 * 5e-3 * 5e-3).powf(1.0 / 3.0);
-    let want = ufm::theory::optimal_dnc(10, 12, 2, lam).loss;
+    let want = ufm_engine::theory::optimal_dnc(10, 12, 2, lam).loss;
     assert!((r.reference.dnc_loss.unwrap() - want).abs() < 1e-12 * want);
     // Output tensors: H1, W1, W2, then the backbone's.
     assert_eq!(out.params.mats.len(), 7);
@@ -144,7 +144,7 @@ fn a_resumed_backbone_run_is_bit_identical() {
 fn npy_init_continues_from_a_finished_run() {
     let out = run(job(json!({"name": "gd", "lr": 0.05}), "ufm"));
     let dir = std::env::temp_dir().join(format!("ufm-backbone-npy-{}", std::process::id()));
-    ufm::report::write_run(&dir, &out.result, &out.curve, &out.params).unwrap();
+    ufm_engine::report::write_run(&dir, &out.result, &out.curve, &out.params).unwrap();
     for name in ["H1", "W1", "W2", "B1_W", "B1_b", "B2_W", "B2_b"] {
         assert!(dir.join(format!("params/{name}.npy")).exists(), "{name}");
     }
@@ -196,7 +196,7 @@ fn data_and_backbone_rules_name_the_field() {
     let j = parse_value(v).unwrap();
     let spec = validate(&j).unwrap();
     match execute(&j, &spec, &base_dir(), None, &mut |_| {}) {
-        Err(ufm::Error::Input(m)) => assert!(m.contains("missing.npy"), "{m}"),
+        Err(ufm_engine::Error::Input(m)) => assert!(m.contains("missing.npy"), "{m}"),
         other => panic!("expected an input error, got {:?}", other.err()),
     }
     let mut v = good;
@@ -204,7 +204,7 @@ fn data_and_backbone_rules_name_the_field() {
     let j = parse_value(v).unwrap();
     let spec = validate(&j).unwrap();
     match execute(&j, &spec, &base_dir(), None, &mut |_| {}) {
-        Err(ufm::Error::Input(m)) => {
+        Err(ufm_engine::Error::Input(m)) => {
             assert!(m.contains("class 8 has 174 samples"), "{m}")
         }
         other => panic!("expected an input error, got {:?}", other.err()),

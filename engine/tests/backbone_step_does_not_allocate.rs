@@ -4,13 +4,13 @@
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
-use ufm::backbone::{trainable_shapes, BackboneObjective, BackboneSpec};
-use ufm::data::Dataset;
-use ufm::grad::GradPath;
-use ufm::init::{gaussian_matrix, stream};
-use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::optim::Gd;
-use ufm::train::{Objective, TrainOptions, Trainer};
+use ufm_engine::backbone::{trainable_shapes, BackboneObjective, BackboneSpec};
+use ufm_engine::data::Dataset;
+use ufm_engine::grad::GradPath;
+use ufm_engine::init::{gaussian_matrix, stream};
+use ufm_engine::model::{Activation, LossKind, ModelSpec, Params};
+use ufm_engine::optim::Gd;
+use ufm_engine::train::{Objective, TrainOptions, Trainer};
 
 fn allocations(head_act: Activation, bb_layers: usize, batch: Option<usize>) -> usize {
     let spec = ModelSpec::balanced(5, 4, 16, 3, head_act, LossKind::CrossEntropy, 1e-3);

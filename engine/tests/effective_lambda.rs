@@ -6,11 +6,11 @@
 
 use faer::Par;
 use rand::SeedableRng;
-use ufm::grad::{GradPath, Workspace};
-use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::run::reference;
-use ufm::theory::effective_lambda;
-use ufm::theory::{aligned_params, optimal_dnc, structure_logits, Structure};
+use ufm_engine::grad::{GradPath, Workspace};
+use ufm_engine::model::{Activation, LossKind, ModelSpec, Params};
+use ufm_engine::run::reference;
+use ufm_engine::theory::effective_lambda;
+use ufm_engine::theory::{aligned_params, optimal_dnc, structure_logits, Structure};
 
 /// Minimum of a unimodal function on [a, b] by golden-section search (0.618^100 ~ 1e-21 of the interval).
 fn golden(mut a: f64, mut b: f64, f: &mut dyn FnMut(f64) -> f64) -> (f64, f64) {

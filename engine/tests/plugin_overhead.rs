@@ -12,10 +12,10 @@
 
 use std::path::Path;
 use std::time::Instant;
-use ufm::bench::{initial_params, setting};
-use ufm::grad::GradPath;
-use ufm::optim::{Gd, Optimizer};
-use ufm::train::{TrainOptions, Trainer};
+use ufm_engine::bench::{initial_params, setting};
+use ufm_engine::grad::GradPath;
+use ufm_engine::optim::{Gd, Optimizer};
+use ufm_engine::train::{TrainOptions, Trainer};
 
 fn std_library() -> std::path::PathBuf {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
@@ -53,11 +53,16 @@ fn per_step(make: &dyn Fn() -> Box<dyn Optimizer>, steps: u64) -> f64 {
 #[test]
 #[ignore]
 fn plugin_call_costs_under_two_percent_of_a_figure1_step() {
-    let lib = ufm::plugin::load(&std_library()).unwrap();
+    let lib = ufm_engine::plugin::load(&std_library()).unwrap();
     let params = serde_json::json!({});
     let native = || Box::new(Gd) as Box<dyn Optimizer>;
-    let builtin =
-        || Box::new(ufm::plugin::builtin().optimizer("gd", &params).unwrap()) as Box<dyn Optimizer>;
+    let builtin = || {
+        Box::new(
+            ufm_engine::plugin::builtin()
+                .optimizer("gd", &params)
+                .unwrap(),
+        ) as Box<dyn Optimizer>
+    };
     let by_path = || Box::new(lib.optimizer("gd", &params).unwrap()) as Box<dyn Optimizer>;
     let steps = 2000;
     let (mut a, mut b, mut c) = (f64::MAX, f64::MAX, f64::MAX);
@@ -92,7 +97,7 @@ fn plugin_call_costs_under_two_percent_of_a_figure1_step() {
     for _ in 0..5 {
         let start = Instant::now();
         for i in 0..calls {
-            let at = ufm::optim::StepInfo {
+            let at = ufm_engine::optim::StepInfo {
                 step: i + 1,
                 lr: 0.5,
                 tensor: 0,

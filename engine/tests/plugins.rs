@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use ufm::job::{parse_value, validate};
-use ufm::model::Params;
-use ufm::run::{execute, RunOutput};
-use ufm::train::Status;
-use ufm::Error;
+use ufm_engine::job::{parse_value, validate};
+use ufm_engine::model::Params;
+use ufm_engine::run::{execute, RunOutput};
+use ufm_engine::train::Status;
+use ufm_engine::Error;
 
 fn dylib(stem: &str) -> String {
     format!(
@@ -428,7 +428,7 @@ fn a_plugin_error_or_panic_fails_the_run_not_the_process() {
 }
 
 fn checkpointed(v: Value, dir: &Path, every: u64, resume: bool) -> RunOutput {
-    use ufm::run::{execute_checkpointed, CheckpointOptions};
+    use ufm_engine::run::{execute_checkpointed, CheckpointOptions};
     let job = parse_value(v).unwrap();
     let spec = validate(&job).unwrap();
     let ck = CheckpointOptions { dir, every, resume };
@@ -473,12 +473,12 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     );
     let j = parse_value(job(gaussian(), json!({"name": "adam", "lr": 0.1}))).unwrap();
     let spec = validate(&j).unwrap();
-    let ck = ufm::run::CheckpointOptions {
+    let ck = ufm_engine::run::CheckpointOptions {
         dir: &dir,
         every: 0,
         resume: true,
     };
-    let e = ufm::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
         .err()
         .expect("refused");
     assert!(e.to_string().contains("made for another job"), "{e}");

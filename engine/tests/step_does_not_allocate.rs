@@ -5,12 +5,12 @@
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
-use ufm::grad::GradPath;
-use ufm::init::{gaussian_matrix, stream};
-use ufm::job::Schedule;
-use ufm::model::{Activation, LossKind, ModelSpec, Params};
-use ufm::optim::{Gd, LrSchedule, Optimizer};
-use ufm::train::{TrainOptions, Trainer};
+use ufm_engine::grad::GradPath;
+use ufm_engine::init::{gaussian_matrix, stream};
+use ufm_engine::job::Schedule;
+use ufm_engine::model::{Activation, LossKind, ModelSpec, Params};
+use ufm_engine::optim::{Gd, LrSchedule, Optimizer};
+use ufm_engine::train::{TrainOptions, Trainer};
 
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
     allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
@@ -102,7 +102,13 @@ fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
                 LossKind::CrossEntropy,
                 path,
                 2,
-                |_| Box::new(ufm::plugin::builtin().optimizer(id, &params).unwrap()),
+                |_| {
+                    Box::new(
+                        ufm_engine::plugin::builtin()
+                            .optimizer(id, &params)
+                            .unwrap(),
+                    )
+                },
                 batch,
             );
             assert_eq!(
@@ -146,21 +152,27 @@ fn fused_steps_allocate_nothing() {
         let opt: Box<dyn Optimizer> = if name == "gd" {
             Box::new(Gd)
         } else {
-            Box::new(ufm::optim::WithFusedRule {
+            Box::new(ufm_engine::optim::WithFusedRule {
                 inner: Box::new(
-                    ufm::plugin::builtin()
+                    ufm_engine::plugin::builtin()
                         .optimizer("momentum", &momentum)
                         .unwrap(),
                 ),
-                rule: ufm::train::FusedRule::Momentum {
+                rule: ufm_engine::train::FusedRule::Momentum {
                     momentum: 0.9,
                     dampening: 0.1,
                 },
             })
         };
-        let mut t =
-            Trainer::with_update(&spec, params, opt, 0.1, opts, ufm::train::UpdateMode::Fused)
-                .unwrap();
+        let mut t = Trainer::with_update(
+            &spec,
+            params,
+            opt,
+            0.1,
+            opts,
+            ufm_engine::train::UpdateMode::Fused,
+        )
+        .unwrap();
         if let Some(b) = batch {
             t = t.with_batches(b, 1);
         }

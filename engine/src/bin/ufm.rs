@@ -2,6 +2,9 @@
 //! Exit status: see `cli/exit.rs` (0 finished, 1 run-time failure or a diverged/failed run,
 //! 2 invalid input, 130/143 cancelled by SIGINT/SIGTERM).
 
+// The engine library is `ufm_engine`; the command's modules call it `ufm`.
+extern crate ufm_engine as ufm;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
