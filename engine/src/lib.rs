@@ -5,7 +5,7 @@
 //! [`model`]; [`grad`]; the numerical layers [`theory`], [`analysis`] and [`optim`]; [`plugin`]
 //! and [`data`]; [`backbone`]; [`train`]; the job file ([`job`]); [`init`]; [`report`] (a sink:
 //! result types and files); [`run`] (one job from file to result); [`sweep`]; and the tools on
-//! top ([`plot`], [`activations`], [`bench`]). A run's data flows job -> init -> train ->
+//! top ([`plot`], [`activations`], [`bench`](mod@bench)). A run's data flows job -> init -> train ->
 //! analysis -> run (which adds the theory's reference values) -> report.
 
 pub mod activations;

@@ -4,7 +4,7 @@
 //! Conventions, as in rustls-ffi:
 //! - every fallible export returns a [`ufm_status`] and takes an optional `ufm_error **err`
 //!   that receives a message on failure;
-//! - every export runs inside [`guard`] (or [`guard_value`]), so a panic becomes
+//! - every export runs inside `guard` (or `guard_value`), so a panic becomes
 //!   `UFM_STATUS_PANIC` and never unwinds into the host;
 //! - handles are registered in a process-wide table while alive, so a null, freed or wrongly
 //!   typed handle is refused instead of dereferenced (as long as its address was not reused).

@@ -67,7 +67,7 @@ pub enum ufm_array {
     UFM_ARRAY_CURVE = 0,
     /// K x 1: singular values of the logit matrix Z, nonincreasing (logits.singular_values).
     UFM_ARRAY_LOGIT_SINGULAR_VALUES = 1,
-    /// K x K: column c is the mean logit vector of class c (logits.class_means[c]).
+    /// K x K: column c is the mean logit vector of class c (`logits.class_means[c]`).
     UFM_ARRAY_CLASS_MEAN_LOGITS = 2,
 }
 

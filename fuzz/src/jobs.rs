@@ -16,7 +16,7 @@ pub struct Env {
     pub example_plugin: PathBuf,
 }
 
-/// The build's output folder (target/<profile>): the first ancestor of this executable that
+/// The build's output folder (`target/<profile>`): the first ancestor of this executable that
 /// holds libufm.so.
 pub fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();

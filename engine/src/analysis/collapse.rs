@@ -3,7 +3,7 @@
 //!
 //! # Computation
 //! With M the d x K class means, mu_G their unweighted average, M_c = M - mu_G 1^T, and
-//! D = H - M[labels] the within-class deviations (d x N):
+//! D = H - M\[labels\] the within-class deviations (d x N):
 //! - Sigma_W = D D^T / N (average over all N samples, so larger classes weigh more),
 //!   Sigma_B = M_c M_c^T / K (average over the K classes, each class counts once).
 //! - With the thin SVD M_c = U diag(s) V^T, Sigma_B^+ = K U_r diag(1/s_r^2) U_r^T, so

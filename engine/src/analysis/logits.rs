@@ -3,7 +3,7 @@
 //!
 //! Conventions:
 //! - A class-mean logit matrix is K x K with column c the mean logit vector of class c (the
-//!   layout of [`class_means`](super::class_means) applied to Z; `class_means[c]` in result.json).
+//!   layout of [`class_means`](super::class_means()) applied to Z; `class_means[c]` in result.json).
 //! - A column is classified correctly when its own-class entry is *strictly* larger than every
 //!   other entry: ties (e.g. an all-zero model) count as wrong, so a zero model has accuracy 0
 //!   rather than an arbitrary 1/K from a first-index argmax. NaN entries count as wrong.

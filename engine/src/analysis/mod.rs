@@ -6,7 +6,7 @@
 //! caller-supplied matrices (columns in class order, `class_sizes` giving n_1..n_K).
 //!
 //! - [`spectrum`]: [`singular_values`], [`relative_rank`].
-//! - [`class_means`](mod@class_means): [`class_means`]; the global mean is the unweighted average
+//! - [`class_means`](mod@class_means): [`class_means()`]; the global mean is the unweighted average
 //!   of the class means (paper, section 2), also for imbalanced classes.
 //! - [`collapse`]: [`nc1`], [`nc1_quotient`], [`nc2`], [`nc3`]. Sigma_W averages over the N
 //!   samples, Sigma_B over the K classes. Tolerances and the conventions for degenerate inputs
@@ -136,7 +136,7 @@ pub struct LogitReport {
     pub singular_values: Vec<f64>,
     /// rank of Z: singular values above rank_tol times the largest.
     pub rank: usize,
-    /// class_means[c] = mean logit vector (length K) of class c.
+    /// `class_means[c]` = mean logit vector (length K) of class c.
     pub class_means: Vec<Vec<f64>>,
     pub simplex_cosine: f64,
     pub diagonally_superior: bool,

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TopSpectrum {
     /// Every singular value above rank_tol * the largest, nonincreasing.
     pub values: Vec<f64>,
-    /// Upper bound on sigma_i(A) - values[i] for every kept i.
+    /// Upper bound on sigma_i(A) - `values[i]` for every kept i.
     pub error_bound: f64,
     /// The block size that was accepted.
     pub block: usize,

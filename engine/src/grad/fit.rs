@@ -172,7 +172,7 @@ pub fn fit_transposed_batch(
 }
 
 /// The factored path's fit: [`fit_transposed_batch`] computed class column by class column.
-/// Every sample sees the same operations in the same order as in [`sample_fit`] (so the bits are
+/// Every sample sees the same operations in the same order as in `sample_fit` (so the bits are
 /// the same, tested), but the loops stream through contiguous columns of Z^T instead of strided
 /// rows, which matters when the softmax is a third of a small model's step. `scratch` must hold
 /// at least 3 N values (per-sample maxima, sums and their logarithms).

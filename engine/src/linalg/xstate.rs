@@ -1,6 +1,6 @@
 //! Reading the processor's XINUSE bits, to test what [`super::clean_upper_state`] is for.
 //!
-//! `xgetbv` with ECX = 1 returns XINUSE (when CPUID.(EAX=0DH, ECX=1):EAX[2] says it is
+//! `xgetbv` with ECX = 1 returns XINUSE (when CPUID.(EAX=0DH, ECX=1):EAX\[2\] says it is
 //! supported): bit 2 is set while the upper halves of ymm0-15 may be non-zero, bit 6
 //! (ZMM_Hi256) while the upper halves of zmm0-15 may be, bit 7 (Hi16_ZMM) while zmm16-31 may be.
 //! Bits 2 and 6 are the state that makes legacy-SSE instructions slow on Intel cores; the

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// A learning-rate schedule, applied by the host to any optimiser. Step t = 1, 2, ...; u = t - 1.
 /// Every kind takes `warmup` [0]: for t <= warmup the rate is multiplied by t / warmup.
+// "[0]" is the default in the words of the job docs (the text is the JSON Schema's description).
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {

@@ -6,8 +6,8 @@
 //!   one fsync'd line per finished run, a torn last line is dropped on restart).
 //! - [`summary`]: per-group aggregation with Wilson 95% intervals.
 //! - [`shard`]: deterministic `--shard I/N` split of the grid.
-//! - [`merge`]: combine shard folders into one.
-//! - [`status`]: progress of shard folders (done, failed, missing) without merging.
+//! - [`merge()`]: combine shard folders into one.
+//! - [`status()`]: progress of shard folders (done, failed, missing) without merging.
 //! - [`runner`]: the parallel runner.
 //!
 //! The format is documented in `docs/sweep.md`.

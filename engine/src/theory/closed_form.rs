@@ -192,7 +192,7 @@ pub(crate) fn rank_threshold(rows: usize, cols: usize, s_max: f64) -> f64 {
     rows.max(cols) as f64 * f64::EPSILON * s_max
 }
 
-/// The singular values of `z` above [`rank_threshold`], in nonincreasing order.
+/// The singular values of `z` above `rank_threshold`, in nonincreasing order.
 pub fn numerical_singular_values(z: MatRef<'_, f64>) -> Vec<f64> {
     let s = z
         .singular_values()

@@ -4,7 +4,7 @@
 //!
 //! Notation: X_0 = H1, A_l = W_l X_{l-1} (l = 1..L-1), X_l = s(A_l), Z = W_L X_{L-1}. For a
 //! direction V = (V_0, V_1, ..., V_L) (shaped like H1, W_1, ..., W_L), with R{.} the derivative
-//! along V and m_l = s'(A_l) (1 for linear, the 0/1 mask 1[A_l > 0] for ReLU, held fixed: ReLU
+//! along V and m_l = s'(A_l) (1 for linear, the 0/1 mask 1\[A_l > 0\] for ReLU, held fixed: ReLU
 //! has zero second derivative wherever it is differentiable):
 //!
 //! forward:  R X_0 = V_0,  R A_l = V_l X_{l-1} + W_l R X_{l-1},  R X_l = m_l . R A_l,
@@ -20,7 +20,7 @@
 //!           (H V)_0 = R G_{X_0} + lambda_h V_0.
 //!
 //! At a ReLU kink (some A_l entry exactly 0) the loss is not twice differentiable; the product
-//! is then that of the smooth piece selected by the mask 1[A_l > 0].
+//! is then that of the smooth piece selected by the mask 1\[A_l > 0\].
 
 use crate::linalg::matmul;
 use faer::{Accum, Mat, MatRef, Par};

@@ -1,6 +1,6 @@
 //! Theory of the balanced, lambda_h = lambda_w, cross-entropy deep UFM (paper sections 3, B.3-B.9):
 //! closed-form reduced losses of the DNC and low-rank structures ([`closed_form`]), their globally
-//! optimal scales ([`minimise`]), critical scales ([`critical`]), constructed logits and
+//! optimal scales ([`minimise`]), critical scales ([`critical`](mod@critical)), constructed logits and
 //! Lemma-1-aligned parameters ([`construct`]), the regions of Theorems 1 and 7 ([`regions`]),
 //! serialisable reports for the CLI ([`report`]), and the loss-landscape tools: exact
 //! Hessian-vector products ([`hvp`]), dense spectra, Lanczos and Hutchinson ([`spectrum`]), and

@@ -15,7 +15,7 @@
 //! 2. **decide**: the step is taken only when the new loss is finite. The fit is known exactly;
 //!    when the norm bounds already prove the regulariser (and the sum) finite the decision is
 //!    exact, otherwise a read-only pass computes the new entries exactly as the commit would and
-//!    sums their squares ([`Fused::exact_new_norms`]). A refused step leaves every matrix as it
+//!    sums their squares ([`Fused::exact_new_reg`]). A refused step leaves every matrix as it
 //!    was: the last-finite-state guarantee without a second copy.
 //! 3. **commit** (one read-write pass per matrix, bottom-up): W_l <- W_l' entry by entry, the new
 //!    B-products back_l' = W_l' back_{l-1}' and ||W_l'||^2 accumulated on the way.
