@@ -42,22 +42,14 @@ unsafe impl Versioned for ufm_family_member {
     const MIN_SIZE: usize = std::mem::size_of::<ufm_family_member>();
 }
 
+/// The model check of `ufm theory` (engine's `theory::check_model`), with the C argument names.
 fn check(k: usize, n: usize, layers: usize, lambda: f64) -> Res<()> {
-    if k < 2 {
-        return Err(Error::arg(format!("classes: must be >= 2, got {k}")));
-    }
-    if n < 1 {
-        return Err(Error::arg("per_class: must be >= 1, got 0"));
-    }
-    if layers < 1 {
-        return Err(Error::arg("layers: must be >= 1, got 0"));
-    }
-    if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(Error::arg(format!(
-            "lambda: must be finite and > 0, got {lambda}"
-        )));
-    }
-    Ok(())
+    th::check_model(k, n, layers, lambda).map_err(|e| {
+        Error::arg(e.named(match e.arg {
+            th::ModelArg::PerClass => "per_class",
+            other => other.name(),
+        }))
+    })
 }
 
 fn structure(s: i32) -> Res<Structure> {
