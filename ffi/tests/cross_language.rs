@@ -149,6 +149,24 @@ fn compile(compiler: &str, flags: &[&str], sources: &[PathBuf], exe: &Path, extr
     run(&mut cmd, &format!("compiling {sources:?}"));
 }
 
+/// Compile one source file to an object (no linking): a header check. `std` replaces the
+/// standard of `flags`.
+fn compile_object(compiler: &str, flags: &[&str], std: &str, src: &Path, obj: &Path, what: &str) {
+    let mut flags = flags.to_vec();
+    flags[0] = std;
+    run(
+        Command::new(compiler)
+            .args(&flags)
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(obj),
+        &format!("{what} ({std})"),
+    );
+}
+
 fn assert_same_bits(what: &str, got: f64, want: f64) {
     assert_eq!(
         got.to_bits(),
@@ -357,35 +375,28 @@ fn cpp_trains_figure1_bit_for_bit() {
 fn headers_compile_on_their_own() {
     build();
     let dir = scratch("headers");
-    let inc = root().join("include");
     for std in ["-std=c99", "-std=c11", "-std=c17"] {
-        let mut flags = C_FLAGS.to_vec();
-        flags[0] = std;
-        run(
-            Command::new(cc())
-                .args(&flags)
-                .arg("-I")
-                .arg(&inc)
-                .arg("-c")
-                .arg(root().join("tests/c/header_alone.c"))
-                .arg("-o")
-                .arg(dir.join("h.o")),
-            &format!("ufm.h alone as C ({std})"),
+        let src = root().join("tests/c/header_alone.c");
+        compile_object(
+            &cc(),
+            &C_FLAGS,
+            std,
+            &src,
+            &dir.join("h.o"),
+            "ufm.h alone as C",
         );
     }
     for (src, what) in [
-        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++17"),
+        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++"),
         ("tests/cpp/hpp_alone.cpp", "ufm.hpp alone"),
     ] {
-        run(
-            Command::new(cxx())
-                .args(CXX_FLAGS)
-                .arg("-I")
-                .arg(&inc)
-                .arg("-c")
-                .arg(root().join(src))
-                .arg("-o")
-                .arg(dir.join("h.o")),
+        let src = root().join(src);
+        compile_object(
+            &cxx(),
+            &CXX_FLAGS,
+            "-std=c++17",
+            &src,
+            &dir.join("h.o"),
             what,
         );
     }
@@ -396,7 +407,6 @@ fn headers_compile_on_their_own() {
 #[test]
 fn both_headers_compile_together() {
     let dir = scratch("both_headers");
-    let inc = root().join("include");
     let c_src = root().join("tests/c/both_headers.c");
     let text = std::fs::read_to_string(&c_src).unwrap();
     // The same file with the two includes swapped.
@@ -417,31 +427,18 @@ fn both_headers_compile_together() {
     );
     for src in [&c_src, &swapped] {
         for std in ["-std=c99", "-std=c11", "-std=c17"] {
-            let mut flags = C_FLAGS.to_vec();
-            flags[0] = std;
-            run(
-                Command::new(cc())
-                    .args(&flags)
-                    .arg("-I")
-                    .arg(&inc)
-                    .arg("-c")
-                    .arg(src)
-                    .arg("-o")
-                    .arg(dir.join("c.o")),
-                &format!("{} as C ({std})", src.display()),
-            );
+            let what = format!("{} as C", src.display());
+            compile_object(&cc(), &C_FLAGS, std, src, &dir.join("c.o"), &what);
         }
     }
-    run(
-        Command::new(cxx())
-            .args(CXX_FLAGS)
-            .arg("-I")
-            .arg(&inc)
-            .arg("-c")
-            .arg(root().join("tests/cpp/both_headers.cpp"))
-            .arg("-o")
-            .arg(dir.join("cpp.o")),
-        "tests/cpp/both_headers.cpp as C++17",
+    let cpp = root().join("tests/cpp/both_headers.cpp");
+    compile_object(
+        &cxx(),
+        &CXX_FLAGS,
+        "-std=c++17",
+        &cpp,
+        &dir.join("cpp.o"),
+        "both headers as C++",
     );
 }
 
