@@ -28,7 +28,7 @@
 #define UFM_VERSION_PATCH 0
 #define UFM_VERSION_STRING "0.1.0"
 /* The ABI version this header describes; check it against ufm_abi_version() at start-up. */
-#define UFM_ABI_VERSION 1
+#define UFM_ABI_VERSION 2
 
 
 // The result of every fallible call. Values are explicit and never reused.
@@ -58,6 +58,9 @@ typedef enum {
   UFM_STATUS_UNSUPPORTED = 10,
   // A plugin library cannot be loaded or fails the plugin ABI checks.
   UFM_STATUS_PLUGIN = 11,
+  // An out-struct's `struct_size` (set by the caller to `sizeof` the struct) is smaller than
+  // the smallest version of that struct this library knows: not set, or a foreign struct.
+  UFM_STATUS_STRUCT_SIZE = 12,
 } ufm_status;
 
 // The solution class of result.json's `classification`.
@@ -158,8 +161,11 @@ typedef struct {
   ptrdiff_t col_stride;
 } ufm_matrix_mut;
 
-// The scalar summary of a result (the same numbers as result.json).
+// The scalar summary of a result (the same numbers as result.json). Versioned: set
+// `struct_size = sizeof(ufm_summary)` before passing it (docs/c-api.md).
 typedef struct {
+  // sizeof(ufm_summary) as compiled into the caller; set by the caller, never written.
+  size_t struct_size;
   ufm_run_status status;
   uint64_t steps;
   // final.loss, final.fit, final.reg, final.grad_norm, final.train_accuracy.
@@ -178,7 +184,10 @@ typedef struct {
 } ufm_summary;
 
 // `ufm theory compare`: the best DNC and best low-rank reduced losses and their scales.
+// Versioned: set `struct_size = sizeof(ufm_compare)` before passing it (docs/c-api.md).
 typedef struct {
+  // sizeof(ufm_compare) as compiled into the caller; set by the caller, never written.
+  size_t struct_size;
   double dnc_loss;
   double dnc_scale;
   double low_rank_loss;
@@ -189,8 +198,12 @@ typedef struct {
 
 // One member of the pair + simplex family ("p class pairs plus a simplex over the remaining
 // q = K - 2p classes"; p = 0 is DNC, p = K/2 the paired structure of Eq. (5)) at its optimal
-// scales (`ufm theory compare`, docs/theory.md).
+// scales (`ufm theory compare`, docs/theory.md). Versioned: the caller sets the first
+// element's `struct_size = sizeof(ufm_family_member)` (docs/c-api.md).
 typedef struct {
+  // sizeof(ufm_family_member) as compiled into the caller: set by the caller in the array's
+  // first element (the array's element size); written into every element filled.
+  size_t struct_size;
   // p.
   size_t pairs;
   // q = K - 2p.
@@ -205,8 +218,11 @@ typedef struct {
   double simplex_scale;
 } ufm_family_member;
 
-// Loss at the current parameters.
+// Loss at the current parameters. Versioned: set `struct_size = sizeof(ufm_loss)` before
+// passing it (docs/c-api.md).
 typedef struct {
+  // sizeof(ufm_loss) as compiled into the caller; set by the caller, never written.
+  size_t struct_size;
   // fit + reg.
   double loss;
   // g(Z): mean cross-entropy or MSE.
@@ -407,20 +423,27 @@ void ufm_result_free(ufm_result *result);
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
 // Ownership: `*json` is borrowed from `result` (NUL-terminated UTF-8) and stays valid until
 // `ufm_result_free(result)`; do not free it. Thread safety: one thread per result at a time.
-ufm_status ufm_result_json(ufm_result *result, const char **json, size_t *len, ufm_error **err);
+ufm_status ufm_result_json(const ufm_result *result,
+                           const char **json,
+                           size_t *len,
+                           ufm_error **err);
 
-// The scalar summary of a result.
+// The scalar summary of a result. The caller sets `out->struct_size = sizeof(ufm_summary)`
+// first (versioned out-struct, docs/c-api.md).
 //
-// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
-// Ownership: `*out` is written. Thread safety: one thread per result at a time.
-ufm_status ufm_result_summary(ufm_result *result, ufm_summary *out_summary, ufm_error **err);
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_STRUCT_SIZE`
+// (`out->struct_size` too small; nothing is written), `UFM_STATUS_INVALID_ARGUMENT` (`out`
+// misaligned).
+// Ownership: `*out` is written (all fields but `struct_size`). Thread safety: one thread per
+// result at a time.
+ufm_status ufm_result_summary(const ufm_result *result, ufm_summary *out_summary, ufm_error **err);
 
 // The shape of one of the result's arrays (a size query before `ufm_result_array`).
 // `which` is a `ufm_array` value (passed as int32_t so that unknown values can be refused).
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_INVALID_ARGUMENT`
 // (unknown `which`). Thread safety: one thread per result at a time.
-ufm_status ufm_result_array_shape(ufm_result *result,
+ufm_status ufm_result_array_shape(const ufm_result *result,
                                   int32_t which,
                                   size_t *nrows,
                                   size_t *ncols,
@@ -433,14 +456,34 @@ ufm_status ufm_result_array_shape(ufm_result *result,
 // (unknown `which`, strides, alignment), `UFM_STATUS_SIZE_MISMATCH`.
 // Ownership: `dst` stays the caller's and is written during the call only.
 // Thread safety: one thread per result at a time.
-ufm_status ufm_result_array(ufm_result *result, int32_t which, ufm_matrix_mut dst, ufm_error **err);
+ufm_status ufm_result_array(const ufm_result *result,
+                            int32_t which,
+                            ufm_matrix_mut dst,
+                            ufm_error **err);
+
+// Write the result's run folder into `dir` exactly as `ufm run JOB --out DIR` writes it:
+// `result.json` (the text of `ufm_result_json`), `curve.csv` and `params/*.npy` (the final
+// parameters: `H1.npy`, `W1.npy`, ...), each file written to a temporary name and renamed into
+// place, result.json last (the engine's own writer, so the files are those of `ufm run` byte for
+// byte apart from result.json's wall-clock `seconds`). `dir` and its parents are created when
+// missing; existing files of those names are replaced.
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_INVALID_HANDLE`,
+// `UFM_STATUS_RUNTIME` (a folder or file cannot be written; the message names it).
+// Ownership: `result` and `dir` are borrowed for the call. `err` as for `ufm_job_validate`.
+// Thread safety: one thread per result at a time; two calls must not write the same `dir` at
+// once.
+ufm_status ufm_result_write(const ufm_result *result, const char *dir, ufm_error **err);
 
 // Best DNC vs best low-rank loss for K = `classes`, n = `per_class`, L = `layers`, `lambda`
-// (`ufm theory compare`).
+// (`ufm theory compare`). The caller sets `out->struct_size = sizeof(ufm_compare)` first
+// (versioned out-struct, docs/c-api.md).
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (K < 2, n < 1, L < 1,
-// lambda not finite and > 0). Ownership: `*out` written. `err` may be NULL; otherwise on
-// failure `*err` receives a new error (free it with `ufm_error_free`). Threads: any.
+// lambda not finite and > 0; `out` misaligned), `UFM_STATUS_STRUCT_SIZE` (`out->struct_size`
+// too small; nothing is written). Ownership: `*out` written (all fields but `struct_size`).
+// `err` may be NULL; otherwise on failure `*err` receives a new error (free it with
+// `ufm_error_free`). Threads: any.
 ufm_status ufm_theory_compare(size_t classes,
                               size_t per_class,
                               size_t layers,
@@ -490,10 +533,14 @@ ufm_status ufm_theory_lambda_max(int32_t structure,
 
 // Every member of the family for K = `classes` (p = 0, 1, ..., K/2, skipping q = 2, which is
 // one more pair), in increasing p, into `members[0..cap)`; `*len` always receives their number
-// (query with `members = NULL, cap = 0`).
+// (query with `members = NULL, cap = 0`). When `cap > 0` the caller sets
+// `members[0].struct_size = sizeof(ufm_family_member)`: the element size of its array
+// (versioned out-struct, docs/c-api.md).
 //
-// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`),
-// `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set). Threads: any.
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`;
+// misaligned `members` or `struct_size`), `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set),
+// `UFM_STATUS_STRUCT_SIZE` (`members[0].struct_size` too small; nothing is written).
+// Threads: any.
 ufm_status ufm_theory_family(size_t classes,
                              size_t per_class,
                              size_t layers,
@@ -557,13 +604,13 @@ void ufm_trainer_free(ufm_trainer *trainer);
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
 // Ownership: `trainer` is borrowed. `err` as for `ufm_trainer_new`. Thread safety: one thread
 // per trainer at a time.
-ufm_status ufm_trainer_param_count(ufm_trainer *trainer, size_t *count, ufm_error **err);
+ufm_status ufm_trainer_param_count(const ufm_trainer *trainer, size_t *count, ufm_error **err);
 
 // The shape of parameter matrix `index` (0 = H1, l = W_l).
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_INVALID_ARGUMENT`
 // (index out of range). Ownership and threads as for `ufm_trainer_param_count`.
-ufm_status ufm_trainer_param_shape(ufm_trainer *trainer,
+ufm_status ufm_trainer_param_shape(const ufm_trainer *trainer,
                                    size_t index,
                                    size_t *nrows,
                                    size_t *ncols,
@@ -576,7 +623,7 @@ ufm_status ufm_trainer_param_shape(ufm_trainer *trainer,
 // (index, strides, alignment), `UFM_STATUS_SIZE_MISMATCH`.
 // Ownership: `dst` stays the caller's; it is written during the call only.
 // Thread safety: one thread per trainer at a time.
-ufm_status ufm_trainer_get_param(ufm_trainer *trainer,
+ufm_status ufm_trainer_get_param(const ufm_trainer *trainer,
                                  size_t index,
                                  ufm_matrix_mut dst,
                                  ufm_error **err);
@@ -597,21 +644,28 @@ ufm_status ufm_trainer_set_param(ufm_trainer *trainer,
 // Copy the gradient of the loss with respect to parameter matrix `index` at the current
 // parameters into `dst` (its exact shape). Errors, ownership and threads as for
 // `ufm_trainer_get_param`.
-ufm_status ufm_trainer_get_gradient(ufm_trainer *trainer,
+ufm_status ufm_trainer_get_gradient(const ufm_trainer *trainer,
                                     size_t index,
                                     ufm_matrix_mut dst,
                                     ufm_error **err);
 
-// Loss (fit, reg) and gradient norm at the current parameters.
+// Loss (fit, reg) and gradient norm at the current parameters. The caller sets
+// `out->struct_size = sizeof(ufm_loss)` first (versioned out-struct, docs/c-api.md).
 //
-// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
-// Ownership: `out` is written. Thread safety: one thread per trainer at a time.
-ufm_status ufm_trainer_loss(ufm_trainer *trainer, ufm_loss *out_loss, ufm_error **err);
+// The trainer is not changed (the gradient norm is computed once per step and cached inside,
+// which is why this call, like every call on a trainer, needs the trainer to itself).
+//
+// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_STRUCT_SIZE`
+// (`out->struct_size` too small; nothing is written), `UFM_STATUS_INVALID_ARGUMENT` (`out`
+// misaligned).
+// Ownership: `*out` is written (all fields but `struct_size`). Thread safety: one thread per
+// trainer at a time.
+ufm_status ufm_trainer_loss(const ufm_trainer *trainer, ufm_loss *out_loss, ufm_error **err);
 
 // The number of optimiser updates made so far.
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`. Threads: one per trainer.
-ufm_status ufm_trainer_steps(ufm_trainer *trainer, uint64_t *steps, ufm_error **err);
+ufm_status ufm_trainer_steps(const ufm_trainer *trainer, uint64_t *steps, ufm_error **err);
 
 // Make up to `n` optimiser updates, ignoring the job's stopping rules and recording no curve
 // rows. Stops early, keeping the last finite state, when a step gives a non-finite loss:

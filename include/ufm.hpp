@@ -104,25 +104,32 @@ class Result {
 public:
     explicit Result(ufm_result *r) : h_(r) {}
     ufm_result *get() const noexcept { return h_.get(); }
+    /// The handle for the library's read-only calls.
+    const ufm_result *cget() const noexcept { return h_.get(); }
 
     std::string json() const {
         const char *p = nullptr;
         std::size_t n = 0;
-        detail::check(ufm_result_json, h_.get(), &p, &n);
+        detail::check(ufm_result_json, cget(), &p, &n);
         return std::string(p, n);
     }
     Summary summary() const {
         Summary s{};
-        detail::check(ufm_result_summary, h_.get(), &s);
+        s.struct_size = sizeof s; // versioned out-struct
+        detail::check(ufm_result_summary, cget(), &s);
         return s;
+    }
+    /// Write the run folder `ufm run JOB --out dir` writes (result.json, curve.csv, params/).
+    void write(const std::string &dir) const {
+        detail::check(ufm_result_write, cget(), dir.c_str());
     }
     /// UFM_ARRAY_CURVE (rows x 5), UFM_ARRAY_LOGIT_SINGULAR_VALUES (K x 1),
     /// UFM_ARRAY_CLASS_MEAN_LOGITS (K x K, column c = class c).
     Matrix array(ufm_array which) const {
         std::size_t r = 0, c = 0;
-        detail::check(ufm_result_array_shape, h_.get(), static_cast<int32_t>(which), &r, &c);
+        detail::check(ufm_result_array_shape, cget(), static_cast<int32_t>(which), &r, &c);
         Matrix m(r, c);
-        detail::check(ufm_result_array, h_.get(), static_cast<int32_t>(which), m.view_mut());
+        detail::check(ufm_result_array, cget(), static_cast<int32_t>(which), m.view_mut());
         return m;
     }
 
@@ -173,6 +180,7 @@ public:
     }
     Loss loss() const {
         Loss l{};
+        l.struct_size = sizeof l; // versioned out-struct
         detail::check(ufm_trainer_loss, h_.get(), &l);
         return l;
     }
@@ -260,6 +268,7 @@ inline double simplex_cosine(ufm_matrix class_mean_logits) {
 inline ufm_compare theory_compare(std::size_t classes, std::size_t per_class,
                                   std::size_t layers, double lambda) {
     ufm_compare c{};
+    c.struct_size = sizeof c; // versioned out-struct
     detail::check(ufm_theory_compare, classes, per_class, layers, lambda, &c);
     return c;
 }

@@ -46,22 +46,24 @@
 
 // A mutable view of an f64 matrix owned by the host: entry (i, j) is
 // `ptr[i * row_stride + j * col_stride]`. Valid only during the call it is passed to.
-typedef struct ufm_matrix {
+// (Named `ufm_plugin_matrix` in C, so that `ufm_plugin.h` and `ufm.h`, whose `ufm_matrix` is the
+// C API's own view, can be included together.)
+typedef struct ufm_plugin_matrix {
   double *ptr;
   size_t rows;
   size_t cols;
   ptrdiff_t row_stride;
   ptrdiff_t col_stride;
-} ufm_matrix;
+} ufm_plugin_matrix;
 
-// A read-only view of an f64 matrix owned by the host (same layout as `ufm_matrix`).
-typedef struct ufm_const_matrix {
+// A read-only view of an f64 matrix owned by the host (same layout as `ufm_plugin_matrix`).
+typedef struct ufm_plugin_const_matrix {
   const double *ptr;
   size_t rows;
   size_t cols;
   ptrdiff_t row_stride;
   ptrdiff_t col_stride;
-} ufm_const_matrix;
+} ufm_plugin_const_matrix;
 
 // An optimiser: an init/update rule applied to each parameter matrix in place, with a state
 // buffer per matrix that the host allocates, owns and checkpoints.
@@ -98,8 +100,8 @@ typedef struct ufm_optimizer_vtable {
   int32_t (*update)(const void *cfg,
                     uint64_t step,
                     double lr,
-                    struct ufm_matrix param,
-                    struct ufm_const_matrix grad,
+                    struct ufm_plugin_matrix param,
+                    struct ufm_plugin_const_matrix grad,
                     double *state,
                     size_t state_len,
                     char *err,
@@ -123,7 +125,7 @@ typedef struct ufm_initializer_vtable {
   int32_t (*fill)(const void *cfg,
                   uint64_t seed,
                   size_t tensor,
-                  struct ufm_matrix matrix,
+                  struct ufm_plugin_matrix matrix,
                   char *err,
                   size_t err_cap);
 } ufm_initializer_vtable;

@@ -2,11 +2,12 @@
  *
  *   cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude bindings/c/train.c \
  *      -Ltarget/release -lufm -Wl,-rpath,$PWD/target/release -o train
- *   ./train examples/jobs/figure1.json
+ *   ./train examples/jobs/figure1.json [OUT_DIR]
  *
  * Prints `final.loss <value>` with 17 significant digits (enough to read back the same double),
  * the run status, and checks the class-mean logits copied into a row-major and a column-major
- * buffer against each other. Exit status 0 on success, 1 on any error.
+ * buffer against each other. With OUT_DIR, also writes the run folder `ufm run JOB --out OUT_DIR`
+ * writes (result.json, curve.csv, params/). Exit status 0 on success, 1 on any error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,8 @@ int main(int argc, char **argv) {
     ufm_error *err = NULL;
     ufm_trainer *trainer = NULL;
     ufm_result *result = NULL;
-    ufm_summary summary;
+    /* A versioned out-struct: the library checks struct_size before writing. */
+    ufm_summary summary = {.struct_size = sizeof(ufm_summary)};
     ufm_run_status run_status;
     struct progress_state progress = {0, 0.0};
     char dir[4096] = ".";
@@ -71,8 +73,8 @@ int main(int argc, char **argv) {
     ufm_status s;
     int rc = 0;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s JOB.json\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s JOB.json [OUT_DIR]\n", argv[0]);
         return 2;
     }
     if (ufm_abi_version() != UFM_ABI_VERSION) {
@@ -117,6 +119,15 @@ int main(int argc, char **argv) {
     printf("progress_calls %lu\n", progress.calls);
     printf("final.loss %.17g\n", summary.loss);
     printf("logit_rank %zu\n", summary.logit_rank);
+
+    if (argc == 3) {
+        s = ufm_result_write(result, argv[2], &err);
+        if (s != UFM_STATUS_OK) {
+            ufm_result_free(result);
+            return fail("ufm_result_write", s, err);
+        }
+        printf("written %s\n", argv[2]);
+    }
 
     /* The class-mean logits, once row-major and once column-major: the same matrix. */
     s = ufm_result_array_shape(result, UFM_ARRAY_CLASS_MEAN_LOGITS, &k, &kk, &err);

@@ -2,7 +2,9 @@
 //
 //   c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude bindings/cpp/train.cpp
 //       -Ltarget/release -lufm -Wl,-rpath,$PWD/target/release -o train_cpp   (one line)
-//   ./train_cpp examples/jobs/figure1.json
+//   ./train_cpp examples/jobs/figure1.json [OUT_DIR]
+//
+// With OUT_DIR, also writes the run folder `ufm run JOB --out OUT_DIR` writes.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,8 +13,8 @@
 #include "ufm.hpp"
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        std::cerr << "usage: " << argv[0] << " JOB.json\n";
+    if (argc != 2 && argc != 3) {
+        std::cerr << "usage: " << argv[0] << " JOB.json [OUT_DIR]\n";
         return 2;
     }
     try {
@@ -38,6 +40,10 @@ int main(int argc, char **argv) {
         std::printf("steps %llu\n", static_cast<unsigned long long>(s.steps));
         std::printf("progress_calls %lu\n", calls);
         std::printf("final.loss %.17g\n", s.loss);
+        if (argc == 3) {
+            result.write(argv[2]);
+            std::printf("written %s\n", argv[2]);
+        }
         ufm::Matrix means = result.array(UFM_ARRAY_CLASS_MEAN_LOGITS);
         std::printf("class_means %zu x %zu, simplex_cosine %.6f\n", means.rows, means.cols,
                     ufm::simplex_cosine(means.view()));

@@ -2,7 +2,7 @@
 //! The CLI, the sweep runner and the C ABI all go through [`execute`].
 
 use crate::analysis::{analyze_with, AnalysisOptions};
-use crate::job::{Job, OptimizerChoice, Schedule};
+use crate::job::{BuiltinInit, BuiltinOptimizer, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, RunResult};
@@ -131,22 +131,17 @@ fn build_trainer(
             // `gd` / `sgd` use the engine's vectorised out-of-place step, which avoids the
             // in-place adapter's copy (~8% of a Figure-1 step) and computes the same p - lr g
             // bit for bit (tests compare it with the library loaded by path).
-            let opt: Box<dyn Optimizer> = match b.id() {
-                "gd" | "sgd" => Box::new(crate::optim::Gd),
-                // The fused step applies momentum itself (the same per-entry arithmetic).
-                "momentum" => {
-                    let p = b.plugin_params();
-                    let get = |k: &str, default: f64| {
-                        p.get(k).and_then(|v| v.as_f64()).unwrap_or(default)
-                    };
-                    Box::new(crate::optim::WithFusedRule {
-                        inner: Box::new(opt),
-                        rule: crate::train::FusedRule::Momentum {
-                            momentum: get("momentum", 0.9),
-                            dampening: get("dampening", 0.0),
-                        },
-                    })
-                }
+            let opt: Box<dyn Optimizer> = match b {
+                BuiltinOptimizer::Gd(_) | BuiltinOptimizer::Sgd(_) => Box::new(crate::optim::Gd),
+                // The fused step applies momentum itself (the same per-entry arithmetic), with
+                // the parameters as the job holds them (plugin-std's type, its defaults).
+                BuiltinOptimizer::Momentum(c) => Box::new(crate::optim::WithFusedRule {
+                    inner: Box::new(opt),
+                    rule: crate::train::FusedRule::Momentum {
+                        momentum: c.rule.momentum,
+                        dampening: c.rule.dampening,
+                    },
+                }),
                 _ => Box::new(opt),
             };
             (opt, lr, schedule.cloned(), batch)

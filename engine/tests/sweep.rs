@@ -293,6 +293,22 @@ fn plot_writes_svg_and_png_for_runs_and_sweeps() {
             assert!(svg.contains("<svg") && svg.contains("<text"), "{n}.svg");
         }
     }
+    // plot reads the typed result.json and summary.json: a renamed field is an error naming
+    // the file and the field, not a plot labelled "?".
+    for (folder, file, from, to) in [
+        (&run, "result.json", "\"classification\"", "\"class\""),
+        (&sw, "summary.json", "\"p_dnc_interval\"", "\"p_interval\""),
+    ] {
+        let text = std::fs::read_to_string(folder.join(file)).unwrap();
+        assert!(text.contains(from), "{file} has {from}");
+        std::fs::write(folder.join(file), text.replace(from, to)).unwrap();
+        let o = ufm(&["plot", s(folder), "--out", s(&d.join("renamed"))]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        let field = from.trim_matches('"');
+        assert!(err.contains(file) && err.contains(field), "{file}: {err}");
+        std::fs::write(folder.join(file), text).unwrap();
+    }
     let o = ufm(&["plot", s(&d.join("missing"))]);
     assert_eq!(o.status.code(), Some(2));
     let o = ufm(&["plot", s(&d)]);

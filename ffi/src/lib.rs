@@ -25,6 +25,7 @@ mod matrix;
 mod result;
 mod theory;
 mod trainer;
+mod versioned;
 
 pub use analysis::*;
 pub use matrix::*;
@@ -33,7 +34,7 @@ pub use theory::*;
 pub use trainer::*;
 
 /// The ABI version: bumped on every incompatible change of `ufm.h`.
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 /// The result of every fallible call. Values are explicit and never reused.
 #[repr(C)]
@@ -64,6 +65,9 @@ pub enum ufm_status {
     UFM_STATUS_UNSUPPORTED = 10,
     /// A plugin library cannot be loaded or fails the plugin ABI checks.
     UFM_STATUS_PLUGIN = 11,
+    /// An out-struct's `struct_size` (set by the caller to `sizeof` the struct) is smaller than
+    /// the smallest version of that struct this library knows: not set, or a foreign struct.
+    UFM_STATUS_STRUCT_SIZE = 12,
 }
 
 /// An error: a status and a message. Created by the library, freed with `ufm_error_free`.
@@ -181,6 +185,11 @@ pub(crate) fn handle<'a, T>(p: *mut T, kind: Kind, what: &str) -> Res<&'a mut T>
     // SAFETY: live handles point to a boxed `T`; the caller promises not to use the handle from
     // two threads at once (documented on every function).
     Ok(unsafe { &mut *p })
+}
+
+/// Borrow a live handle through a read-only pointer (the getters that take `const T *`).
+pub(crate) fn handle_ref<'a, T>(p: *const T, kind: Kind, what: &str) -> Res<&'a T> {
+    handle(p.cast_mut(), kind, what).map(|r| &*r)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +349,7 @@ pub extern "C" fn ufm_status_name(status: i32) -> *const c_char {
         9 => c"UFM_STATUS_INVALID_UTF8",
         10 => c"UFM_STATUS_UNSUPPORTED",
         11 => c"UFM_STATUS_PLUGIN",
+        12 => c"UFM_STATUS_STRUCT_SIZE",
         _ => c"UFM_STATUS_UNKNOWN",
     };
     s.as_ptr()

@@ -2,8 +2,10 @@
 //! main arrays.
 
 use crate::trainer::{ufm_run_status, ufm_trainer};
+use crate::versioned::{write_out, Versioned};
 use crate::{
-    guard, handle, out, register, release, ufm_error, ufm_matrix_mut, ufm_status, Error, Kind, Res,
+    c_str, fail_point, guard, handle, handle_ref, out, register, release, ufm_error,
+    ufm_matrix_mut, ufm_status, Error, Kind, Res,
 };
 use engine::analysis::Classification;
 use engine::run::RunOutput;
@@ -38,10 +40,13 @@ impl From<Classification> for ufm_classification {
     }
 }
 
-/// The scalar summary of a result (the same numbers as result.json).
+/// The scalar summary of a result (the same numbers as result.json). Versioned: set
+/// `struct_size = sizeof(ufm_summary)` before passing it (docs/c-api.md).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ufm_summary {
+    /// sizeof(ufm_summary) as compiled into the caller; set by the caller, never written.
+    pub struct_size: usize,
     pub status: ufm_run_status,
     pub steps: u64,
     /// final.loss, final.fit, final.reg, final.grad_norm, final.train_accuracy.
@@ -59,6 +64,12 @@ pub struct ufm_summary {
     pub low_rank_loss: f64,
 }
 
+// SAFETY: repr(C), `struct_size: usize` first.
+unsafe impl Versioned for ufm_summary {
+    const C_NAME: &'static str = "ufm_summary";
+    const MIN_SIZE: usize = std::mem::size_of::<ufm_summary>();
+}
+
 /// The arrays a result hands out (shapes from `ufm_result_array_shape`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +82,8 @@ pub enum ufm_array {
     UFM_ARRAY_CLASS_MEAN_LOGITS = 2,
 }
 
-fn result<'a>(r: *mut ufm_result) -> Res<&'a mut ufm_result> {
-    handle(r, Kind::Result, "result")
+fn result<'a>(r: *const ufm_result) -> Res<&'a ufm_result> {
+    handle_ref(r, Kind::Result, "result")
 }
 
 fn array(r: &ufm_result, which: i32) -> Res<Mat<f64>> {
@@ -150,7 +161,7 @@ pub extern "C" fn ufm_result_free(result: *mut ufm_result) {
 /// `ufm_result_free(result)`; do not free it. Thread safety: one thread per result at a time.
 #[no_mangle]
 pub extern "C" fn ufm_result_json(
-    result: *mut ufm_result,
+    result: *const ufm_result,
     json: *mut *const c_char,
     len: *mut usize,
     err: *mut *mut ufm_error,
@@ -167,21 +178,25 @@ pub extern "C" fn ufm_result_json(
     })
 }
 
-/// The scalar summary of a result.
+/// The scalar summary of a result. The caller sets `out->struct_size = sizeof(ufm_summary)`
+/// first (versioned out-struct, docs/c-api.md).
 ///
-/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
-/// Ownership: `*out` is written. Thread safety: one thread per result at a time.
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_STRUCT_SIZE`
+/// (`out->struct_size` too small; nothing is written), `UFM_STATUS_INVALID_ARGUMENT` (`out`
+/// misaligned).
+/// Ownership: `*out` is written (all fields but `struct_size`). Thread safety: one thread per
+/// result at a time.
 #[no_mangle]
 pub extern "C" fn ufm_result_summary(
-    result: *mut ufm_result,
+    result: *const ufm_result,
     out_summary: *mut ufm_summary,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_result_summary", err, || {
         let r = self::result(result)?;
-        let o = out(out_summary, "out")?;
         let res = &r.output.result;
-        *o = ufm_summary {
+        let summary = ufm_summary {
+            struct_size: 0,
             status: res.status.into(),
             steps: res.steps,
             loss: res.final_.loss,
@@ -195,7 +210,7 @@ pub extern "C" fn ufm_result_summary(
             dnc_loss: res.reference.dnc_loss.unwrap_or(f64::NAN),
             low_rank_loss: res.reference.low_rank_loss.unwrap_or(f64::NAN),
         };
-        Ok(())
+        write_out(out_summary, "out", summary)
     })
 }
 
@@ -206,7 +221,7 @@ pub extern "C" fn ufm_result_summary(
 /// (unknown `which`). Thread safety: one thread per result at a time.
 #[no_mangle]
 pub extern "C" fn ufm_result_array_shape(
-    result: *mut ufm_result,
+    result: *const ufm_result,
     which: i32,
     nrows: *mut usize,
     ncols: *mut usize,
@@ -232,7 +247,7 @@ pub extern "C" fn ufm_result_array_shape(
 /// Thread safety: one thread per result at a time.
 #[no_mangle]
 pub extern "C" fn ufm_result_array(
-    result: *mut ufm_result,
+    result: *const ufm_result,
     which: i32,
     dst: ufm_matrix_mut,
     err: *mut *mut ufm_error,
@@ -241,5 +256,33 @@ pub extern "C" fn ufm_result_array(
         let r = self::result(result)?;
         let m = array(r, which)?;
         dst.fill("dst", m.as_ref())
+    })
+}
+
+/// Write the result's run folder into `dir` exactly as `ufm run JOB --out DIR` writes it:
+/// `result.json` (the text of `ufm_result_json`), `curve.csv` and `params/*.npy` (the final
+/// parameters: `H1.npy`, `W1.npy`, ...), each file written to a temporary name and renamed into
+/// place, result.json last (the engine's own writer, so the files are those of `ufm run` byte for
+/// byte apart from result.json's wall-clock `seconds`). `dir` and its parents are created when
+/// missing; existing files of those names are replaced.
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_INVALID_HANDLE`,
+/// `UFM_STATUS_RUNTIME` (a folder or file cannot be written; the message names it).
+/// Ownership: `result` and `dir` are borrowed for the call. `err` as for `ufm_job_validate`.
+/// Thread safety: one thread per result at a time; two calls must not write the same `dir` at
+/// once.
+#[no_mangle]
+pub extern "C" fn ufm_result_write(
+    result: *const ufm_result,
+    dir: *const c_char,
+    err: *mut *mut ufm_error,
+) -> ufm_status {
+    guard("ufm_result_write", err, || {
+        fail_point("ufm_result_write");
+        let r = self::result(result)?;
+        let dir = std::path::Path::new(c_str(dir, "dir")?);
+        let o = &r.output;
+        engine::report::write_run(dir, &o.result, &o.curve, &o.params)
+            .map_err(|e| Error::new(ufm_status::UFM_STATUS_RUNTIME, e))
     })
 }

@@ -63,9 +63,11 @@ fn cview(m: &[f64], r: usize, c: usize) -> ufm_matrix {
 fn versions() {
     let v = unsafe { CStr::from_ptr(ufm_version()) }.to_str().unwrap();
     assert_eq!(v, env!("CARGO_PKG_VERSION"));
-    assert_eq!(ufm_abi_version(), 1);
+    assert_eq!(ufm_abi_version(), 2);
     let n = unsafe { CStr::from_ptr(ufm_status_name(1)) };
     assert_eq!(n.to_str().unwrap(), "UFM_STATUS_PANIC");
+    let n = unsafe { CStr::from_ptr(ufm_status_name(12)) };
+    assert_eq!(n.to_str().unwrap(), "UFM_STATUS_STRUCT_SIZE");
     let n = unsafe { CStr::from_ptr(ufm_status_name(99)) };
     assert_eq!(n.to_str().unwrap(), "UFM_STATUS_UNKNOWN");
 }
@@ -330,14 +332,14 @@ fn params_round_trip_in_both_layouts() {
         }
     }
     // Set a scaled copy and read the loss change.
-    let mut before = ufm_loss::default();
+    let mut before = sized::<ufm_loss>();
     ufm_trainer_loss(t, &mut before, &mut err);
     let scaled: Vec<f64> = rm.iter().map(|x| 2.0 * x).collect();
     assert_eq!(
         ufm_trainer_set_param(t, 0, cview(&scaled, r, c), &mut err),
         ufm_status::UFM_STATUS_OK
     );
-    let mut after = ufm_loss::default();
+    let mut after = sized::<ufm_loss>();
     ufm_trainer_loss(t, &mut after, &mut err);
     assert_ne!(before.reg, after.reg);
     let mut back = vec![0.0; r * c];
@@ -449,12 +451,11 @@ fn run_step_cancel_and_result() {
     assert_eq!(steps, 107);
     let mut r = null_mut();
     ufm_trainer_result(t, &mut r, &mut err);
-    let mut s = std::mem::MaybeUninit::<ufm_summary>::uninit();
+    let mut s = sized::<ufm_summary>();
     assert_eq!(
-        ufm_result_summary(r, s.as_mut_ptr(), &mut err),
+        ufm_result_summary(r, &mut s, &mut err),
         ufm_status::UFM_STATUS_OK
     );
-    let s = unsafe { s.assume_init() };
     assert_eq!(s.steps, 107);
     assert_eq!(s.status, ufm_run_status::UFM_RUN_MAX_STEPS);
     // JSON parses and agrees.
@@ -641,7 +642,7 @@ fn analysis_on_caller_matrices() {
 #[test]
 fn theory_closed_forms() {
     let mut err = null_mut();
-    let mut c = ufm_compare::default();
+    let mut c = sized::<ufm_compare>();
     let lambda = 2f64.powi(-10);
     assert_eq!(
         ufm_theory_compare(10, 5, 2, lambda, &mut c, &mut err),
@@ -717,7 +718,7 @@ fn theory_family_and_its_hessian_verdict() {
     );
     take(&mut err);
     assert_eq!(len, 5); // p = 0, 1, 2, 3, 5 (q = 2 is one more pair)
-    let mut m = vec![ufm_family_member::default(); len];
+    let mut m = vec![sized::<ufm_family_member>(); len];
     assert_eq!(
         ufm_theory_family(10, 5, 2, lambda, m.as_mut_ptr(), len, &mut len, &mut err),
         ufm_status::UFM_STATUS_OK
@@ -821,7 +822,7 @@ fn separate_handles_on_separate_threads() {
                 let t = new_trainer(SMOKE);
                 let mut err = null_mut();
                 ufm_trainer_run(t, None, None, null_mut(), null_mut(), &mut err);
-                let mut l = ufm_loss::default();
+                let mut l = sized::<ufm_loss>();
                 ufm_trainer_loss(t, &mut l, &mut err);
                 ufm_trainer_free(t);
                 l.loss.to_bits()
@@ -880,7 +881,7 @@ fn hostile_inputs_get_the_statuses_the_cli_exit_statuses_mirror() {
         ufm_trainer_result(t, &mut r, &mut err),
         ufm_status::UFM_STATUS_OK
     );
-    let mut s = ufm_summary_default();
+    let mut s = sized::<ufm_summary>();
     assert_eq!(
         ufm_result_summary(r, &mut s, &mut err),
         ufm_status::UFM_STATUS_OK
@@ -929,7 +930,214 @@ fn hostile_inputs_get_the_statuses_the_cli_exit_statuses_mirror() {
     }
 }
 
-fn ufm_summary_default() -> ufm_summary {
-    // SAFETY: plain-old-data of numbers and C enums whose 0 is a valid value.
-    unsafe { std::mem::zeroed() }
+/// An out-struct as a C caller prepares it: zeroed, `struct_size = sizeof`.
+fn sized<T: crate::versioned::Versioned>() -> T {
+    // SAFETY: the out-structs are plain-old-data of numbers and C enums whose 0 is a valid
+    // value; `struct_size: usize` is their first field.
+    unsafe {
+        let mut v: T = std::mem::zeroed();
+        std::ptr::from_mut(&mut v)
+            .cast::<usize>()
+            .write(std::mem::size_of::<T>());
+        v
+    }
+}
+
+/// An out-struct as a caller built against a later ufm.h sees it: the struct of today followed
+/// by a field appended later (which this library does not know and must not touch).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Grown<T> {
+    known: T,
+    appended: f64,
+}
+
+fn grown<T: crate::versioned::Versioned>() -> Grown<T> {
+    let mut g = Grown {
+        known: sized::<T>(),
+        appended: 12345.0,
+    };
+    // SAFETY: `known` starts with `struct_size`.
+    unsafe {
+        std::ptr::from_mut(&mut g.known)
+            .cast::<usize>()
+            .write(std::mem::size_of::<Grown<T>>())
+    };
+    g
+}
+
+#[test]
+fn versioned_out_structs_check_struct_size() {
+    let mut err = null_mut();
+    let lambda = 2f64.powi(-10);
+    let t = new_trainer(SMOKE);
+    let mut r = null_mut();
+    assert_eq!(
+        ufm_trainer_result(t, &mut r, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    // struct_size 0 (never set) and one byte short are refused before anything is written.
+    for short in [0, std::mem::size_of::<ufm_summary>() - 1] {
+        let mut s = sized::<ufm_summary>();
+        s.struct_size = short;
+        s.loss = -7.0;
+        assert_eq!(
+            ufm_result_summary(r, &mut s, &mut err),
+            ufm_status::UFM_STATUS_STRUCT_SIZE
+        );
+        let m = take(&mut err);
+        assert!(
+            m.contains("out.struct_size") && m.contains("sizeof(ufm_summary)"),
+            "{m}"
+        );
+        assert_eq!((s.struct_size, s.loss), (short, -7.0), "nothing written");
+    }
+    let mut l = sized::<ufm_loss>();
+    l.struct_size = 8;
+    assert_eq!(
+        ufm_trainer_loss(t, &mut l, &mut err),
+        ufm_status::UFM_STATUS_STRUCT_SIZE
+    );
+    assert!(take(&mut err).contains("sizeof(ufm_loss)"));
+    let mut c = sized::<ufm_compare>();
+    c.struct_size = 0;
+    assert_eq!(
+        ufm_theory_compare(10, 5, 2, lambda, &mut c, &mut err),
+        ufm_status::UFM_STATUS_STRUCT_SIZE
+    );
+    assert!(take(&mut err).contains("sizeof(ufm_compare)"));
+    let mut m = vec![sized::<ufm_family_member>(); 5];
+    m[0].struct_size = 3;
+    let mut len = 0;
+    assert_eq!(
+        ufm_theory_family(10, 5, 2, lambda, m.as_mut_ptr(), 5, &mut len, &mut err),
+        ufm_status::UFM_STATUS_STRUCT_SIZE
+    );
+    assert!(take(&mut err).contains("members[0].struct_size"));
+    assert_eq!(m[1].loss, 0.0, "nothing written");
+
+    // A caller built against a later header (a field appended): the known fields are written,
+    // the appended one and struct_size are left as the caller set them.
+    let mut want = sized::<ufm_summary>();
+    ufm_result_summary(r, &mut want, &mut err);
+    let mut g = grown::<ufm_summary>();
+    assert_eq!(
+        ufm_result_summary(r, &mut g.known, &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    assert_eq!(
+        g.known.struct_size,
+        std::mem::size_of::<Grown<ufm_summary>>()
+    );
+    assert_eq!(g.known.loss.to_bits(), want.loss.to_bits());
+    assert_eq!(g.known.steps, want.steps);
+    assert_eq!(g.appended, 12345.0);
+    let mut gl = grown::<ufm_loss>();
+    ufm_trainer_loss(t, &mut gl.known, &mut err);
+    assert!(gl.known.loss > 0.0 && gl.appended == 12345.0);
+    let mut gc = grown::<ufm_compare>();
+    ufm_theory_compare(10, 5, 2, lambda, &mut gc.known, &mut err);
+    assert!(gc.known.theorem1_holds == 1 && gc.appended == 12345.0);
+    // An array of grown members: the element size is the caller's, every element is filled.
+    let mut gm = vec![grown::<ufm_family_member>(); 5];
+    assert_eq!(
+        ufm_theory_family(
+            10,
+            5,
+            2,
+            lambda,
+            gm.as_mut_ptr().cast(),
+            5,
+            &mut len,
+            &mut err
+        ),
+        ufm_status::UFM_STATUS_OK
+    );
+    let rows = engine::theory::family_rows(10, 5, 2, lambda, None).unwrap();
+    for (g, want) in gm.iter().zip(&rows) {
+        assert_eq!(g.known.pairs, want.pairs);
+        assert_eq!(g.known.loss, want.loss);
+        assert_eq!(
+            g.known.struct_size,
+            std::mem::size_of::<Grown<ufm_family_member>>()
+        );
+        assert_eq!(g.appended, 12345.0);
+    }
+    // An element size that is not a multiple of the alignment is refused.
+    let mut m = vec![sized::<ufm_family_member>(); 6];
+    m[0].struct_size = std::mem::size_of::<ufm_family_member>() + 1;
+    assert_eq!(
+        ufm_theory_family(10, 5, 2, lambda, m.as_mut_ptr(), 5, &mut len, &mut err),
+        ufm_status::UFM_STATUS_INVALID_ARGUMENT
+    );
+    take(&mut err);
+    ufm_result_free(r);
+    ufm_trainer_free(t);
+}
+
+#[test]
+fn result_write_writes_the_run_folder() {
+    let mut err = null_mut();
+    let t = new_trainer(SMOKE);
+    let mut status = ufm_run_status::UFM_RUN_FAILED;
+    ufm_trainer_run(t, None, None, null_mut(), &mut status, &mut err);
+    let mut r = null_mut();
+    ufm_trainer_result(t, &mut r, &mut err);
+    let dir = std::env::temp_dir().join(format!("ufm-ffi-write-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let nested = dir.join("a/b");
+    let d = cstr(nested.to_str().unwrap());
+    assert_eq!(
+        ufm_result_write(r, d.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    // result.json is the text ufm_result_json hands out; the parameters are the trainer's.
+    let mut p = null();
+    let mut n = 0;
+    ufm_result_json(r, &mut p, &mut n, &mut err);
+    let json = unsafe { CStr::from_ptr(p) }.to_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(nested.join("result.json")).unwrap(),
+        json
+    );
+    let curve = std::fs::read_to_string(nested.join("curve.csv")).unwrap();
+    assert!(curve.starts_with("step,loss,fit,reg,grad_norm\n"));
+    assert_eq!(curve.lines().count(), 1 + 200 / 50 + 1, "{curve}");
+    let h1 = engine::report::npy::read_matrix(&nested.join("params/H1.npy")).unwrap();
+    let mut want = vec![0.0; 8 * 12];
+    ufm_trainer_get_param(t, 0, view(&mut want, 8, 12), &mut err);
+    assert_eq!((h1.nrows(), h1.ncols()), (8, 12));
+    for i in 0..8 {
+        for j in 0..12 {
+            assert_eq!(h1[(i, j)].to_bits(), want[i * 12 + j].to_bits());
+        }
+    }
+    for f in ["W1.npy", "W2.npy"] {
+        assert!(nested.join("params").join(f).is_file(), "{f}");
+    }
+    // Refusals: NULL, a freed handle, a folder that cannot be made (a file in the way).
+    assert_eq!(
+        ufm_result_write(r, null(), &mut err),
+        ufm_status::UFM_STATUS_NULL_POINTER
+    );
+    assert!(take(&mut err).contains("dir"));
+    let blocked = cstr(nested.join("result.json/x").to_str().unwrap());
+    assert_eq!(
+        ufm_result_write(r, blocked.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_RUNTIME
+    );
+    assert!(take(&mut err).contains("cannot write into"));
+    PANIC_IN.with(|p| p.set(Some("ufm_result_write")));
+    let s = ufm_result_write(r, d.as_ptr(), &mut err);
+    PANIC_IN.with(|p| p.set(None));
+    assert_eq!(s, ufm_status::UFM_STATUS_PANIC);
+    take(&mut err);
+    ufm_result_free(r);
+    assert_eq!(
+        ufm_result_write(r, d.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_INVALID_HANDLE
+    );
+    take(&mut err);
+    ufm_trainer_free(t);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,7 @@
 //! The theory closed forms (`ufm theory compare | critical`, reduced losses).
 
 use crate::matrix::copy_out;
+use crate::versioned::{write_out, write_out_array, Versioned};
 use crate::{guard, out, ufm_error, ufm_status, Error, Res};
 use engine::theory::{self as th, Structure};
 
@@ -15,9 +16,12 @@ pub enum ufm_structure {
 }
 
 /// `ufm theory compare`: the best DNC and best low-rank reduced losses and their scales.
+/// Versioned: set `struct_size = sizeof(ufm_compare)` before passing it (docs/c-api.md).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ufm_compare {
+    /// sizeof(ufm_compare) as compiled into the caller; set by the caller, never written.
+    pub struct_size: usize,
     pub dnc_loss: f64,
     pub dnc_scale: f64,
     pub low_rank_loss: f64,
@@ -26,22 +30,26 @@ pub struct ufm_compare {
     pub theorem1_holds: i32,
 }
 
+// SAFETY: repr(C), `struct_size: usize` first.
+unsafe impl Versioned for ufm_compare {
+    const C_NAME: &'static str = "ufm_compare";
+    const MIN_SIZE: usize = std::mem::size_of::<ufm_compare>();
+}
+
+// SAFETY: repr(C), `struct_size: usize` first.
+unsafe impl Versioned for ufm_family_member {
+    const C_NAME: &'static str = "ufm_family_member";
+    const MIN_SIZE: usize = std::mem::size_of::<ufm_family_member>();
+}
+
+/// The model check of `ufm theory` (engine's `theory::check_model`), with the C argument names.
 fn check(k: usize, n: usize, layers: usize, lambda: f64) -> Res<()> {
-    if k < 2 {
-        return Err(Error::arg(format!("classes: must be >= 2, got {k}")));
-    }
-    if n < 1 {
-        return Err(Error::arg("per_class: must be >= 1, got 0"));
-    }
-    if layers < 1 {
-        return Err(Error::arg("layers: must be >= 1, got 0"));
-    }
-    if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(Error::arg(format!(
-            "lambda: must be finite and > 0, got {lambda}"
-        )));
-    }
-    Ok(())
+    th::check_model(k, n, layers, lambda).map_err(|e| {
+        Error::arg(e.named(match e.arg {
+            th::ModelArg::PerClass => "per_class",
+            other => other.name(),
+        }))
+    })
 }
 
 fn structure(s: i32) -> Res<Structure> {
@@ -55,11 +63,14 @@ fn structure(s: i32) -> Res<Structure> {
 }
 
 /// Best DNC vs best low-rank loss for K = `classes`, n = `per_class`, L = `layers`, `lambda`
-/// (`ufm theory compare`).
+/// (`ufm theory compare`). The caller sets `out->struct_size = sizeof(ufm_compare)` first
+/// (versioned out-struct, docs/c-api.md).
 ///
 /// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (K < 2, n < 1, L < 1,
-/// lambda not finite and > 0). Ownership: `*out` written. `err` may be NULL; otherwise on
-/// failure `*err` receives a new error (free it with `ufm_error_free`). Threads: any.
+/// lambda not finite and > 0; `out` misaligned), `UFM_STATUS_STRUCT_SIZE` (`out->struct_size`
+/// too small; nothing is written). Ownership: `*out` written (all fields but `struct_size`).
+/// `err` may be NULL; otherwise on failure `*err` receives a new error (free it with
+/// `ufm_error_free`). Threads: any.
 #[no_mangle]
 pub extern "C" fn ufm_theory_compare(
     classes: usize,
@@ -71,16 +82,19 @@ pub extern "C" fn ufm_theory_compare(
 ) -> ufm_status {
     guard("ufm_theory_compare", err, || {
         check(classes, per_class, layers, lambda)?;
-        let o = out(out_compare, "out")?;
+        if out_compare.is_null() {
+            return Err(Error::null("out"));
+        }
         let r = th::compare(classes, per_class, layers, lambda).map_err(Error::arg)?;
-        *o = ufm_compare {
+        let compare = ufm_compare {
+            struct_size: 0,
             dnc_loss: r.dnc.loss,
             dnc_scale: r.dnc.scale,
             low_rank_loss: r.low_rank.loss,
             low_rank_scale: r.low_rank.scale,
             theorem1_holds: r.theorem1_holds as i32,
         };
-        Ok(())
+        write_out(out_compare, "out", compare)
     })
 }
 
@@ -161,10 +175,14 @@ pub extern "C" fn ufm_theory_lambda_max(
 
 /// One member of the pair + simplex family ("p class pairs plus a simplex over the remaining
 /// q = K - 2p classes"; p = 0 is DNC, p = K/2 the paired structure of Eq. (5)) at its optimal
-/// scales (`ufm theory compare`, docs/theory.md).
+/// scales (`ufm theory compare`, docs/theory.md). Versioned: the caller sets the first
+/// element's `struct_size = sizeof(ufm_family_member)` (docs/c-api.md).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ufm_family_member {
+    /// sizeof(ufm_family_member) as compiled into the caller: set by the caller in the array's
+    /// first element (the array's element size); written into every element filled.
+    pub struct_size: usize,
     /// p.
     pub pairs: usize,
     /// q = K - 2p.
@@ -195,10 +213,14 @@ pub enum ufm_hessian_verdict {
 
 /// Every member of the family for K = `classes` (p = 0, 1, ..., K/2, skipping q = 2, which is
 /// one more pair), in increasing p, into `members[0..cap)`; `*len` always receives their number
-/// (query with `members = NULL, cap = 0`).
+/// (query with `members = NULL, cap = 0`). When `cap > 0` the caller sets
+/// `members[0].struct_size = sizeof(ufm_family_member)`: the element size of its array
+/// (versioned out-struct, docs/c-api.md).
 ///
-/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`),
-/// `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set). Threads: any.
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_ARGUMENT` (as `ufm_theory_compare`;
+/// misaligned `members` or `struct_size`), `UFM_STATUS_BUFFER_TOO_SMALL` (`*len` is set),
+/// `UFM_STATUS_STRUCT_SIZE` (`members[0].struct_size` too small; nothing is written).
+/// Threads: any.
 #[no_mangle]
 pub extern "C" fn ufm_theory_family(
     classes: usize,
@@ -224,27 +246,19 @@ pub extern "C" fn ufm_theory_family(
                 ),
             ));
         }
-        if members.is_null() {
-            return Err(Error::null("members"));
-        }
-        if (members as usize) % std::mem::align_of::<ufm_family_member>() != 0 {
-            return Err(Error::arg("members: misaligned pointer"));
-        }
-        for (i, r) in rows.iter().enumerate() {
-            // SAFETY: members is non-null, aligned and (per the contract) holds cap >= len
-            // entries.
-            unsafe {
-                members.add(i).write(ufm_family_member {
-                    pairs: r.pairs,
-                    simplex_size: r.simplex_size,
-                    rank: r.rank,
-                    loss: r.loss,
-                    pair_scale: r.pair_scale.unwrap_or(f64::NAN),
-                    simplex_scale: r.simplex_scale.unwrap_or(f64::NAN),
-                });
-            }
-        }
-        Ok(())
+        let values: Vec<ufm_family_member> = rows
+            .iter()
+            .map(|r| ufm_family_member {
+                struct_size: 0,
+                pairs: r.pairs,
+                simplex_size: r.simplex_size,
+                rank: r.rank,
+                loss: r.loss,
+                pair_scale: r.pair_scale.unwrap_or(f64::NAN),
+                simplex_scale: r.simplex_scale.unwrap_or(f64::NAN),
+            })
+            .collect();
+        write_out_array(members, cap, "members", &values)
     })
 }
 

@@ -1,7 +1,8 @@
 //! `ufm_trainer`: a model being trained, built from a job (JSON text).
 
+use crate::versioned::{write_out, Versioned};
 use crate::{
-    c_str, fail_point, guard, handle, out, register, release, ufm_error, ufm_matrix,
+    c_str, fail_point, guard, handle, handle_ref, out, register, release, ufm_error, ufm_matrix,
     ufm_matrix_mut, ufm_status, Error, Kind, Res,
 };
 use engine::job::{count_points, parse_job, validate, Job};
@@ -49,10 +50,13 @@ impl From<Status> for ufm_run_status {
     }
 }
 
-/// Loss at the current parameters.
+/// Loss at the current parameters. Versioned: set `struct_size = sizeof(ufm_loss)` before
+/// passing it (docs/c-api.md).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ufm_loss {
+    /// sizeof(ufm_loss) as compiled into the caller; set by the caller, never written.
+    pub struct_size: usize,
     /// fit + reg.
     pub loss: f64,
     /// g(Z): mean cross-entropy or MSE.
@@ -61,6 +65,12 @@ pub struct ufm_loss {
     pub reg: f64,
     /// Euclidean norm of the full gradient.
     pub grad_norm: f64,
+}
+
+// SAFETY: repr(C), `struct_size: usize` first.
+unsafe impl Versioned for ufm_loss {
+    const C_NAME: &'static str = "ufm_loss";
+    const MIN_SIZE: usize = std::mem::size_of::<ufm_loss>();
 }
 
 /// Progress callback: called at every recorded step (every `train.record_every` steps) with the
@@ -94,6 +104,10 @@ pub(crate) fn check(text: &str, base_dir: &std::path::Path) -> Res<()> {
 
 fn trainer<'a>(t: *mut ufm_trainer) -> Res<&'a mut ufm_trainer> {
     handle(t, Kind::Trainer, "trainer")
+}
+
+fn trainer_ref<'a>(t: *const ufm_trainer) -> Res<&'a ufm_trainer> {
+    handle_ref(t, Kind::Trainer, "trainer")
 }
 
 fn param_index(t: &ufm_trainer, index: usize) -> Res<(usize, usize)> {
@@ -177,12 +191,12 @@ pub extern "C" fn ufm_trainer_free(trainer: *mut ufm_trainer) {
 /// per trainer at a time.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_param_count(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     count: *mut usize,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_param_count", err, || {
-        let t = self::trainer(trainer)?;
+        let t = self::trainer_ref(trainer)?;
         *out(count, "count")? = t.trainer.spec().shapes().len();
         Ok(())
     })
@@ -194,14 +208,14 @@ pub extern "C" fn ufm_trainer_param_count(
 /// (index out of range). Ownership and threads as for `ufm_trainer_param_count`.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_param_shape(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     index: usize,
     nrows: *mut usize,
     ncols: *mut usize,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_param_shape", err, || {
-        let t = self::trainer(trainer)?;
+        let t = self::trainer_ref(trainer)?;
         let (r, c) = param_index(t, index)?;
         let nr = out(nrows, "nrows")?;
         let nc = out(ncols, "ncols")?;
@@ -220,13 +234,13 @@ pub extern "C" fn ufm_trainer_param_shape(
 /// Thread safety: one thread per trainer at a time.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_get_param(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     index: usize,
     dst: ufm_matrix_mut,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_get_param", err, || {
-        let t = self::trainer(trainer)?;
+        let t = self::trainer_ref(trainer)?;
         param_index(t, index)?;
         dst.fill("dst", t.trainer.params().mats[index].as_ref())
     })
@@ -273,39 +287,48 @@ pub extern "C" fn ufm_trainer_set_param(
 /// `ufm_trainer_get_param`.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_get_gradient(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     index: usize,
     dst: ufm_matrix_mut,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_get_gradient", err, || {
-        let t = self::trainer(trainer)?;
+        let t = self::trainer_ref(trainer)?;
         param_index(t, index)?;
         dst.fill("dst", t.trainer.gradient_of(index).as_ref().as_ref())
     })
 }
 
-/// Loss (fit, reg) and gradient norm at the current parameters.
+/// Loss (fit, reg) and gradient norm at the current parameters. The caller sets
+/// `out->struct_size = sizeof(ufm_loss)` first (versioned out-struct, docs/c-api.md).
 ///
-/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`.
-/// Ownership: `out` is written. Thread safety: one thread per trainer at a time.
+/// The trainer is not changed (the gradient norm is computed once per step and cached inside,
+/// which is why this call, like every call on a trainer, needs the trainer to itself).
+///
+/// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`, `UFM_STATUS_STRUCT_SIZE`
+/// (`out->struct_size` too small; nothing is written), `UFM_STATUS_INVALID_ARGUMENT` (`out`
+/// misaligned).
+/// Ownership: `*out` is written (all fields but `struct_size`). Thread safety: one thread per
+/// trainer at a time.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_loss(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     out_loss: *mut ufm_loss,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_loss", err, || {
-        let t = self::trainer(trainer)?;
-        let o = out(out_loss, "out")?;
+        // The handle came from `Box::into_raw` (mutable); `const` in C only promises that the
+        // trainer's observable state is unchanged, which holds: only the norm's cache is filled.
+        let t = self::trainer(trainer.cast_mut())?;
         let l = t.trainer.loss();
-        *o = ufm_loss {
+        let loss = ufm_loss {
+            struct_size: 0,
             loss: l.loss,
             fit: l.fit,
             reg: l.reg,
             grad_norm: t.trainer.grad_norm(),
         };
-        Ok(())
+        write_out(out_loss, "out", loss)
     })
 }
 
@@ -314,12 +337,12 @@ pub extern "C" fn ufm_trainer_loss(
 /// Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_HANDLE`. Threads: one per trainer.
 #[no_mangle]
 pub extern "C" fn ufm_trainer_steps(
-    trainer: *mut ufm_trainer,
+    trainer: *const ufm_trainer,
     steps: *mut u64,
     err: *mut *mut ufm_error,
 ) -> ufm_status {
     guard("ufm_trainer_steps", err, || {
-        let t = self::trainer(trainer)?;
+        let t = self::trainer_ref(trainer)?;
         *out(steps, "steps")? = t.trainer.steps();
         Ok(())
     })

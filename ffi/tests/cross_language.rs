@@ -149,6 +149,24 @@ fn compile(compiler: &str, flags: &[&str], sources: &[PathBuf], exe: &Path, extr
     run(&mut cmd, &format!("compiling {sources:?}"));
 }
 
+/// Compile one source file to an object (no linking): a header check. `std` replaces the
+/// standard of `flags`.
+fn compile_object(compiler: &str, flags: &[&str], std: &str, src: &Path, obj: &Path, what: &str) {
+    let mut flags = flags.to_vec();
+    flags[0] = std;
+    run(
+        Command::new(compiler)
+            .args(&flags)
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(obj),
+        &format!("{what} ({std})"),
+    );
+}
+
 fn assert_same_bits(what: &str, got: f64, want: f64) {
     assert_eq!(
         got.to_bits(),
@@ -189,6 +207,86 @@ fn c_trains_figure1_bit_for_bit() {
     assert_same_bits("C", got, want);
     assert_eq!(field(&out.stdout, "status"), "0", "figure 1 converges");
     assert_ne!(field(&out.stdout, "progress_calls"), "0");
+}
+
+/// Every file under `dir`, as paths relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// result.json without its one wall-clock field, the top-level `"seconds"` line (the run's
+/// duration); everything else in the folder is deterministic.
+fn without_seconds(text: &str) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("  \"seconds\": "))
+        .collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one `seconds` line");
+    kept.join("\n")
+}
+
+/// The folder `got` holds the files `ufm run` wrote into `want`, byte for byte (result.json
+/// apart from `seconds`).
+fn assert_same_run_folder(what: &str, want: &Path, got: &Path) {
+    let names = files_under(want);
+    assert_eq!(names, files_under(got), "{what}: the files written");
+    for must in ["result.json", "curve.csv", "params/H1.npy", "params/W2.npy"] {
+        assert!(
+            names.contains(&PathBuf::from(must)),
+            "{what}: {must} in {names:?}"
+        );
+    }
+    for n in &names {
+        let (a, b) = (
+            std::fs::read(want.join(n)).unwrap(),
+            std::fs::read(got.join(n)).unwrap(),
+        );
+        if n == Path::new("result.json") {
+            assert_eq!(
+                without_seconds(&String::from_utf8(a).unwrap()),
+                without_seconds(&String::from_utf8(b).unwrap()),
+                "{what}: result.json"
+            );
+        } else {
+            assert!(a == b, "{what}: {} differs from ufm run's", n.display());
+        }
+    }
+}
+
+/// `ufm_result_write` from C and from C++ writes the folder `ufm run` writes for the same job.
+#[test]
+fn c_and_cpp_write_the_run_folder_ufm_run_writes() {
+    let dir = scratch("write_folder");
+    let want = figure1().1.parent().unwrap().to_path_buf();
+    for (lang, src, compiler, flags) in [
+        ("c", "bindings/c/train.c", cc(), &C_FLAGS),
+        ("cpp", "bindings/cpp/train.cpp", cxx(), &CXX_FLAGS),
+    ] {
+        let exe = dir.join(format!("train_{lang}"));
+        compile(&compiler, flags, &[root().join(src)], &exe, &[]);
+        let got = dir.join(format!("{lang}_out/nested"));
+        run(
+            Command::new(&exe)
+                .current_dir(root())
+                .arg("examples/jobs/figure1.json")
+                .arg(&got),
+            src,
+        );
+        assert_same_run_folder(src, &want, &got);
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -277,38 +375,71 @@ fn cpp_trains_figure1_bit_for_bit() {
 fn headers_compile_on_their_own() {
     build();
     let dir = scratch("headers");
-    let inc = root().join("include");
     for std in ["-std=c99", "-std=c11", "-std=c17"] {
-        let mut flags = C_FLAGS.to_vec();
-        flags[0] = std;
-        run(
-            Command::new(cc())
-                .args(&flags)
-                .arg("-I")
-                .arg(&inc)
-                .arg("-c")
-                .arg(root().join("tests/c/header_alone.c"))
-                .arg("-o")
-                .arg(dir.join("h.o")),
-            &format!("ufm.h alone as C ({std})"),
+        let src = root().join("tests/c/header_alone.c");
+        compile_object(
+            &cc(),
+            &C_FLAGS,
+            std,
+            &src,
+            &dir.join("h.o"),
+            "ufm.h alone as C",
         );
     }
     for (src, what) in [
-        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++17"),
+        ("tests/cpp/c_header_alone.cpp", "ufm.h alone as C++"),
         ("tests/cpp/hpp_alone.cpp", "ufm.hpp alone"),
     ] {
-        run(
-            Command::new(cxx())
-                .args(CXX_FLAGS)
-                .arg("-I")
-                .arg(&inc)
-                .arg("-c")
-                .arg(root().join(src))
-                .arg("-o")
-                .arg(dir.join("h.o")),
+        let src = root().join(src);
+        compile_object(
+            &cxx(),
+            &CXX_FLAGS,
+            "-std=c++17",
+            &src,
+            &dir.join("h.o"),
             what,
         );
     }
+}
+
+/// ufm.h and ufm_plugin.h in one file (they used to define two different `ufm_matrix`): as C
+/// (C99, C11, C17) and, with ufm.hpp, as C++17, each file also in the other order of inclusion.
+#[test]
+fn both_headers_compile_together() {
+    let dir = scratch("both_headers");
+    let c_src = root().join("tests/c/both_headers.c");
+    let text = std::fs::read_to_string(&c_src).unwrap();
+    // The same file with the two includes swapped.
+    let swapped = dir.join("both_headers_swapped.c");
+    std::fs::write(
+        &swapped,
+        text.replacen(
+            "#include \"ufm.h\"\n#include \"ufm_plugin.h\"",
+            "#include \"ufm_plugin.h\"\n#include \"ufm.h\"",
+            1,
+        ),
+    )
+    .unwrap();
+    assert_ne!(
+        std::fs::read_to_string(&swapped).unwrap(),
+        text,
+        "include order swapped"
+    );
+    for src in [&c_src, &swapped] {
+        for std in ["-std=c99", "-std=c11", "-std=c17"] {
+            let what = format!("{} as C", src.display());
+            compile_object(&cc(), &C_FLAGS, std, src, &dir.join("c.o"), &what);
+        }
+    }
+    let cpp = root().join("tests/cpp/both_headers.cpp");
+    compile_object(
+        &cxx(),
+        &CXX_FLAGS,
+        "-std=c++17",
+        &cpp,
+        &dir.join("cpp.o"),
+        "both headers as C++",
+    );
 }
 
 #[test]

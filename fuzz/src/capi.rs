@@ -66,11 +66,12 @@ api! {
     ufm_result_summary: fn(H, *mut u64, E) -> i32;
     ufm_result_array_shape: fn(H, i32, *mut usize, *mut usize, E) -> i32;
     ufm_result_array: fn(H, i32, View, E) -> i32;
+    ufm_result_write: fn(H, *const c_char, E) -> i32;
     ufm_theory_compare: fn(usize, usize, usize, f64, *mut u64, E) -> i32;
     ufm_theory_loss: fn(i32, usize, usize, usize, f64, f64, *mut f64, E) -> i32;
     ufm_theory_critical_scales: fn(i32, usize, usize, usize, f64, *mut f64, usize, *mut usize, E) -> i32;
     ufm_theory_lambda_max: fn(i32, usize, usize, usize, *mut f64, E) -> i32;
-    ufm_theory_family: fn(usize, usize, usize, f64, *mut [u64; 6], usize, *mut usize, E) -> i32;
+    ufm_theory_family: fn(usize, usize, usize, f64, *mut u64, usize, *mut usize, E) -> i32;
     ufm_theory_family_hessian: fn(usize, usize, usize, f64, usize, usize, *mut i32, *mut usize, *mut f64, E) -> i32;
     ufm_analyze: fn(*const c_char, *const c_char, *const c_char, E) -> i32;
     ufm_trainer_new: fn(*const c_char, *const c_char, *mut H, E) -> i32;
@@ -87,7 +88,13 @@ api! {
 }
 
 /// The number of functions `include/ufm.h` declares (all of them are exercised).
-pub const FUNCTIONS: usize = 36;
+pub const FUNCTIONS: usize = 40;
+
+/// sizeof the versioned out-structs of ufm.h (ABI 2): the `struct_size` a correct caller sets.
+const SUMMARY_SIZE: u64 = 104;
+const LOSS_SIZE: u64 = 40;
+const COMPARE_SIZE: u64 = 48;
+const FAMILY_MEMBER_SIZE: u64 = 56;
 
 /// Tallies of one batch of calls.
 #[derive(Default, Debug, Clone)]
@@ -140,7 +147,7 @@ impl Fuzzer<'_> {
         } else {
             self.tally.errors += 1;
         }
-        if s == PANIC || !(0..=11).contains(&s) {
+        if s == PANIC || !(0..=12).contains(&s) {
             self.tally.panics += 1;
             let msg = if err.is_null() {
                 String::new()
@@ -222,6 +229,20 @@ impl Fuzzer<'_> {
             std::ptr::null_mut()
         } else {
             pool[self.rng.below(pool.len() as u64) as usize]
+        }
+    }
+
+    /// The `struct_size` a caller sets in a versioned out-struct of `size` bytes: usually right,
+    /// sometimes unset (0), short, or that of a later, larger version (up to `max`, the bytes
+    /// behind the pointer).
+    fn struct_size(&mut self, size: u64, max: u64) -> u64 {
+        match self.rng.below(10) {
+            0 => 0,
+            1 => 8,
+            2 => size - 8,
+            3 => size + 8,
+            4 => max,
+            _ => size,
         }
     }
 
@@ -365,7 +386,7 @@ impl Fuzzer<'_> {
     fn call(&mut self) {
         let api = self.api;
         let mut e: H = std::ptr::null_mut();
-        let which = self.rng.below(39);
+        let which = self.rng.below(40);
         // SAFETY (every call below): arguments follow include/ufm.h; every pointer is NULL,
         // a made-up handle address (which the library only looks up), or valid memory of the
         // declared size.
@@ -568,6 +589,7 @@ impl Fuzzer<'_> {
                 17 => {
                     let r = self.handle(1);
                     let mut buf = [0u64; 32];
+                    buf[0] = self.struct_size(SUMMARY_SIZE, 256);
                     let bp = self.out(&mut buf[0]);
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_result_summary)(r, bp, ep);
@@ -608,6 +630,7 @@ impl Fuzzer<'_> {
                     let (name, s) = match which {
                         20 => {
                             let mut c = [0u64; 8];
+                            c[0] = self.struct_size(COMPARE_SIZE, 64);
                             let cp = self.out(&mut c[0]);
                             (
                                 "ufm_theory_compare",
@@ -737,6 +760,7 @@ impl Fuzzer<'_> {
                 30 => {
                     let t = self.handle(0);
                     let mut buf = [0u64; 8];
+                    buf[0] = self.struct_size(LOSS_SIZE, 64);
                     let bp = self.out(&mut buf[0]);
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_trainer_loss)(t, bp, ep);
@@ -764,7 +788,9 @@ impl Fuzzer<'_> {
                     self.status("ufm_trainer_step", s, &mut e);
                 }
                 36 => {
-                    // The pair + simplex family table (ufm_family_member: 3 size_t + 3 double).
+                    // The pair + simplex family table (ufm_family_member: struct_size, 3 size_t,
+                    // 3 double), as an array of up to 8 elements of the caller's struct_size
+                    // (right, unset, short, misaligned or a later version's 64 bytes).
                     let k = *self
                         .rng
                         .pick(&[0usize, 1, 2, 3, 5, 10, 1 << 20, 1 << 40, usize::MAX]);
@@ -775,7 +801,14 @@ impl Fuzzer<'_> {
                     } else {
                         self.value()
                     };
-                    let mut members = [[0u64; 6]; 8];
+                    let mut members = [0u64; 8 * 8];
+                    members[0] = match self.rng.below(6) {
+                        0 => 0,
+                        1 => FAMILY_MEMBER_SIZE - 8,
+                        2 => FAMILY_MEMBER_SIZE + 4,
+                        3 => 64,
+                        _ => FAMILY_MEMBER_SIZE,
+                    };
                     let cap = self.rng.range(0, 9) as usize;
                     let mp = if self.rng.chance(0.1) {
                         std::ptr::null_mut()
@@ -852,6 +885,28 @@ impl Fuzzer<'_> {
                     let ep = self.err_slot(&mut e);
                     let s = (api.ufm_analyze)(dp, op, outp, ep);
                     self.status("ufm_analyze", s, &mut e);
+                }
+                39 => {
+                    // Write a result's run folder: into the scratch area, under a file (cannot
+                    // be made), NULL or not UTF-8; on live, freed, foreign and made-up handles.
+                    // Only 1 in 4 of these calls writes (each file is synced to disk).
+                    let r = self.handle(1);
+                    let base = self.base_dir.to_string_lossy().to_string();
+                    let dir = match self.rng.below(8) {
+                        0 => CString::new(format!("{base}/not_a_library.so/run")),
+                        1 => CString::new(vec![b'/', 0xff, b'x']),
+                        2 | 3 => CString::new(format!("{base}/write-out/{}", self.rng.below(3))),
+                        _ => CString::new(format!("{base}/not_a_library.so")),
+                    }
+                    .unwrap_or_default();
+                    let dp = if self.rng.chance(0.1) {
+                        std::ptr::null()
+                    } else {
+                        dir.as_ptr()
+                    };
+                    let ep = self.err_slot(&mut e);
+                    let s = (api.ufm_result_write)(r, dp, ep);
+                    self.status("ufm_result_write", s, &mut e);
                 }
                 _ => {
                     let t = self.handle(0);

@@ -84,6 +84,18 @@ int main(void) {
     if (len != 4) failures++;
     EXPECT(ufm_singular_values(src, buf + 32, len, &len, NULL), UFM_STATUS_OK);
     EXPECT(ufm_result_json((ufm_result *)t, NULL, NULL, NULL), UFM_STATUS_INVALID_HANDLE);
+    {
+        /* Versioned out-structs: struct_size unset (0) or short is refused, nothing written. */
+        ufm_summary unset = {.loss = -1.0};
+        ufm_summary set = {.struct_size = sizeof(ufm_summary)};
+        ufm_compare short_cmp = {.struct_size = sizeof(ufm_compare) - 8};
+        EXPECT(ufm_result_summary(r, &unset, NULL), UFM_STATUS_STRUCT_SIZE);
+        if (unset.loss != -1.0 || unset.struct_size != 0) failures++;
+        EXPECT(ufm_result_summary(r, &set, NULL), UFM_STATUS_OK);
+        if (set.struct_size != sizeof(ufm_summary) || !(set.loss > 0)) failures++;
+        EXPECT(ufm_theory_compare(10, 5, 2, 0.001, &short_cmp, NULL), UFM_STATUS_STRUCT_SIZE);
+        EXPECT(ufm_result_write(r, NULL, NULL), UFM_STATUS_NULL_POINTER);
+    }
     ufm_result_free(r);
     EXPECT(ufm_result_summary(r, NULL, NULL), UFM_STATUS_INVALID_HANDLE);
     ufm_trainer_free(t);

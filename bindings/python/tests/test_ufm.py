@@ -49,6 +49,34 @@ def test_figure1_bit_for_bit_with_ufm_run():
     res.close()  # idempotent
 
 
+def _without_seconds(result_json: str) -> str:
+    # result.json's one wall-clock field, the top-level `seconds`: the only line that may differ.
+    lines = [l for l in result_json.splitlines() if not l.startswith('  "seconds": ')]
+    assert len(lines) == len(result_json.splitlines()) - 1
+    return "\n".join(lines)
+
+
+def test_result_write_equals_ufm_run_folder(tmp_path):
+    path = os.environ.get("UFM_FIGURE1_RESULT")
+    if not path:
+        pytest.fail("set UFM_FIGURE1_RESULT to result.json of `ufm run examples/jobs/figure1.json`")
+    want = Path(path).parent
+    job = ROOT / "examples" / "jobs" / "figure1.json"
+    got = tmp_path / "figure1"
+    with ufm.Trainer(job.read_text(), base_dir=str(job.parent)) as t:
+        t.run()
+        with t.result() as res:
+            res.write(got)
+    names = sorted(p.relative_to(want) for p in want.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(got) for p in got.rglob("*") if p.is_file())
+    assert Path("params/H1.npy") in names and Path("curve.csv") in names
+    for n in names:
+        a, b = (want / n).read_bytes(), (got / n).read_bytes()
+        if n == Path("result.json"):
+            a, b = _without_seconds(a.decode()), _without_seconds(b.decode())
+        assert a == b, n
+
+
 def test_params_roundtrip_any_layout():
     with ufm.Trainer(smoke_job()) as t:
         assert t.param_count() == 3

@@ -31,13 +31,14 @@ __all__ = [
 ]
 
 #: The ABI version these bindings are written for (UFM_ABI_VERSION of ufm.h).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 STATUS_NAMES = {
     0: "UFM_STATUS_OK", 1: "UFM_STATUS_PANIC", 2: "UFM_STATUS_NULL_POINTER",
     3: "UFM_STATUS_INVALID_ARGUMENT", 4: "UFM_STATUS_INVALID_JOB", 5: "UFM_STATUS_SIZE_MISMATCH",
     6: "UFM_STATUS_BUFFER_TOO_SMALL", 7: "UFM_STATUS_INVALID_HANDLE", 8: "UFM_STATUS_RUNTIME",
     9: "UFM_STATUS_INVALID_UTF8", 10: "UFM_STATUS_UNSUPPORTED", 11: "UFM_STATUS_PLUGIN",
+    12: "UFM_STATUS_STRUCT_SIZE",
 }
 RUN_STATUS = {0: "converged", 1: "max_steps", 2: "diverged", 3: "cancelled", 4: "failed"}
 CLASSIFICATION = {0: "dnc", 1: "low_rank", 2: "other"}
@@ -58,25 +59,34 @@ class _Matrix(ctypes.Structure):
                 ("row_stride", ctypes.c_ssize_t), ("col_stride", ctypes.c_ssize_t)]
 
 
-class _Loss(ctypes.Structure):
-    _fields_ = [("loss", c_double), ("fit", c_double), ("reg", c_double), ("grad_norm", c_double)]
+class _Versioned(ctypes.Structure):
+    """A versioned out-struct of ufm.h: `struct_size` (first field) is set to its size here,
+    before the library writes the rest (docs/c-api.md, "Versioned out-structs")."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.struct_size = ctypes.sizeof(self)
 
 
-class _Summary(ctypes.Structure):
-    _fields_ = [("status", c_int), ("steps", c_uint64), ("loss", c_double), ("fit", c_double),
+class _Loss(_Versioned):
+    _fields_ = [("struct_size", c_size_t), ("loss", c_double), ("fit", c_double), ("reg", c_double), ("grad_norm", c_double)]
+
+
+class _Summary(_Versioned):
+    _fields_ = [("struct_size", c_size_t), ("status", c_int), ("steps", c_uint64), ("loss", c_double), ("fit", c_double),
                 ("reg", c_double), ("grad_norm", c_double), ("train_accuracy", c_double),
                 ("logit_rank", c_size_t), ("simplex_cosine", c_double),
                 ("classification", c_int), ("dnc_loss", c_double),
                 ("low_rank_loss", c_double)]
 
 
-class _Compare(ctypes.Structure):
-    _fields_ = [("dnc_loss", c_double), ("dnc_scale", c_double), ("low_rank_loss", c_double),
+class _Compare(_Versioned):
+    _fields_ = [("struct_size", c_size_t), ("dnc_loss", c_double), ("dnc_scale", c_double), ("low_rank_loss", c_double),
                 ("low_rank_scale", c_double), ("theorem1_holds", c_int32)]
 
 
-class _FamilyMember(ctypes.Structure):
-    _fields_ = [("pairs", c_size_t), ("simplex_size", c_size_t), ("rank", c_size_t),
+class _FamilyMember(_Versioned):
+    _fields_ = [("struct_size", c_size_t), ("pairs", c_size_t), ("simplex_size", c_size_t), ("rank", c_size_t),
                 ("loss", c_double), ("pair_scale", c_double), ("simplex_scale", c_double)]
 
 
@@ -124,6 +134,7 @@ _SIGS = {
     "ufm_result_array_shape": (c_int, [c_void_p, c_int32, POINTER(c_size_t),
                                        POINTER(c_size_t), _ERR]),
     "ufm_result_array": (c_int, [c_void_p, c_int32, _Matrix, _ERR]),
+    "ufm_result_write": (c_int, [c_void_p, c_char_p, _ERR]),
     "ufm_singular_values": (c_int, [_Matrix, POINTER(c_double), c_size_t, POINTER(c_size_t),
                                     _ERR]),
     "ufm_relative_rank": (c_int, [POINTER(c_double), c_size_t, c_double, POINTER(c_size_t),
@@ -412,10 +423,15 @@ class Result(_Handle):
     def summary(self) -> dict:
         s = _Summary()
         _call(_lib.ufm_result_summary, self._handle(), byref(s))
-        d = {k: getattr(s, k) for k, _ in _Summary._fields_}
+        d = {k: getattr(s, k) for k, _ in _Summary._fields_ if k != "struct_size"}
         d["status"] = RUN_STATUS[s.status]
         d["classification"] = CLASSIFICATION[s.classification]
         return d
+
+    def write(self, path) -> None:
+        """Write the run folder `ufm run JOB --out path` writes: result.json, curve.csv and
+        params/*.npy (the same bytes, apart from result.json's wall-clock `seconds`)."""
+        _call(_lib.ufm_result_write, self._handle(), os.fsencode(path))
 
     def _array(self, which: int, order: str = "C") -> np.ndarray:
         r, c = c_size_t(), c_size_t()
@@ -560,6 +576,8 @@ def theory_family(classes: int, per_class: int, layers: int, lam: float) -> list
         if e.status != 6:
             raise
     out = (_FamilyMember * n.value)()
+    for m in out:  # ctypes arrays skip __init__; the library reads out[0].struct_size
+        m.struct_size = ctypes.sizeof(_FamilyMember)
     _call(_lib.ufm_theory_family, *args, out, n.value, byref(n))
     return [{"pairs": m.pairs, "simplex_size": m.simplex_size, "rank": m.rank, "loss": m.loss,
              "pair_scale": _nan_to_none(m.pair_scale),

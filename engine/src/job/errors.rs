@@ -15,6 +15,19 @@ pub(super) fn nested(e: &serde_path_to_error::Error<serde_json::Error>) -> Strin
     }
 }
 
+/// Encode an inner serde_path_to_error failure of the value of field `field`.
+pub(super) fn nested_under(
+    field: &str,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> String {
+    let inner = e.path().to_string();
+    if inner == "." {
+        nested_message(field, &e.inner().to_string())
+    } else {
+        format!("{NESTED}{field}.{inner}{NESTED}{}", e.inner())
+    }
+}
+
 /// Encode a message about field `field` of the value being deserialised.
 pub(super) fn nested_message(field: &str, msg: &str) -> String {
     format!("{NESTED}{field}{NESTED}{msg}")

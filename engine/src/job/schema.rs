@@ -268,77 +268,108 @@ pub struct SgdConfig {
     pub schedule: Option<Schedule>,
 }
 
-fn default_momentum() -> f64 {
-    0.9
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MomentumConfig {
+/// A built-in optimiser's section: the host's `lr` and `schedule` around the rule's own
+/// parameters `R`, the `ufm-plugin-std` type that the rule itself parses (`Momentum`, `Adam`,
+/// ...). The fields, defaults and docs of the parameters are therefore defined once, in
+/// plugin-std, and the JSON Schema is generated from them.
+///
+/// Written out like a flat struct (`{"lr": .., "momentum": .., "schedule": ..}`), and read as
+/// one with unknown fields refused: the host's fields are taken out first, the rest must be
+/// exactly `R`'s (serde cannot combine `flatten` with `deny_unknown_fields`, hence the hand
+/// written Deserialize).
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleConfig<R> {
     pub lr: f64,
-    /// In [0, 1].
-    #[serde(default = "default_momentum")]
-    pub momentum: f64,
-    /// In [0, 1].
-    #[serde(default)]
-    pub dampening: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(flatten)]
+    pub rule: R,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NesterovConfig {
-    pub lr: f64,
-    #[serde(default = "default_momentum")]
-    pub momentum: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<Schedule>,
+pub type MomentumConfig = RuleConfig<ufm_plugin_std::optim::Momentum>;
+pub type NesterovConfig = RuleConfig<ufm_plugin_std::optim::Nesterov>;
+pub type AdamConfig = RuleConfig<ufm_plugin_std::optim::Adam>;
+pub type AdamwConfig = RuleConfig<ufm_plugin_std::optim::AdamW>;
+
+/// The property names of `R`'s schema, in order.
+fn rule_fields<R: JsonSchema>() -> Vec<String> {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<R>();
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
-fn beta1() -> f64 {
-    0.9
-}
-fn beta2() -> f64 {
-    0.999
-}
-fn adam_eps() -> f64 {
-    1e-8
-}
-fn adamw_decay() -> f64 {
-    0.01
+impl<'de, R: serde::de::DeserializeOwned + JsonSchema> Deserialize<'de> for RuleConfig<R> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::deserialize(d)?;
+        let lr = map
+            .remove("lr")
+            .ok_or_else(|| D::Error::missing_field("lr"))?;
+        let lr: f64 = serde_path_to_error::deserialize(lr)
+            .map_err(|e| D::Error::custom(super::errors::nested_under("lr", &e)))?;
+        let schedule: Option<Schedule> = match map.remove("schedule") {
+            Some(v) => serde_path_to_error::deserialize(v)
+                .map_err(|e| D::Error::custom(super::errors::nested_under("schedule", &e)))?,
+            None => None,
+        };
+        let rule: R =
+            serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
+                // R knows only its own fields; list the host's too, as a flat struct would.
+                let msg = e.inner().to_string();
+                match msg
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split_once('`'))
+                {
+                    Some((field, _)) => {
+                        let names: Vec<String> = std::iter::once("lr".to_string())
+                            .chain(rule_fields::<R>())
+                            .chain(std::iter::once("schedule".to_string()))
+                            .map(|n| format!("`{n}`"))
+                            .collect();
+                        D::Error::custom(format!(
+                            "unknown field `{field}`, expected one of {}",
+                            names.join(", ")
+                        ))
+                    }
+                    None => D::Error::custom(super::errors::nested(&e)),
+                }
+            })?;
+        Ok(RuleConfig { lr, rule, schedule })
+    }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdamConfig {
-    pub lr: f64,
-    #[serde(default = "beta1")]
-    pub beta1: f64,
-    #[serde(default = "beta2")]
-    pub beta2: f64,
-    #[serde(default = "adam_eps")]
-    pub eps: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<Schedule>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdamwConfig {
-    pub lr: f64,
-    #[serde(default = "beta1")]
-    pub beta1: f64,
-    #[serde(default = "beta2")]
-    pub beta2: f64,
-    #[serde(default = "adam_eps")]
-    pub eps: f64,
-    /// Decoupled weight decay (p <- p (1 - lr weight_decay) each step), on top of the model's
-    /// lambda.
-    #[serde(default = "adamw_decay")]
-    pub weight_decay: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<Schedule>,
+impl<R: JsonSchema> JsonSchema for RuleConfig<R> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("RuleConfig_{}", R::schema_name()).into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let rule = R::json_schema(g);
+        let mut props = serde_json::Map::new();
+        props.insert("lr".into(), g.subschema_for::<f64>().to_value());
+        if let Some(p) = rule.get("properties").and_then(|p| p.as_object()) {
+            props.extend(p.clone());
+        }
+        props.insert(
+            "schedule".into(),
+            g.subschema_for::<Option<Schedule>>().to_value(),
+        );
+        let mut required = vec![serde_json::Value::from("lr")];
+        if let Some(r) = rule.get("required").and_then(|r| r.as_array()) {
+            required.extend(r.iter().cloned());
+        }
+        schemars::json_schema!({
+            "type": "object",
+            "properties": props,
+            "additionalProperties": false,
+            "required": required,
+        })
+    }
 }
 
 impl BuiltinOptimizer {

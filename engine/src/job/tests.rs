@@ -364,3 +364,56 @@ fn validation_reports_the_largest_sweep_point() {
     assert_eq!(c.largest_bytes, estimated_bytes(&c.largest));
     assert!(c.largest_bytes > estimated_bytes(&c.base));
 }
+
+#[test]
+fn builtin_optimiser_sections_read_as_flat_structs_with_plugin_std_params() {
+    // The rule's parameters are plugin-std's types inside the host's lr/schedule: unknown
+    // fields are refused listing every field, type errors name the field, defaults are
+    // plugin-std's, and the section writes back flat (the same keys, the same order).
+    let momentum = serde_json::json!({"name": "momentum", "lr": 0.1, "momentm": 0.5});
+    let e = error_of(with("optimizer", momentum));
+    assert_eq!(
+        e,
+        "optimizer.momentm: unknown field `momentm`, expected one of `lr`, `momentum`, \
+         `dampening`, `schedule`"
+    );
+    let e = error_of(with(
+        "optimizer",
+        serde_json::json!({"name": "adam", "lr": 0.1, "beta2": "x"}),
+    ));
+    assert!(
+        e.starts_with("optimizer.beta2: invalid type: string"),
+        "{e}"
+    );
+    let e = error_of(with(
+        "optimizer",
+        serde_json::json!({"name": "adamw", "lr": 0.1, "schedule": {"kind": "cosine", "warmup": -1}}),
+    ));
+    assert!(e.starts_with("optimizer.schedule"), "{e}");
+    let e = error_of(with("optimizer", serde_json::json!({"name": "nesterov"})));
+    assert_eq!(e, "optimizer: missing field `lr`");
+    let job = parse_value(with(
+        "optimizer",
+        serde_json::json!({"name": "adamw", "lr": 0.01, "beta1": 0.8}),
+    ))
+    .unwrap();
+    let OptimizerChoice::Builtin(BuiltinOptimizer::Adamw(c)) = &job.optimizer else {
+        panic!("adamw")
+    };
+    // Independent of plugin-std's default functions: the documented defaults.
+    assert_eq!(
+        (
+            c.lr,
+            c.rule.beta1,
+            c.rule.beta2,
+            c.rule.eps,
+            c.rule.weight_decay
+        ),
+        (0.01, 0.8, 0.999, 1e-8, 0.01)
+    );
+    let back = serde_json::to_string(&job.optimizer).unwrap();
+    assert_eq!(
+        back,
+        r#"{"name":"adamw","lr":0.01,"beta1":0.8,"beta2":0.999,"eps":1e-8,"weight_decay":0.01}"#
+    );
+}

@@ -3,8 +3,9 @@
 //! Why: a PNG travels alone (into a paper draft, a chat, a slide), so each one must say which
 //! model, start and optimiser produced it. The same text serves run plots (from result.json's
 //! `job`) and sweep plots (from sweep.json's `job`, with the swept fields shown as `*`).
-//! It reads the job as JSON rather than the typed `Job` so that a plot of an older or newer
-//! result.json still gets whatever parts of the description it can find.
+//! It walks the job as JSON by dotted paths, the way swept fields are named (for a run, the JSON
+//! of result.json's typed `Job`, read and serialised again). A path it does not find is left out
+//! of the line.
 
 use serde_json::Value;
 

@@ -2,6 +2,10 @@
 
 use super::caption::{setting, steps};
 use super::draw::{colour, dashed_mark, diverging, err, header, log_range, render};
+use crate::activations::ExternalReport;
+use crate::analysis::{Classification, LayerReport, LogitReport};
+use crate::model::Activation;
+use crate::report::{Reference, RunResult};
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -43,38 +47,87 @@ fn read_curve(path: &Path) -> Result<Curve, String> {
     Ok(c)
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
+/// What the plots of a folder read from its result.json, taken from the typed models the
+/// engine writes: `RunResult` (`ufm run`) or `ExternalReport` (`ufm analyze`). A field renamed
+/// in those models is then a compile error here, and a result.json that does not match them is
+/// an error naming the file, instead of a plot labelled "?".
+struct Plotted {
+    name: String,
+    /// result.json's `classification` ("?" for an analysis without logits, which has none).
+    class: String,
+    /// The job as run, for the setting line (JSON: the caption walks it by path).
+    job: Value,
+    reference: Option<Reference>,
+    relu: bool,
+    /// (name, singular values) of each feature matrix.
+    layers: Vec<(String, Vec<f64>)>,
+    logits: Option<LogitReport>,
 }
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+fn class_name(c: Classification) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
+}
+
+fn read_result(path: &Path) -> Result<Plotted, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
+    let bad = |what: &str, e: serde_json::Error| {
+        format!(
+            "{}: not a result.json of {what} from this ufm: {e}",
+            path.display()
+        )
+    };
+    let layers = |l: &[LayerReport]| {
+        l.iter()
+            .map(|l| (l.name.clone(), l.singular_values.clone()))
+            .collect()
+    };
+    // A run's result.json holds the job; `ufm analyze`'s does not.
+    if v.get("job").is_some() {
+        let r: RunResult = serde_json::from_value(v).map_err(|e| bad("`ufm run`", e))?;
+        Ok(Plotted {
+            name: r.job.name.clone(),
+            class: class_name(r.analysis.classification),
+            job: serde_json::to_value(&r.job).map_err(|e| e.to_string())?,
+            relu: r.job.model.activation == Activation::Relu,
+            reference: Some(r.reference),
+            layers: layers(&r.analysis.layers),
+            logits: Some(r.analysis.logits),
+        })
+    } else {
+        let r: ExternalReport = serde_json::from_value(v).map_err(|e| bad("`ufm analyze`", e))?;
+        Ok(Plotted {
+            class: r.classification.map_or_else(|| "?".into(), class_name),
+            name: r.name,
+            job: Value::Null,
+            relu: false,
+            reference: r.reference,
+            layers: layers(&r.layers),
+            logits: r.logits,
+        })
+    }
 }
 
 /// Plot a run folder into `out`.
 pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
-    let result = read_json(&dir.join("result.json"))?;
-    // `ufm analyze` folders have no curve (and their name at the top level).
+    let result = read_result(&dir.join("result.json"))?;
+    // `ufm analyze` folders have no curve.
     let curve_path = dir.join("curve.csv");
-    let name = result["job"]["name"]
-        .as_str()
-        .or(result["name"].as_str())
-        .unwrap_or("run")
-        .to_string();
-    let class = result["classification"].as_str().unwrap_or("?").to_string();
-    let set = setting(&result["job"], &[]);
+    let (name, class) = (&result.name, &result.class);
+    let set = setting(&result.job, &[]);
     let mut files = if curve_path.exists() {
         let curve = read_curve(&curve_path)?;
-        loss_plot(out, &name, &class, &set, &result, &curve)?
+        loss_plot(out, name, class, &set, &result, &curve)?
     } else {
         Vec::new()
     };
-    files.extend(singular_value_plot(out, &name, &set, &result)?);
-    files.extend(logit_heat_map(out, &name, &class, &set, &result)?);
+    files.extend(singular_value_plot(out, name, &set, &result)?);
+    files.extend(logit_heat_map(out, name, class, &set, &result)?);
     Ok(files)
 }
 
@@ -83,14 +136,14 @@ fn loss_plot(
     name: &str,
     class: &str,
     set: &str,
-    result: &Value,
+    result: &Plotted,
     c: &Curve,
 ) -> Result<Vec<PathBuf>, String> {
-    let dnc = result["reference"]["dnc_loss"].as_f64();
-    let lr = result["reference"]["low_rank_loss"].as_f64();
+    let dnc = result.reference.as_ref().and_then(|r| r.dnc_loss);
+    let lr = result.reference.as_ref().and_then(|r| r.low_rank_loss);
     // The closed forms are the linear model's: for ReLU the DNC value is a lower bound on the
     // DNC loss (paper B.9) and Eq. 5's value is only the linear model's paired optimum.
-    let relu = result["job"]["model"]["activation"].as_str() == Some("relu");
+    let relu = result.relu;
     let (dnc_label, lr_label) = if relu {
         ("DNC lower bound (B.9)", "linear model's Eq. 5 loss")
     } else {
@@ -236,22 +289,19 @@ fn singular_value_plot(
     out: &Path,
     name: &str,
     set: &str,
-    result: &Value,
+    result: &Plotted,
 ) -> Result<Vec<PathBuf>, String> {
-    let mut series: Vec<(String, Vec<f64>)> = vec![];
-    if let Some(layers) = result["layers"].as_array() {
-        for l in layers {
-            series.push((
-                l["name"].as_str().unwrap_or("?").to_string(),
-                floats(&l["singular_values"]),
-            ));
-        }
-    }
-    series.push(("Z".into(), floats(&result["logits"]["singular_values"])));
+    let mut series: Vec<(String, Vec<f64>)> = result.layers.clone();
+    series.push((
+        "Z".into(),
+        result
+            .logits
+            .as_ref()
+            .map(|l| l.singular_values.clone())
+            .unwrap_or_default(),
+    ));
     // Show the first 2K values (the rest are zero up to rounding for every layer).
-    let k = result["logits"]["class_means"]
-        .as_array()
-        .map_or(10, Vec::len);
+    let k = result.logits.as_ref().map_or(10, |l| l.class_means.len());
     let shown = (2 * k).max(2);
     let floor = series
         .iter()
@@ -320,11 +370,12 @@ fn logit_heat_map(
     name: &str,
     class: &str,
     set: &str,
-    result: &Value,
+    result: &Plotted,
 ) -> Result<Vec<PathBuf>, String> {
-    let means: Vec<Vec<f64>> = result["logits"]["class_means"]
-        .as_array()
-        .map(|a| a.iter().map(floats).collect())
+    let means: Vec<Vec<f64>> = result
+        .logits
+        .as_ref()
+        .map(|l| l.class_means.clone())
         .unwrap_or_default();
     let k = means.len();
     if k == 0 {
@@ -335,7 +386,7 @@ fn logit_heat_map(
         .flatten()
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .max(f64::MIN_POSITIVE);
-    let rank = result["logits"]["rank"].as_u64().unwrap_or(0);
+    let rank = result.logits.as_ref().map_or(0, |l| l.rank);
     let files = render!(out, "logits", (760, 640), |root| {
         let area = header(
             &root,

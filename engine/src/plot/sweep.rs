@@ -3,6 +3,7 @@
 
 use super::caption::{number, setting};
 use super::draw::{colour, err, header, render};
+use crate::sweep::Summary;
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -37,18 +38,9 @@ fn label(v: &Value) -> String {
     number(v)
 }
 
-fn layout(summary: &Value) -> Result<Layout, String> {
-    let group_by: Vec<String> = summary["group_by"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let points = summary["points"]
-        .as_array()
-        .ok_or("summary.json: no points")?;
+fn layout(summary: &Summary) -> Result<Layout, String> {
+    let group_by = &summary.group_by;
+    let points = &summary.points;
     let x_key = group_by
         .first()
         .cloned()
@@ -56,7 +48,7 @@ fn layout(summary: &Value) -> Result<Layout, String> {
     let series_key = group_by.get(1).cloned();
     let xs: Vec<Value> = points
         .iter()
-        .map(|p| p["assignments"].get(&x_key).cloned().unwrap_or(Value::Null))
+        .map(|p| p.assignments.get(&x_key).cloned().unwrap_or(Value::Null))
         .collect();
     let numeric = !group_by.is_empty() && xs.iter().all(Value::is_number);
     let mut categories: Vec<String> = vec![];
@@ -78,7 +70,7 @@ fn layout(summary: &Value) -> Result<Layout, String> {
         let series = match &series_key {
             None => 0,
             Some(k) => {
-                let l = label(p["assignments"].get(k).unwrap_or(&Value::Null));
+                let l = label(p.assignments.get(k).unwrap_or(&Value::Null));
                 match series_labels.iter().position(|c| *c == l) {
                     Some(i) => i,
                     None => {
@@ -88,22 +80,15 @@ fn layout(summary: &Value) -> Result<Layout, String> {
                 }
             }
         };
-        let iv = &p["p_dnc_interval"];
-        let rank_counts: Vec<(usize, usize)> = p["rank_counts"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_u64()? as usize)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let rank_counts: Vec<(usize, usize)> =
+            p.rank_counts.iter().map(|(&r, &n)| (r, n)).collect();
         pts.push(Pt {
             rank: quartiles(&rank_counts),
             x,
             series,
-            p: p["p_dnc"].as_f64(),
-            lo: iv[0].as_f64().unwrap_or(0.0),
-            hi: iv[1].as_f64().unwrap_or(1.0),
+            p: p.p_dnc,
+            lo: p.p_dnc_interval[0],
+            hi: p.p_dnc_interval[1],
             rank_counts,
         });
     }
@@ -141,8 +126,14 @@ pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let path = dir.join("summary.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let summary: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
+    // The typed model `ufm sweep` writes: a renamed or missing field is an error naming it,
+    // never a silently empty plot.
+    let summary: Summary = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a summary.json this ufm writes: {e}",
+            path.display()
+        )
+    })?;
     // The job (sweep.json) names the sweep and gives the setting line; the folder name is only
     // the fallback for a folder without it.
     let job = std::fs::read_to_string(dir.join(crate::sweep::store::META_FILE))
@@ -172,11 +163,10 @@ pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// " (12 of 60 runs did not converge)" when some runs ended otherwise than `converged`, so a
 /// plot cannot hide that its P(DNC) counts unfinished runs.
-fn status_note(summary: &Value) -> String {
-    let (mut runs, mut converged) = (0u64, 0u64);
-    for p in summary["points"].as_array().into_iter().flatten() {
-        for (status, n) in p["status"].as_object().into_iter().flatten() {
-            let n = n.as_u64().unwrap_or(0);
+fn status_note(summary: &Summary) -> String {
+    let (mut runs, mut converged) = (0usize, 0usize);
+    for p in &summary.points {
+        for (status, &n) in &p.status {
             runs += n;
             if status == "converged" {
                 converged += n;

@@ -317,12 +317,7 @@ pub fn family_point(
 > {
     use rand::SeedableRng;
     let k = member.classes;
-    if n < 1 || layers < 1 {
-        return Err("per-class and layers: must be >= 1".into());
-    }
-    if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(format!("lambda: must be finite and > 0, got {lambda}"));
-    }
+    super::check_model(k, n, layers, lambda)?;
     if width < k {
         return Err(format!("width: must be >= classes = {k}, got {width}"));
     }

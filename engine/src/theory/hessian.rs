@@ -351,15 +351,7 @@ pub fn constructed_point(
     width: usize,
     seed: u64,
 ) -> Result<(ModelSpec, Params, f64), String> {
-    if k < 2 {
-        return Err(format!("classes: must be >= 2, got {k}"));
-    }
-    if n < 1 || layers < 1 {
-        return Err("per-class and layers: must be >= 1".into());
-    }
-    if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(format!("lambda: must be finite and > 0, got {lambda}"));
-    }
+    super::check_model(k, n, layers, lambda)?;
     if width < k {
         return Err(format!("width: must be >= classes = {k}, got {width}"));
     }

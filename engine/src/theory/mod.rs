@@ -30,6 +30,7 @@
 //!   explicit direction, the rest observed on a grid in the tests).
 //! - The pair + simplex family ([`family`]) interpolates between DNC and Eq. (5).
 
+pub mod check;
 pub mod closed_form;
 pub mod construct;
 pub mod critical;
@@ -49,6 +50,7 @@ mod hessian_tests;
 #[cfg(test)]
 mod tests;
 
+pub use check::{check_model, ModelArg, ModelError};
 pub use closed_form::{
     cross_entropy, dnc_fit, dnc_loss, low_rank_fit, low_rank_loss, numerical_singular_values,
     reduced_loss, Structure,

@@ -82,25 +82,9 @@ pub struct RegionReport {
     pub rows: Vec<RegionRow>,
 }
 
-fn check_model(k: usize, n: usize, layers: usize, lambda: f64) -> Result<(), String> {
-    if k < 2 {
-        return Err(format!("classes: must be >= 2, got {k}"));
-    }
-    if n < 1 {
-        return Err("per-class: must be >= 1, got 0".into());
-    }
-    if layers < 1 {
-        return Err("layers: must be >= 1, got 0".into());
-    }
-    if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(format!("lambda: must be finite and > 0, got {lambda}"));
-    }
-    Ok(())
-}
-
 /// Best DNC vs best low-rank loss for K = `k`, n = `n` per class, L = `layers`, `lambda`.
 pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CompareReport, String> {
-    check_model(k, n, layers, lambda)?;
+    super::check_model(k, n, layers, lambda)?;
     Ok(CompareReport {
         dnc: optimal_dnc(k, n, layers, lambda),
         low_rank: optimal_low_rank(k, n, layers, lambda),
@@ -144,7 +128,7 @@ pub fn family_rows(
     lambda: f64,
     width: Option<usize>,
 ) -> Result<Vec<FamilyRow>, String> {
-    check_model(k, n, layers, lambda)?;
+    super::check_model(k, n, layers, lambda)?;
     if k > FAMILY_MAX_CLASSES {
         return Err(format!(
             "classes: the pair + simplex family table is built for K <= {FAMILY_MAX_CLASSES}, got {k}"
@@ -206,7 +190,7 @@ fn family_hessian(
 
 /// Critical scales of both structures and the lambda bounds for their existence.
 pub fn critical(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CriticalReport, String> {
-    check_model(k, n, layers, lambda)?;
+    super::check_model(k, n, layers, lambda)?;
     Ok(CriticalReport {
         dnc_roots: dnc_roots(k, n, layers, lambda),
         low_rank_roots: low_rank_roots(k, n, layers, lambda),
@@ -340,7 +324,7 @@ pub fn theorem4_grid(
         for l in layers.clone() {
             for &n in per_class {
                 for &lambda in lambdas {
-                    check_model(k, n, l, lambda)?;
+                    super::check_model(k, n, l, lambda)?;
                     let Ok((spec, params, alpha)) = super::hessian::constructed_point(
                         Structure::Dnc,
                         root,

@@ -29,6 +29,8 @@ pub const UFM_PLUGIN_ERR_PANIC: i32 = 4;
 
 /// A mutable view of an f64 matrix owned by the host: entry (i, j) is
 /// `ptr[i * row_stride + j * col_stride]`. Valid only during the call it is passed to.
+/// (Named `ufm_plugin_matrix` in C, so that `ufm_plugin.h` and `ufm.h`, whose `ufm_matrix` is the
+/// C API's own view, can be included together.)
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct UfmMatrix {
@@ -39,7 +41,7 @@ pub struct UfmMatrix {
     pub col_stride: isize,
 }
 
-/// A read-only view of an f64 matrix owned by the host (same layout as `ufm_matrix`).
+/// A read-only view of an f64 matrix owned by the host (same layout as `ufm_plugin_matrix`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct UfmConstMatrix {

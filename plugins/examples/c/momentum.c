@@ -78,8 +78,8 @@ static int32_t init_state(const void *cfg, size_t rows, size_t cols, double *sta
     return UFM_PLUGIN_OK;
 }
 
-static int32_t update(const void *cfgp, uint64_t step, double lr, ufm_matrix param,
-                      ufm_const_matrix grad, double *state, size_t len, char *err, size_t err_cap) {
+static int32_t update(const void *cfgp, uint64_t step, double lr, ufm_plugin_matrix param,
+                      ufm_plugin_const_matrix grad, double *state, size_t len, char *err, size_t err_cap) {
     const cfg_t *c = cfgp;
     if (c->fail_at > 0 && step >= (uint64_t)c->fail_at) {
         char msg[128];

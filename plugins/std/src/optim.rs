@@ -1,7 +1,12 @@
 //! Update rules (PyTorch conventions). Each reads its params strictly (unknown fields are
 //! errors) and keeps per-entry state interleaved (entry (i, j) owns S consecutive values).
+//!
+//! The params types are also the engine's job schema for the built-in optimisers (`"name":
+//! "adam"` and so on, with the host's `lr` and `schedule` around them): their fields, defaults
+//! and field docs are defined here only, and the JSON Schema of a job is generated from them.
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use ufm_plugin_sdk::{elementwise, parse_params, MatMut, MatRef, Optimizer};
 
 fn in_range(name: &str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), String> {
@@ -17,7 +22,7 @@ fn in_range(name: &str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), S
 }
 
 /// Gradient descent: p <- p - lr g. Stateless. (`sgd` is the same rule; the host picks the batch.)
-#[derive(Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gd {}
 
@@ -45,11 +50,13 @@ fn default_momentum() -> f64 {
 }
 
 /// Heavy ball: v <- g at step 1, then v <- mu v + (1 - dampening) g; p <- p - lr v.
-#[derive(Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Momentum {
+    /// In [0, 1].
     #[serde(default = "default_momentum")]
     pub momentum: f64,
+    /// In [0, 1].
     #[serde(default)]
     pub dampening: f64,
 }
@@ -88,7 +95,7 @@ impl Optimizer for Momentum {
 }
 
 /// Nesterov momentum: v <- mu v + g (v = g at step 1); p <- p - lr (g + mu v).
-#[derive(Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Nesterov {
     #[serde(default = "default_momentum")]
@@ -135,7 +142,7 @@ fn wd() -> f64 {
 }
 
 /// Adam with bias correction: m, v moments; p <- p - lr m^ / (sqrt(v^) + eps).
-#[derive(Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adam {
     #[serde(default = "b1")]
@@ -201,7 +208,7 @@ impl Optimizer for Adam {
 }
 
 /// AdamW: decoupled weight decay p <- p (1 - lr weight_decay), then the Adam step.
-#[derive(Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdamW {
     #[serde(default = "b1")]
@@ -210,6 +217,8 @@ pub struct AdamW {
     pub beta2: f64,
     #[serde(default = "eps")]
     pub eps: f64,
+    /// Decoupled weight decay (p <- p (1 - lr weight_decay) each step), on top of the model's
+    /// lambda.
     #[serde(default = "wd")]
     pub weight_decay: f64,
 }

@@ -20,21 +20,21 @@ import JSON3
 
 export UFMError, Trainer, Result, run!, step!, set_param!, param, params, gradient, loss,
        steps, param_count, param_shape, result, json, summary, curve, logit_singular_values,
-       class_mean_logits, validate_job, load_plugin, analyze, singular_values, relative_rank, class_means, nc1,
+       class_mean_logits, write_run, validate_job, load_plugin, analyze, singular_values, relative_rank, class_means, nc1,
        nc1_quotient, nc2, nc3, simplex_cosine, classify, theory_compare, theory_loss,
        theory_critical_scales, theory_lambda_max, theory_family, theory_family_hessian
 
 const libufm = get(ENV, "UFM_LIBRARY", "libufm")
 
 "The ABI version these bindings are written for (UFM_ABI_VERSION of ufm.h)."
-const ABI_VERSION = 1
+const ABI_VERSION = 2
 
 const STATUS_NAMES = Dict(0 => "UFM_STATUS_OK", 1 => "UFM_STATUS_PANIC",
     2 => "UFM_STATUS_NULL_POINTER", 3 => "UFM_STATUS_INVALID_ARGUMENT",
     4 => "UFM_STATUS_INVALID_JOB", 5 => "UFM_STATUS_SIZE_MISMATCH",
     6 => "UFM_STATUS_BUFFER_TOO_SMALL", 7 => "UFM_STATUS_INVALID_HANDLE",
     8 => "UFM_STATUS_RUNTIME", 9 => "UFM_STATUS_INVALID_UTF8", 10 => "UFM_STATUS_UNSUPPORTED",
-    11 => "UFM_STATUS_PLUGIN")
+    11 => "UFM_STATUS_PLUGIN", 12 => "UFM_STATUS_STRUCT_SIZE")
 const RUN_STATUS = (:converged, :max_steps, :diverged, :cancelled, :failed)
 const CLASSIFICATION = (:dnc, :low_rank, :other)
 
@@ -65,6 +65,7 @@ struct UFMMatrixMut
 end
 
 struct UFMLoss
+    struct_size::Csize_t
     loss::Cdouble
     fit::Cdouble
     reg::Cdouble
@@ -72,6 +73,7 @@ struct UFMLoss
 end
 
 struct UFMSummary
+    struct_size::Csize_t
     status::Cint
     steps::UInt64
     loss::Cdouble
@@ -87,6 +89,7 @@ struct UFMSummary
 end
 
 struct UFMCompare
+    struct_size::Csize_t
     dnc_loss::Cdouble
     dnc_scale::Cdouble
     low_rank_loss::Cdouble
@@ -95,6 +98,7 @@ struct UFMCompare
 end
 
 struct UFMFamilyMember
+    struct_size::Csize_t
     pairs::Csize_t
     simplex_size::Csize_t
     rank::Csize_t
@@ -102,6 +106,11 @@ struct UFMFamilyMember
     pair_scale::Cdouble
     simplex_scale::Cdouble
 end
+
+# Versioned out-structs (docs/c-api.md): the caller sets struct_size = sizeof before the call and
+# the library fills the other fields. `sized(T)` is such a T with every other field zero.
+sized(::Type{T}) where {T} =
+    T(Csize_t(sizeof(T)), (zero(fieldtype(T, i)) for i in 2:fieldcount(T))...)
 
 # A strided view of a Julia array (column-major: row stride 1, column stride = leading dim).
 # The caller must keep `a` alive (GC.@preserve) while the view is used.
@@ -157,6 +166,8 @@ ufm_result_array_shape(r, w, nr, nc, err) = @ccall libufm.ufm_result_array_shape
     w::Int32, nr::Ptr{Csize_t}, nc::Ptr{Csize_t}, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_result_array(r, w, dst, err) = @ccall libufm.ufm_result_array(r::Ptr{Cvoid}, w::Int32,
     dst::UFMMatrixMut, err::Ptr{Ptr{Cvoid}})::Cint
+ufm_result_write(r, dir, err) = @ccall libufm.ufm_result_write(r::Ptr{Cvoid}, dir::Cstring,
+    err::Ptr{Ptr{Cvoid}})::Cint
 ufm_singular_values(m, v, cap, len, err) = @ccall libufm.ufm_singular_values(m::UFMMatrix,
     v::Ptr{Cdouble}, cap::Csize_t, len::Ptr{Csize_t}, err::Ptr{Ptr{Cvoid}})::Cint
 ufm_relative_rank(sv, n, tol, rank, err) = @ccall libufm.ufm_relative_rank(sv::Ptr{Cdouble},
@@ -298,7 +309,7 @@ function set_param!(t::Trainer, index::Integer, m::AbstractMatrix)
 end
 
 function loss(t::Trainer)
-    l = Ref{UFMLoss}()
+    l = Ref(sized(UFMLoss))
     check(ufm_trainer_loss, handle(t), l)
     (loss=l[].loss, fit=l[].fit, reg=l[].reg, grad_norm=l[].grad_norm)
 end
@@ -398,7 +409,7 @@ function json(r::Result)
 end
 
 function summary(r::Result)
-    s = Ref{UFMSummary}()
+    s = Ref(sized(UFMSummary))
     check(ufm_result_summary, handle(r), s)
     v = s[]
     (status=RUN_STATUS[v.status+1], steps=Int(v.steps), loss=v.loss, fit=v.fit, reg=v.reg,
@@ -417,6 +428,13 @@ end
 
 "rows x 5: step, loss, fit, reg, grad_norm."
 curve(r::Result) = result_array(r, 0)
+
+"""Write the run folder `ufm run JOB --out dir` writes (result.json, curve.csv, params/*.npy;
+the same bytes apart from result.json's wall-clock `seconds`)."""
+function write_run(r::Result, dir::AbstractString)
+    check(ufm_result_write, handle(r), dir)
+    dir
+end
 logit_singular_values(r::Result) = vec(result_array(r, 1))
 "K x K, column c = mean logit vector of class c."
 class_mean_logits(r::Result) = result_array(r, 2)
@@ -484,7 +502,7 @@ structure_code(s::Symbol) = s === :dnc ? Int32(0) : s === :low_rank ? Int32(1) :
     throw(UFMError(3, "structure: must be :dnc or :low_rank, got :$s"))
 
 function theory_compare(classes, per_class, layers, lambda)
-    c = Ref{UFMCompare}()
+    c = Ref(sized(UFMCompare))
     check(ufm_theory_compare, classes, per_class, layers, Float64(lambda), c)
     v = c[]
     (dnc=(loss=v.dnc_loss, scale=v.dnc_scale),
@@ -532,7 +550,7 @@ function theory_family(classes, per_class, layers, lambda)
     catch e
         (e isa UFMError && e.status == 6) || rethrow()
     end
-    out = Vector{UFMFamilyMember}(undef, Int(n[]))
+    out = [sized(UFMFamilyMember) for _ in 1:Int(n[])]  # the library reads out[1].struct_size
     GC.@preserve out check(ufm_theory_family, classes, per_class, layers, Float64(lambda),
                            pointer(out), length(out), n)
     [(pairs=Int(m.pairs), simplex_size=Int(m.simplex_size), rank=Int(m.rank), loss=m.loss,

@@ -23,6 +23,14 @@ smoke_job() = JSON3.read(read(SMOKE, String), Dict{String,Any})
             r = result(t)
             @test summary(r).loss === Float64(want)
             @test size(class_mean_logits(r)) == (10, 10)
+            # The run folder through C equals `ufm run`'s, apart from the wall-clock `seconds`.
+            got = write_run(r, mktempdir())
+            want_dir = dirname(path)
+            for f in ["curve.csv", "params/H1.npy", "params/W1.npy", "params/W2.npy"]
+                @test read(joinpath(got, f)) == read(joinpath(want_dir, f))
+            end
+            noseconds(p) = filter(l -> !startswith(l, "  \"seconds\": "), readlines(p))
+            @test noseconds(joinpath(got, "result.json")) == noseconds(path)
             close(r); close(r)
             close(t); close(t)
         end

@@ -2,8 +2,10 @@
 //! JSON object with `--json`. Invalid arguments exit 2 with a message naming the argument.
 
 use crate::Failure;
-use clap::{Args, Subcommand};
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use std::ops::RangeInclusive;
 use ufm::theory::{self, parse_lambda, parse_range, Theorem};
 
 #[derive(Args)]
@@ -27,76 +29,166 @@ enum TheoryCommand {
     Hessian(Box<HessianArgs>),
 }
 
+/// A whole number `>= min` (clap names the flag and the allowed range when it is not).
+fn at_least(min: u64) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::<usize>::new().range(min..)
+}
+
+/// `--lambda`: a decimal (0.001, 1e-3) or a power (2^-10), finite and > 0.
+fn lambda_value(s: &str) -> Result<f64, String> {
+    parse_lambda(s).map_err(|e| e.trim_start_matches("lambda: ").to_string())
+}
+
+/// `--classes` / `--layers` of `region`: `A..B` (inclusive) or a single `A`.
+fn range_value(s: &str) -> Result<RangeInclusive<usize>, String> {
+    parse_range("value", s).map_err(|e| e.trim_start_matches("value: ").to_string())
+}
+
+/// `--tol`: a relative tolerance in (0, 1).
+fn tol_value(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number in (0, 1), got {s:?}"))?;
+    if !(v.is_finite() && v > 0.0 && v < 1.0) {
+        return Err(format!("must be in (0, 1), got {s}"));
+    }
+    Ok(v)
+}
+
+/// `--structure` of `hessian`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StructureArg {
+    Dnc,
+    #[value(name = "low_rank")]
+    LowRank,
+    #[value(name = "pair_simplex")]
+    PairSimplex,
+}
+
+/// `--root`: which critical scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RootArg {
+    /// The scale that diverges as lambda -> 0.
+    Large,
+    Small,
+}
+
+impl From<RootArg> for theory::hessian::Root {
+    fn from(r: RootArg) -> Self {
+        match r {
+            RootArg::Large => theory::hessian::Root::Large,
+            RootArg::Small => theory::hessian::Root::Small,
+        }
+    }
+}
+
+/// `--method` of `hessian`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MethodArg {
+    /// Dense up to 2500 parameters, else Lanczos + Hutchinson.
+    Auto,
+    Dense,
+    Lanczos,
+}
+
+impl From<MethodArg> for theory::hessian::Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Auto => theory::hessian::Method::Auto,
+            MethodArg::Dense => theory::hessian::Method::Dense,
+            MethodArg::Lanczos => theory::hessian::Method::Lanczos,
+        }
+    }
+}
+
+/// `--theorem` of `region`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TheoremArg {
+    /// Theorem 1: deep linear UFM.
+    #[value(name = "1")]
+    One,
+    /// Theorem 7: deep ReLU UFM.
+    #[value(name = "7")]
+    Seven,
+    /// Theorem 4: DNC Hessian verdicts on a grid.
+    #[value(name = "4")]
+    Four,
+}
+
 #[derive(Args)]
 struct HessianArgs {
     /// Number of classes K (constructed point).
     #[arg(long, allow_hyphen_values = true)]
-    classes: Option<String>,
+    classes: Option<usize>,
     /// Samples per class n (constructed point).
     #[arg(long = "per-class", allow_hyphen_values = true)]
-    per_class: Option<String>,
+    per_class: Option<usize>,
     /// Number of weight matrices L (constructed point).
     #[arg(long, allow_hyphen_values = true)]
-    layers: Option<String>,
+    layers: Option<usize>,
     /// Regularisation lambda, decimal or 2^-10 (constructed point).
-    #[arg(long, allow_hyphen_values = true)]
-    lambda: Option<String>,
-    /// dnc, low_rank or pair_simplex (constructed point).
-    #[arg(long, allow_hyphen_values = true)]
-    structure: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_parser = lambda_value)]
+    lambda: Option<f64>,
+    /// The constructed point's structure.
+    #[arg(long, value_enum)]
+    structure: Option<StructureArg>,
     /// Number of class pairs p for --structure pair_simplex (simplex over K - 2p classes).
     #[arg(long, allow_hyphen_values = true)]
-    pairs: Option<String>,
-    /// large (scale diverging as lambda -> 0) or small.
-    #[arg(long, allow_hyphen_values = true)]
-    root: Option<String>,
+    pairs: Option<usize>,
+    /// Which critical scale [default: large].
+    #[arg(long, value_enum)]
+    root: Option<RootArg>,
     /// Width d >= K (constructed point).
-    #[arg(long, allow_hyphen_values = true)]
-    width: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least(1))]
+    width: Option<usize>,
     /// The job file whose model the --params folder belongs to.
     #[arg(long)]
     job: Option<std::path::PathBuf>,
     /// Folder with H1.npy, W1.npy, ... (e.g. the params/ of `ufm run`).
     #[arg(long)]
     params: Option<std::path::PathBuf>,
-    /// auto (dense up to 2500 parameters, else Lanczos + Hutchinson), dense or lanczos.
-    #[arg(long, default_value = "auto", allow_hyphen_values = true)]
-    method: String,
-    /// Relative zero tolerance for eigenvalues (see docs/theory.md).
-    #[arg(long, allow_hyphen_values = true)]
-    tol: Option<String>,
+    /// How the spectrum is computed.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    method: MethodArg,
+    /// Relative zero tolerance for eigenvalues, in (0, 1) (see docs/theory.md).
+    #[arg(long, allow_hyphen_values = true, value_parser = tol_value)]
+    tol: Option<f64>,
     /// Lanczos steps.
     #[arg(
         long = "lanczos-steps",
         default_value = "200",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = at_least(1)
     )]
-    lanczos_steps: String,
+    lanczos_steps: usize,
     /// Hutchinson probes.
-    #[arg(long, default_value = "64", allow_hyphen_values = true)]
-    probes: String,
+    #[arg(long, default_value = "64", allow_hyphen_values = true, value_parser = at_least(2))]
+    probes: usize,
     /// Seed for the random frames of the constructed point and the random probes.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
-    seed: String,
+    seed: u64,
     #[arg(long)]
     json: bool,
 }
 
-/// The model flags shared by the closed-form commands.
+/// The model flags shared by the closed-form commands. Their ranges are those of
+/// `theory::check_model` (the one check the reports and the C API make too), applied in
+/// [`ModelArgs::model`] so that the rule lives in one place.
 #[derive(Args)]
 struct ModelArgs {
     /// Number of classes K (>= 2).
     #[arg(long = "classes", allow_hyphen_values = true)]
-    classes: String,
+    classes: usize,
     /// Samples per class n (>= 1).
     #[arg(long = "per-class", allow_hyphen_values = true)]
-    per_class: String,
+    per_class: usize,
     /// Number of weight matrices L (>= 1).
     #[arg(long = "layers", allow_hyphen_values = true)]
-    layers: String,
+    layers: usize,
     /// Regularisation lambda: a decimal (0.001, 1e-3) or a power (2^-10).
-    #[arg(long = "lambda", allow_hyphen_values = true)]
-    lambda: String,
+    #[arg(long = "lambda", allow_hyphen_values = true, value_parser = lambda_value)]
+    lambda: f64,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -109,7 +201,7 @@ struct CompareArgs {
     /// Width d >= K of the constructed points whose Hessian verdicts are printed (default K;
     /// verdicts are skipped above 2500 parameters).
     #[arg(long, allow_hyphen_values = true)]
-    width: Option<String>,
+    width: Option<usize>,
     /// Skip the Hessian verdicts (closed forms only).
     #[arg(long = "no-hessian")]
     no_hessian: bool,
@@ -117,24 +209,29 @@ struct CompareArgs {
 
 #[derive(Args)]
 struct RegionArgs {
-    /// 1 (deep linear UFM), 7 (deep ReLU UFM) or 4 (DNC Hessian verdicts on a grid).
-    #[arg(long, allow_hyphen_values = true)]
-    theorem: String,
+    /// Which theorem's region.
+    #[arg(long, value_enum)]
+    theorem: TheoremArg,
     /// Theorem 4 only: samples per class, comma-separated (e.g. 1,2,5).
-    #[arg(long = "per-class", allow_hyphen_values = true)]
-    per_class: Option<String>,
+    #[arg(long = "per-class", allow_hyphen_values = true, value_delimiter = ',')]
+    per_class: Vec<usize>,
     /// Theorem 4 only: lambdas, comma-separated (e.g. 1e-5,1e-3,2^-6).
-    #[arg(long, allow_hyphen_values = true)]
-    lambda: Option<String>,
-    /// Theorem 4 only: large (default) or small root.
-    #[arg(long, allow_hyphen_values = true)]
-    root: Option<String>,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_delimiter = ',',
+        value_parser = lambda_value
+    )]
+    lambda: Vec<f64>,
+    /// Theorem 4 only: which critical scale [default: large].
+    #[arg(long, value_enum)]
+    root: Option<RootArg>,
     /// Range of K, inclusive: A..B (or a single A).
-    #[arg(long, allow_hyphen_values = true)]
-    classes: String,
+    #[arg(long, allow_hyphen_values = true, value_parser = range_value)]
+    classes: RangeInclusive<usize>,
     /// Range of L, inclusive: C..D (or a single C).
-    #[arg(long, allow_hyphen_values = true)]
-    layers: String,
+    #[arg(long, allow_hyphen_values = true, value_parser = range_value)]
+    layers: RangeInclusive<usize>,
     #[arg(long)]
     json: bool,
 }
@@ -147,34 +244,21 @@ pub(crate) struct Model {
     pub lambda: f64,
 }
 
-/// Parse a positive integer flag; the error names the flag.
-pub(crate) fn parse_count(flag: &str, s: &str, min: usize) -> Result<usize, Failure> {
-    let v: usize = s.trim().parse().map_err(|_| {
-        Failure::Input(format!(
-            "--{flag}: expected a whole number >= {min}, got {s:?}"
-        ))
-    })?;
-    if v < min {
-        return Err(Failure::Input(format!(
-            "--{flag}: must be >= {min}, got {v}"
-        )));
-    }
-    Ok(v)
-}
-
-/// Parse `--lambda`; errors read `--lambda: ...`.
-pub(crate) fn parse_lambda_flag(s: &str) -> Result<f64, Failure> {
-    parse_lambda(s).map_err(|e| Failure::Input(format!("--{e}")))
+/// The one model check (`theory::check_model`), its error naming the flag: `--per-class: ...`.
+fn checked_model(k: usize, n: usize, layers: usize, lambda: f64) -> Result<Model, Failure> {
+    theory::check_model(k, n, layers, lambda)
+        .map_err(|e| Failure::Input(e.named(&format!("--{}", e.arg.name()))))?;
+    Ok(Model {
+        k,
+        n,
+        layers,
+        lambda,
+    })
 }
 
 impl ModelArgs {
     fn model(&self) -> Result<Model, Failure> {
-        Ok(Model {
-            k: parse_count("classes", &self.classes, 2)?,
-            n: parse_count("per-class", &self.per_class, 1)?,
-            layers: parse_count("layers", &self.layers, 1)?,
-            lambda: parse_lambda_flag(&self.lambda)?,
-        })
+        checked_model(self.classes, self.per_class, self.layers, self.lambda)
     }
 }
 
@@ -227,8 +311,14 @@ fn compare(c: CompareArgs) -> Result<(), Failure> {
         }
         theory::compare(m.k, m.n, m.layers, m.lambda).map_err(input)?
     } else {
-        let width = match &c.width {
-            Some(w) => parse_count("width", w, m.k)?,
+        let width = match c.width {
+            Some(w) if w < m.k => {
+                return Err(Failure::Input(format!(
+                    "--width: must be >= {} (the number of classes), got {w}",
+                    m.k
+                )))
+            }
+            Some(w) => w,
             None => m.k,
         };
         theory::compare_with_hessian(m.k, m.n, m.layers, m.lambda, width).map_err(input)?
@@ -330,30 +420,25 @@ fn critical(a: ModelArgs) -> Result<(), Failure> {
 }
 
 fn region4(a: RegionArgs) -> Result<(), Failure> {
-    use ufm::theory::hessian::Root;
-    let classes = parse_range("classes", &a.classes).map_err(input)?;
-    let layers = parse_range("layers", &a.layers).map_err(input)?;
-    let need = |flag: &str, v: &Option<String>| -> Result<Vec<String>, Failure> {
-        let v = v.as_deref().ok_or_else(|| {
-            Failure::Input(format!(
+    for (flag, missing) in [
+        ("per-class", a.per_class.is_empty()),
+        ("lambda", a.lambda.is_empty()),
+    ] {
+        if missing {
+            return Err(Failure::Input(format!(
                 "--{flag}: required with --theorem 4 (a comma-separated list)"
-            ))
-        })?;
-        Ok(v.split(',').map(|x| x.trim().to_string()).collect())
-    };
-    let per_class = need("per-class", &a.per_class)?
-        .iter()
-        .map(|x| parse_count("per-class", x, 1))
-        .collect::<Result<Vec<_>, _>>()?;
-    let lambdas = need("lambda", &a.lambda)?
-        .iter()
-        .map(|x| parse_lambda_flag(x))
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = match &a.root {
-        Some(r) => Root::parse(r).map_err(input)?,
-        None => Root::Large,
-    };
-    let r = theory::theorem4_grid(classes, layers, &per_class, &lambdas, root).map_err(input)?;
+            )));
+        }
+    }
+    let root: theory::hessian::Root = a.root.unwrap_or(RootArg::Large).into();
+    let r = theory::theorem4_grid(
+        a.classes.clone(),
+        a.layers.clone(),
+        &a.per_class,
+        &a.lambda,
+        root,
+    )
+    .map_err(input)?;
     if a.json {
         return print_json(&r);
     }
@@ -396,21 +481,21 @@ fn region4(a: RegionArgs) -> Result<(), Failure> {
 }
 
 fn region(a: RegionArgs) -> Result<(), Failure> {
-    if a.theorem.trim() == "4" {
-        return region4(a);
-    }
-    for (flag, v) in [
-        ("per-class", &a.per_class),
-        ("lambda", &a.lambda),
-        ("root", &a.root),
+    let theorem = match a.theorem {
+        TheoremArg::Four => return region4(a),
+        TheoremArg::One => Theorem::One,
+        TheoremArg::Seven => Theorem::Seven,
+    };
+    for (flag, given) in [
+        ("per-class", !a.per_class.is_empty()),
+        ("lambda", !a.lambda.is_empty()),
+        ("root", a.root.is_some()),
     ] {
-        if v.is_some() {
+        if given {
             return Err(Failure::Input(format!("--{flag}: only with --theorem 4")));
         }
     }
-    let theorem = Theorem::parse(&a.theorem).map_err(input)?;
-    let classes = parse_range("classes", &a.classes).map_err(input)?;
-    let layers = parse_range("layers", &a.layers).map_err(input)?;
+    let (classes, layers) = (a.classes.clone(), a.layers.clone());
     let r = theory::region(theorem, classes.clone(), layers.clone()).map_err(input)?;
     if a.json {
         return print_json(&r);
@@ -439,8 +524,8 @@ fn region(a: RegionArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn required<'a>(flag: &str, v: &'a Option<String>) -> Result<&'a str, Failure> {
-    v.as_deref().ok_or_else(|| {
+fn required<T>(flag: &str, v: Option<T>) -> Result<T, Failure> {
+    v.ok_or_else(|| {
         Failure::Input(format!(
             "--{flag}: required for a constructed point (or give --job JOB --params DIR)"
         ))
@@ -448,38 +533,29 @@ fn required<'a>(flag: &str, v: &'a Option<String>) -> Result<&'a str, Failure> {
 }
 
 fn hessian(a: HessianArgs) -> Result<(), Failure> {
-    use ufm::theory::hessian::{parse_structure, Method, Root};
+    use ufm::theory::hessian::Root;
     let mut opts = theory::HessianOptions {
-        method: Method::parse(&a.method).map_err(input)?,
-        lanczos_steps: parse_count("lanczos-steps", &a.lanczos_steps, 1)?,
-        probes: parse_count("probes", &a.probes, 2)?,
-        seed: a.seed.trim().parse().map_err(|_| {
-            Failure::Input(format!("--seed: expected a whole number, got {:?}", a.seed))
-        })?,
+        method: a.method.into(),
+        lanczos_steps: a.lanczos_steps,
+        probes: a.probes,
+        seed: a.seed,
         ..Default::default()
     };
-    if let Some(t) = &a.tol {
-        let v: f64 = t
-            .trim()
-            .parse()
-            .map_err(|_| Failure::Input(format!("--tol: expected a number, got {t:?}")))?;
-        if !(v.is_finite() && v > 0.0 && v < 1.0) {
-            return Err(Failure::Input(format!("--tol: must be in (0, 1), got {t}")));
-        }
-        opts.rel_tol = v;
+    if let Some(t) = a.tol {
+        opts.rel_tol = t;
     }
     let (spec, params, scale, what, dnc) = match (&a.job, &a.params) {
         (Some(job), Some(dir)) => {
-            for (flag, v) in [
-                ("classes", &a.classes),
-                ("per-class", &a.per_class),
-                ("layers", &a.layers),
-                ("lambda", &a.lambda),
-                ("structure", &a.structure),
-                ("root", &a.root),
-                ("width", &a.width),
+            for (flag, given) in [
+                ("classes", a.classes.is_some()),
+                ("per-class", a.per_class.is_some()),
+                ("layers", a.layers.is_some()),
+                ("lambda", a.lambda.is_some()),
+                ("structure", a.structure.is_some()),
+                ("root", a.root.is_some()),
+                ("width", a.width.is_some()),
             ] {
-                if v.is_some() {
+                if given {
                     return Err(Failure::Input(format!(
                         "--{flag}: not allowed with --job/--params (the job fixes the model)"
                     )));
@@ -503,24 +579,49 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
             ))
         }
         (None, None) => {
-            let k = parse_count("classes", required("classes", &a.classes)?, 2)?;
-            let n = parse_count("per-class", required("per-class", &a.per_class)?, 1)?;
-            let layers = parse_count("layers", required("layers", &a.layers)?, 1)?;
-            let lambda = parse_lambda_flag(required("lambda", &a.lambda)?)?;
-            let structure_arg = required("structure", &a.structure)?;
-            let root = match &a.root {
-                Some(r) => Root::parse(r).map_err(input)?,
-                None => Root::Large,
-            };
-            let width = parse_count("width", required("width", &a.width)?, 1)?;
+            let Model {
+                k,
+                n,
+                layers,
+                lambda,
+            } = checked_model(
+                required("classes", a.classes)?,
+                required("per-class", a.per_class)?,
+                required("layers", a.layers)?,
+                required("lambda", a.lambda)?,
+            )?;
+            let structure_arg = required("structure", a.structure)?;
+            let root: Root = a.root.unwrap_or(RootArg::Large).into();
+            let width = required("width", a.width)?;
             // The same memory rule as a job's (default train.max_memory_gib = 4), checked
             // before the point is built.
             ufm::job::check_model_memory(k, k as u128 * n as u128, width, layers, false, 4.0)
                 .map_err(|e| {
                     Failure::Input(format!("--classes/--per-class/--width/--layers: {e}"))
                 })?;
-            if structure_arg.trim() == "pair_simplex" {
-                let p = parse_count("pairs", required("pairs", &a.pairs)?, 0)?;
+            let structure = match structure_arg {
+                StructureArg::PairSimplex => None,
+                StructureArg::Dnc => Some(theory::Structure::Dnc),
+                StructureArg::LowRank => Some(theory::Structure::LowRank),
+            };
+            if let Some(structure) = structure {
+                if a.pairs.is_some() {
+                    return Err(Failure::Input(
+                        "--pairs: only with --structure pair_simplex".into(),
+                    ));
+                }
+                let (spec, params, scale) = theory::constructed_point(
+                    structure, root, k, n, layers, lambda, width, opts.seed,
+                )
+                .map_err(input)?;
+                let what = format!(
+                    "constructed {structure:?} critical point, {root:?} root, scale {scale:.10}, \
+                     K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}"
+                );
+                let dnc = (structure == theory::Structure::Dnc).then_some((k, n, layers, lambda));
+                (spec, params, Some(scale), what, dnc)
+            } else {
+                let p = required("pairs", a.pairs)?;
                 let member = theory::PairSimplex::new(k, p).map_err(input)?;
                 let (spec, params, beta, gamma) =
                     theory::family_point(member, root, n, layers, lambda, width, opts.seed)
@@ -533,25 +634,6 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                     gamma.map_or("-".into(), |g| format!("{g:.10}")),
                 );
                 (spec, params, beta.or(gamma), what, None)
-            } else {
-                if a.pairs.is_some() {
-                    return Err(Failure::Input(
-                        "--pairs: only with --structure pair_simplex".into(),
-                    ));
-                }
-                let structure = parse_structure(structure_arg).map_err(|e| {
-                    input(e.replace("dnc or low_rank", "dnc, low_rank or pair_simplex"))
-                })?;
-                let (spec, params, scale) = theory::constructed_point(
-                    structure, root, k, n, layers, lambda, width, opts.seed,
-                )
-                .map_err(input)?;
-                let what = format!(
-                    "constructed {structure:?} critical point, {root:?} root, scale {scale:.10}, \
-                     K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}"
-                );
-                let dnc = (structure == theory::Structure::Dnc).then_some((k, n, layers, lambda));
-                (spec, params, Some(scale), what, dnc)
             }
         }
     };
