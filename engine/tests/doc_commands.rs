@@ -544,26 +544,22 @@ fn check_cargo_names(cmd: &str, meta: &serde_json::Value) -> Result<(), String> 
     let words: Vec<&str> = cmd.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
         let Some(arg) = words.get(i + 1) else { break };
+        let is_bin = |t: &serde_json::Value| {
+            t["name"] == *arg && t["kind"].as_array().unwrap().contains(&"bin".into())
+        };
         match *w {
-            "-p" | "--package" => {
-                if !packages.iter().any(|p| p["name"] == *arg) {
-                    return Err(format!("no workspace package `{arg}`"));
-                }
+            "-p" | "--package" if !packages.iter().any(|p| p["name"] == *arg) => {
+                return Err(format!("no workspace package `{arg}`"));
             }
-            "--path" => {
-                if !root().join(arg).join("Cargo.toml").is_file() {
-                    return Err(format!("no package at `{arg}`"));
-                }
+            "--path" if !root().join(arg).join("Cargo.toml").is_file() => {
+                return Err(format!("no package at `{arg}`"));
             }
-            "--bin" => {
-                let found = packages.iter().any(|p| {
-                    p["targets"].as_array().unwrap().iter().any(|t| {
-                        t["name"] == *arg && t["kind"].as_array().unwrap().contains(&"bin".into())
-                    })
-                });
-                if !found {
-                    return Err(format!("no binary target `{arg}`"));
-                }
+            "--bin"
+                if !packages
+                    .iter()
+                    .any(|p| p["targets"].as_array().unwrap().iter().any(is_bin)) =>
+            {
+                return Err(format!("no binary target `{arg}`"));
             }
             _ => {}
         }
