@@ -154,7 +154,7 @@ mod tests {
             let text = format!(
                 r#"{{"schema_version":1,"name":"t","model":{{"classes":{classes},"per_class":2,"width":6,"layers":2,"lambda":{lambda}}}}}"#
             );
-            let e = crate::job::parse_job(&text).err().expect("refused").to_string();
+            let e = crate::job::parse_job(&text).expect_err("refused").to_string();
             assert_eq!(e, want, "{text}");
         }
     }
