@@ -65,8 +65,9 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let show = !a.quiet && std::io::stderr().is_terminal();
+    // Cleared also when dropped unfinished (an error return), not left on screen.
     let pb = if show {
-        ProgressBar::new(0)
+        ProgressBar::new(0).with_finish(indicatif::ProgressFinish::AndClear)
     } else {
         ProgressBar::hidden()
     };
