@@ -12,7 +12,7 @@
 #      the merged summary.json is byte-identical to the reference.
 # It stops every daemon it started (by pid) on exit, also on failure, and fails loudly when Slurm
 # cannot start. Usage: tests/slurm/run.sh [UFM_BINARY] (default target/release/ufm).
-# Run by engine/tests/slurm.rs (`cargo test`), which UFM_TEST_SLURM=0 skips.
+# Run by engine/tests/slurm.rs (`cargo test`): as root or with UFM_TEST_SLURM=1; UFM_TEST_SLURM=0 skips it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ufm=$(realpath "${1:-$repo/target/release/ufm}")
