@@ -112,6 +112,10 @@ const TABLE: &[(&str, How)] = &[
         Covered("ffi/tests/cross_language.rs installed_package_works_with_pkg_config_and_cmake (runs the program it linked, no LD_LIBRARY_PATH)"),
     ),
     (
+        "python3 -m venv .venv && . .venv/bin/activate",
+        Covered("ffi/tests/toolbox (cross_language.rs) makes target/test-tools/venv with `python -m venv` and installs numpy, pytest into it with its pip"),
+    ),
+    (
         "pip install ./bindings/python",
         Covered("ffi/tests/cross_language.rs python_package_installs_and_passes_pytest (pip install of a copy, into a scratch --target)"),
     ),
