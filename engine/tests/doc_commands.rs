@@ -393,7 +393,8 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn doc_commands() -> Vec<DocCommand> {
+/// README.md and docs/*.md, in that order.
+fn doc_files() -> Vec<PathBuf> {
     let root = root();
     let mut files = vec![root.join("README.md")];
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
@@ -403,8 +404,13 @@ fn doc_commands() -> Vec<DocCommand> {
         .collect();
     docs.sort();
     files.extend(docs);
+    files
+}
+
+fn doc_commands() -> Vec<DocCommand> {
+    let root = root();
     let mut all = Vec::new();
-    for f in files {
+    for f in doc_files() {
         let rel = f.strip_prefix(&root).unwrap().display().to_string();
         all.extend(extract(&rel, &std::fs::read_to_string(&f).unwrap()));
     }
@@ -558,6 +564,15 @@ fn check_cargo_names(cmd: &str, meta: &serde_json::Value) -> Result<(), String> 
             "--path" if !root().join(arg).join("Cargo.toml").is_file() => {
                 return Err(format!("no package at `{arg}`"));
             }
+            "--test"
+                if !packages.iter().any(|p| {
+                    p["targets"].as_array().unwrap().iter().any(|t| {
+                        t["name"] == *arg && t["kind"].as_array().unwrap().contains(&"test".into())
+                    })
+                }) =>
+            {
+                return Err(format!("no test target `{arg}`"));
+            }
             "--bin"
                 if !packages
                     .iter()
@@ -643,6 +658,21 @@ fn documented_commands_run() {
                     }
                 }
                 let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+    // Inline `cargo ...` spans (the README's table of test commands, docs' build hints): names
+    // checked like the fenced cargo commands.
+    for f in doc_files() {
+        let rel = f.strip_prefix(root()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for (k, span) in line.split('`').enumerate() {
+                if k % 2 == 1 && span.starts_with("cargo ") {
+                    if let Err(e) = check_cargo_names(span, &meta) {
+                        failures.push(format!("{rel}:{}: `{span}`: {e}", n + 1));
+                    }
+                }
             }
         }
     }
