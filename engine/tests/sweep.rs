@@ -408,6 +408,11 @@ fn sweep_table_counts_statuses_and_warns_when_runs_did_not_converge() {
     ok(&o);
     let m = String::from_utf8_lossy(&o.stdout);
     assert!(m.contains("warning: 12 of 12 runs did not converge"), "{m}");
+    // `ufm plot` on the sweep folder repeats the warning.
+    let o = ufm(&["plot", s(&d.join("max"))]);
+    ok(&o);
+    let p = String::from_utf8_lossy(&o.stdout);
+    assert!(p.contains("warning: 12 of 12 runs did not converge"), "{p}");
 
     // A learning rate of 1e6 diverges on this model, 0.5 converges (tol 1e-9 is reached well
     // within 20000 steps: the smoke-sized model converges in about 1000).

@@ -257,7 +257,7 @@ fn status_counts(status: &std::collections::BTreeMap<String, usize>) -> String {
 }
 
 /// The warning line when some finished runs did not converge: how many, and how they ended.
-fn not_converged_warning(s: &ufm::sweep::Summary) -> Option<String> {
+pub(super) fn not_converged_warning(s: &ufm::sweep::Summary) -> Option<String> {
     let mut by_status = std::collections::BTreeMap::<&str, usize>::new();
     let mut finished = 0;
     for p in &s.points {
