@@ -470,4 +470,13 @@ fn validate_reports_the_largest_sweep_point() {
         out.contains("valid (60 runs, 31500 parameters,") && out.contains("for the largest run"),
         "{out}"
     );
+    // A small job's estimate is in KiB, not "0.0 MiB".
+    let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jobs/smoke.json");
+    let o = ufm(&["validate", smoke]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("KiB per run") && !out.contains("0.0 "),
+        "{out}"
+    );
 }
