@@ -282,3 +282,43 @@ fn ctrl_c_during_the_analysis_still_writes_the_training_results() {
         assert!(out.join(f).exists(), "{f}");
     }
 }
+
+/// Job-file mistakes are reported in JSON's words and the job's own spellings, never in Rust's
+/// (`expected usize`, `Relu`, `Auto`).
+#[test]
+fn messages_name_json_types_and_job_spellings_not_rust_types() {
+    let d = tmp("plain-messages");
+    let mut job = small_job();
+    job["model"]["classes"] = serde_json::json!(-4);
+    let o = ufm()
+        .arg("validate")
+        .arg(write_job(&d, job))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("model.classes: invalid value: integer `-4`, expected a non-negative integer"),
+        "{err}"
+    );
+    let mut job = small_job();
+    job["model"]["activation"] = "relu".into();
+    job["train"]["update"] = "fused".into();
+    let o = ufm()
+        .arg("run")
+        .arg(write_job(&d, job))
+        .arg("--out")
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("this job has activation relu, layers 2, grad_path auto"),
+        "{err}"
+    );
+    for rust in ["usize", "Relu", "Auto", "f64"] {
+        assert!(!err.contains(rust), "{rust} in {err}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -95,7 +95,7 @@ fn one_and_two_threads_give_the_same_runs_and_summary() {
     // Running again skips everything and changes nothing.
     let o = ufm(&["sweep", s(&job), "--out", s(&a), "--threads", "2"]);
     ok(&o);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("18 already finished, 0 run now"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("18 already finished, 0 ran in"));
     assert_eq!(runs(&a), ra);
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -364,7 +364,12 @@ fn merge_status_counts_done_failed_and_missing_per_shard_without_writing() {
         .lines()
         .map(String::from)
         .collect();
-    std::fs::write(s2.join("runs.jsonl"), format!("{}\n", lines[0])).unwrap();
+    // Keep grid index 1 (lr 0.5, not failed): with 2 threads the file's line order varies.
+    let kept = lines
+        .iter()
+        .find(|l| serde_json::from_str::<Value>(l).unwrap()["index"] == 1)
+        .unwrap();
+    std::fs::write(s2.join("runs.jsonl"), format!("{kept}\n")).unwrap();
     let o = ufm(&["merge", "--status", s(&s1), s(&s2)]);
     ok(&o);
     let text = String::from_utf8_lossy(&o.stdout);
@@ -386,4 +391,108 @@ fn merge_status_counts_done_failed_and_missing_per_shard_without_writing() {
     let o = ufm(&["merge", "--status", s(&d.join("none"))]);
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The table `ufm sweep` prints says how the runs ended, per setting, and warns when any did not
+/// converge: a sweep where every run stops at max_steps, one where one setting diverges, and one
+/// where every run converges (no warning). `ufm merge` prints the same table.
+#[test]
+fn sweep_table_counts_statuses_and_warns_when_runs_did_not_converge() {
+    let d = tmp("status-table");
+    let table = |job: &Path, out: &str| -> String {
+        let o = ufm(&["sweep", s(job), "--out", s(&d.join(out)), "--threads", "2"]);
+        ok(&o);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // tol 0: no run can converge; 2 widths x 6 seeds stop at max_steps.
+    let job = write_job(&d, 40, "[6, 8]");
+    let t = table(&job, "max");
+    assert_eq!(t.matches("runs   6/6").count(), 2, "{t}");
+    assert_eq!(t.matches("  max_steps 6").count(), 2, "{t}");
+    assert!(t.lines().take(2).all(|l| !l.contains("converged")), "{t}");
+    assert!(
+        t.contains("warning: 12 of 12 runs did not converge (max_steps 12)"),
+        "{t}"
+    );
+    // The merged table of the same folder says the same.
+    let o = ufm(&[
+        "merge",
+        s(&d.join("max")),
+        "--out",
+        s(&d.join("max-merged")),
+    ]);
+    ok(&o);
+    let m = String::from_utf8_lossy(&o.stdout);
+    assert!(m.contains("warning: 12 of 12 runs did not converge"), "{m}");
+    // `ufm plot` on the sweep folder repeats the warning.
+    let o = ufm(&["plot", s(&d.join("max"))]);
+    ok(&o);
+    let p = String::from_utf8_lossy(&o.stdout);
+    assert!(p.contains("warning: 12 of 12 runs did not converge"), "{p}");
+
+    // A learning rate of 1e6 diverges on this model, 0.5 converges (tol 1e-9 is reached well
+    // within 20000 steps: the smoke-sized model converges in about 1000).
+    let job = d.join("lr.json");
+    std::fs::write(
+        &job,
+        r#"{"schema_version":1,"name":"t","model":{"classes":4,"per_class":2,"width":6,"layers":2,"lambda":0.01},
+ "init":{"name":"scaled","scale":1.0,"seed":0},"optimizer":{"name":"gd","lr":0.5},
+ "train":{"max_steps":20000,"tol":1e-9,"record_every":50},
+ "sweep":{"optimizer.lr":[0.5, 1e6],"init.seed":{"range":[0,2]}}}"#,
+    )
+    .unwrap();
+    let t = table(&job, "lr");
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(
+        lines[0].starts_with("optimizer.lr=0.5") && lines[0].ends_with("converged 2"),
+        "{t}"
+    );
+    assert!(
+        lines[1].starts_with("optimizer.lr=1000000") && lines[1].ends_with("diverged 2"),
+        "{t}"
+    );
+    assert!(
+        t.contains("warning: 2 of 4 runs did not converge (diverged 2)"),
+        "{t}"
+    );
+
+    // Only the converging setting: no warning.
+    let job2 = d.join("ok.json");
+    std::fs::write(
+        &job2,
+        std::fs::read_to_string(&job)
+            .unwrap()
+            .replace("[0.5, 1e6]", "[0.5]"),
+    )
+    .unwrap();
+    let t = table(&job2, "ok");
+    assert!(t.contains("converged 2") && !t.contains("warning"), "{t}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `ufm validate` on a sweep reports the size of its largest point, not of the base job:
+/// figure2-width sweeps d over 10..150 with K = 10, n = 5 (N = 50), L = 2, so the largest run has
+/// d N + d d + K d = 7500 + 22500 + 1500 = 31500 parameters (the base job, d = 70: 9100).
+#[test]
+fn validate_reports_the_largest_sweep_point() {
+    let job = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/paper/figure2-width.json"
+    );
+    let o = ufm(&["validate", job]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("valid (60 runs, 31500 parameters,") && out.contains("for the largest run"),
+        "{out}"
+    );
+    // A small job's estimate is in KiB, not "0.0 MiB".
+    let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jobs/smoke.json");
+    let o = ufm(&["validate", smoke]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("KiB per run") && !out.contains("0.0 "),
+        "{out}"
+    );
 }

@@ -351,3 +351,69 @@ fn region_theorem4_grid() {
     assert_eq!(code, 2);
     assert!(err.contains("--per-class"), "{err}");
 }
+
+/// Text reports name structures and roots as the user types them (`dnc`, `low_rank`, `large`,
+/// `small`), never as Rust variants (`Dnc`, `LowRank`, `Large`).
+#[test]
+fn text_reports_use_the_option_names_not_rust_variants() {
+    let small = [
+        "--classes",
+        "4",
+        "--per-class",
+        "1",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+    ];
+    for (structure, root) in [("dnc", "large"), ("low_rank", "small")] {
+        let mut args = vec!["theory", "hessian"];
+        args.extend(small);
+        args.extend(["--structure", structure, "--root", root, "--width", "4"]);
+        let (code, out, err) = ufm(&args);
+        assert_eq!(code, 0, "{err}");
+        let want = format!("constructed {structure} critical point, {root} root, scale");
+        assert!(out.starts_with(&want), "{out}");
+    }
+    let (code, out, err) = ufm(&[
+        "theory",
+        "hessian",
+        "--classes",
+        "6",
+        "--per-class",
+        "1",
+        "--layers",
+        "2",
+        "--lambda",
+        "1e-3",
+        "--structure",
+        "pair_simplex",
+        "--pairs",
+        "1",
+        "--width",
+        "6",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(", large roots, beta"), "{out}");
+    let (code, out, err) = ufm(&[
+        "theory",
+        "region",
+        "--theorem",
+        "4",
+        "--classes",
+        "4",
+        "--layers",
+        "2",
+        "--per-class",
+        "1",
+        "--lambda",
+        "1e-3",
+        "--root",
+        "small",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Theorem 4: DNC small root"), "{out}");
+    for v in ["Dnc", "LowRank", "Large", "Small", "PairSimplex"] {
+        assert!(!out.contains(v), "{v} in {out}");
+    }
+}

@@ -12,7 +12,7 @@
 #      the merged summary.json is byte-identical to the reference.
 # It stops every daemon it started (by pid) on exit, also on failure, and fails loudly when Slurm
 # cannot start. Usage: tests/slurm/run.sh [UFM_BINARY] (default target/release/ufm).
-# Run by engine/tests/slurm.rs (`cargo test`), which UFM_TEST_SLURM=0 skips.
+# Run by engine/tests/slurm.rs (`cargo test`): as root or with UFM_TEST_SLURM=1; UFM_TEST_SLURM=0 skips it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ufm=$(realpath "${1:-$repo/target/release/ufm}")
@@ -260,7 +260,7 @@ wait_jobs_gone 240
 for i in 1 2 3; do
   [[ $(task_state "${array2}_$i") == COMPLETED ]] || fail "resubmitted shard $i ended $(task_state "${array2}_$i")"
 done
-grep -q "$done2 already finished, $((12 - done2)) run now" "$out/logs/ufm-sweep-${array2}_2.log" ||
+grep -q "$done2 already finished, $((12 - done2)) ran in" "$out/logs/ufm-sweep-${array2}_2.log" ||
   fail "shard 2 did not resume from its $done2 runs: $(cat "$out/logs/ufm-sweep-${array2}_2.log")"
 [[ $(task_state "$merge2") == COMPLETED ]] || fail "second merge job ended $(task_state "$merge2")"
 status=$("$ufm" merge --status "$out"/shard-*)
@@ -275,7 +275,7 @@ one=$(UFM=$ufm sbatch --parsable --array=2 --output="$out/logs/%x-%A_%a.log" \
   examples/paper/slurm-sweep.sh "$job" "$out" 3)
 one=${one%%;*}
 wait_jobs_gone 120
-grep -q "12 already finished, 0 run now" "$out/logs/ufm-sweep-${one}_2.log" ||
+grep -q "12 already finished, 0 ran in" "$out/logs/ufm-sweep-${one}_2.log" ||
   fail "a resubmitted complete shard did work: $(cat "$out/logs/ufm-sweep-${one}_2.log")"
 "$ufm" merge "$out"/shard-* --out "$out/merged-by-hand" >/dev/null
 "$ufm" plot "$out/merged-by-hand" >/dev/null

@@ -73,8 +73,76 @@ fn with_unknown_field(path: String, msg: String) -> JobError {
 /// serde_json appends " at line L column C" to messages from values; drop it when the path
 /// already says where.
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
-        _ => msg.to_string(),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => &msg[..i],
+        _ => msg,
+    };
+    plain_types(msg)
+}
+
+/// serde names Rust types in its messages (`invalid value: integer `-4`, expected usize`); a job
+/// file's author knows JSON, so say what JSON value is wanted instead.
+fn plain_types(msg: &str) -> String {
+    const PLAIN: &[(&str, &str)] = &[
+        ("usize", "a non-negative integer"),
+        ("u64", "a non-negative integer"),
+        ("u32", "a non-negative integer"),
+        ("u16", "a non-negative integer"),
+        ("u8", "a non-negative integer"),
+        ("isize", "an integer"),
+        ("i64", "an integer"),
+        ("i32", "an integer"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut out = msg.to_string();
+    for (rust, json) in PLAIN {
+        let from = format!("expected {rust}");
+        let mut at = 0;
+        while let Some(i) = out[at..].find(&from).map(|i| i + at) {
+            let end = i + from.len();
+            if out[end..].starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                at = end;
+                continue;
+            }
+            out.replace_range(i..end, &format!("expected {json}"));
+            at = i;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_rust_type_names_become_json_words() {
+        assert_eq!(
+            plain_types("invalid value: integer `-4`, expected usize"),
+            "invalid value: integer `-4`, expected a non-negative integer"
+        );
+        assert_eq!(
+            plain_types("invalid type: string \"x\", expected f64"),
+            "invalid type: string \"x\", expected a number"
+        );
+        // Only whole type names: `u8x` or `usize_like` stay as they are.
+        assert_eq!(plain_types("expected u8x"), "expected u8x");
+        assert_eq!(plain_types("expected usize_like"), "expected usize_like");
+    }
+
+    #[test]
+    fn job_file_errors_name_no_rust_types() {
+        for (classes, lambda, want) in [
+            ("-4", "0.01", "model.classes: invalid value: integer `-4`, expected a non-negative integer"),
+            ("4.5", "0.01", "model.classes: invalid type: floating point `4.5`, expected a non-negative integer"),
+            ("4", "\"x\"", "model.lambda: invalid type: string \"x\", expected a number"),
+        ] {
+            let text = format!(
+                r#"{{"schema_version":1,"name":"t","model":{{"classes":{classes},"per_class":2,"width":6,"layers":2,"lambda":{lambda}}}}}"#
+            );
+            let e = crate::job::parse_job(&text).expect_err("refused").to_string();
+            assert_eq!(e, want, "{text}");
+        }
     }
 }

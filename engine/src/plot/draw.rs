@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 pub type DrawResult = Result<(), String>;
 
-pub fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("plotting failed: {e:?}")
+pub fn err<E: std::fmt::Display>(e: E) -> String {
+    format!("plotting failed: {e}")
 }
 
 /// Create `out` and return the SVG and PNG paths of figure `name`.

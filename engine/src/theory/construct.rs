@@ -105,7 +105,7 @@ pub fn aligned_params<R: rand::Rng + ?Sized>(
     }
     let svd = z
         .thin_svd()
-        .map_err(|e| format!("z: SVD did not converge ({e:?})"))?;
+        .map_err(|_| "z: SVD did not converge".to_string())?;
     let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
     let s_max = s.first().copied().unwrap_or(0.0);
     let tol = rank_threshold(k, n_total, s_max);
@@ -227,7 +227,7 @@ pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, String
     });
     let svd = h2
         .thin_svd()
-        .map_err(|e| format!("H2: SVD did not converge ({e:?})"))?;
+        .map_err(|_| "H2: SVD did not converge".to_string())?;
     let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
     let tol = rank_threshold(d, k * n, s[0]);
     let r = s.iter().take_while(|&&x| x > tol).count();

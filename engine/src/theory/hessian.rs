@@ -288,7 +288,7 @@ pub fn orbit_dimension(t: &Mat<f64>, floor: f64) -> Result<usize, String> {
     }
     let s = t
         .singular_values()
-        .map_err(|e| format!("orbit: SVD did not converge ({e:?})"))?;
+        .map_err(|_| "orbit: SVD did not converge".to_string())?;
     let top = s.first().copied().unwrap_or(0.0);
     let tol = (1e-9 * top).max(floor);
     Ok(s.iter().filter(|&&x| x > tol).count())

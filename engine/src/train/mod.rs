@@ -172,8 +172,10 @@ impl Trainer {
             UpdateMode::Fused => {
                 if !factored {
                     return Err(format!(
-                        "train.update: `fused` needs a linear model with layers >= 2 and the factored gradient (grad_path auto or factored); this job has activation {:?}, layers {}, grad_path {:?}",
-                        spec.activation, spec.layers, path
+                        "train.update: `fused` needs a linear model with layers >= 2 and the factored gradient (grad_path auto or factored); this job has activation {}, layers {}, grad_path {}",
+                        serde_label(&spec.activation),
+                        spec.layers,
+                        serde_label(&path)
                     ));
                 }
                 rule.map(Some).ok_or_else(|| {
@@ -716,4 +718,12 @@ pub fn norm(p: &Params) -> f64 {
         .map(|m| crate::grad::elementwise::squared_norm(m.as_ref()))
         .sum::<f64>()
         .sqrt()
+}
+
+/// A value's name as a job file spells it (`relu`, `direct`), for messages.
+fn serde_label(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "?".into())
 }

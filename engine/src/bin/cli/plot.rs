@@ -24,5 +24,16 @@ pub fn plot(a: PlotArgs) -> Result<(), Failure> {
     for f in files {
         println!("written     {}", f.display());
     }
+    // A sweep: the same warning as its table when some runs did not converge (the plots' titles
+    // say it too).
+    let summary = std::fs::read_to_string(a.dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<ufm::sweep::Summary>(&t).ok());
+    if let Some(w) = summary
+        .as_ref()
+        .and_then(super::sweep::not_converged_warning)
+    {
+        println!("{w}");
+    }
     Ok(())
 }

@@ -56,12 +56,12 @@ pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
         return Ok(());
     }
     println!(
-        "{}: valid ({} run{}, {} parameters, about {:.1} MiB {})",
+        "{}: valid ({} run{}, {} parameters, about {} {})",
         a.job.display(),
         runs,
         if runs == 1 { "" } else { "s" },
         checked.largest.parameter_count(),
-        checked.largest_bytes as f64 / (1u64 << 20) as f64,
+        human_bytes(checked.largest_bytes),
         if runs == 1 {
             "per run"
         } else {
@@ -216,4 +216,16 @@ fn print_summary(r: &ufm::report::RunResult, out: &std::path::Path) {
         "written     {}/result.json, curve.csv, params/",
         out.display()
     );
+}
+
+/// `12.3 KiB`, `2.4 MiB`, `1.5 GiB`: a small job's estimate must not read `0.0 MiB`.
+fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
 }

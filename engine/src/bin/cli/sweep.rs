@@ -58,8 +58,9 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let show = !a.quiet && std::io::stderr().is_terminal();
+    // Cleared also when dropped unfinished (an error return), not left on screen.
     let pb = if show {
-        ProgressBar::new(0)
+        ProgressBar::new(0).with_finish(indicatif::ProgressFinish::AndClear)
     } else {
         ProgressBar::hidden()
     };
@@ -95,7 +96,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .map(|s| format!(" (shard {s}: {} runs)", report.in_shard))
         .unwrap_or_default();
     eprintln!(
-        "sweep: {} runs{shard}, {} already finished, {} run now in {:.1} s on {threads} thread{}",
+        "sweep: {} runs{shard}, {} already finished, {} ran in {:.1} s on {threads} thread{}",
         report.total,
         report.skipped,
         report.ran,
@@ -184,7 +185,10 @@ fn print_status(st: &ufm::sweep::SweepStatus) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per group: the grouping values, runs, P(dnc) with its interval, rank and loss.
+/// One line per group: the grouping values, runs, P(dnc) with its interval, rank, loss and how
+/// the runs ended (counts per status: `converged`, `max_steps`, `diverged`, `failed`, ...). A
+/// warning line follows when any run did not converge, since then the ranks, losses and P(dnc)
+/// describe unfinished or broken runs (the summary alone would hide it).
 fn print_table(s: &ufm::sweep::Summary) {
     for p in &s.points {
         let what: Vec<String> = p
@@ -209,8 +213,59 @@ fn print_table(s: &ufm::sweep::Summary) {
             }
         });
         println!(
-            "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}",
-            p.runs, p.expected_runs, p.p_dnc_interval[0], p.p_dnc_interval[1]
+            "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}  {}",
+            p.runs,
+            p.expected_runs,
+            p.p_dnc_interval[0],
+            p.p_dnc_interval[1],
+            status_counts(&p.status)
         );
     }
+    if let Some(w) = not_converged_warning(s) {
+        println!("{w}");
+    }
+}
+
+/// `converged 5, max_steps 1` (every status present, converged first); `-` without runs.
+fn status_counts(status: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut parts: Vec<String> = status
+        .get("converged")
+        .map(|n| format!("converged {n}"))
+        .into_iter()
+        .collect();
+    parts.extend(
+        status
+            .iter()
+            .filter(|(k, n)| k.as_str() != "converged" && **n > 0)
+            .map(|(k, n)| format!("{k} {n}")),
+    );
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The warning line when some finished runs did not converge: how many, and how they ended.
+pub(super) fn not_converged_warning(s: &ufm::sweep::Summary) -> Option<String> {
+    let mut by_status = std::collections::BTreeMap::<&str, usize>::new();
+    let mut finished = 0;
+    for p in &s.points {
+        for (k, n) in &p.status {
+            finished += n;
+            if k != "converged" && *n > 0 {
+                *by_status.entry(k.as_str()).or_insert(0) += n;
+            }
+        }
+    }
+    let bad: usize = by_status.values().sum();
+    if bad == 0 {
+        return None;
+    }
+    let how: Vec<String> = by_status.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    Some(format!(
+        "warning: {bad} of {finished} runs did not converge ({}): their rank, loss and P(dnc) \
+         describe where they stopped, not a converged solution (runs.jsonl: each run's status)",
+        how.join(", ")
+    ))
 }

@@ -443,8 +443,9 @@ fn region4(a: RegionArgs) -> Result<(), Failure> {
         return print_json(&r);
     }
     println!(
-        "Theorem 4: DNC {root:?} root at width K; B.6 = alpha n/K e^a/(K-1+e^a) (paper: minimum \
-         if >= 1); margin = (L+1) alpha/K - (L-1) (law: minimum iff > 0, K >= 4)"
+        "Theorem 4: DNC {} root at width K; B.6 = alpha n/K e^a/(K-1+e^a) (paper: minimum \
+         if >= 1); margin = (L+1) alpha/K - (L-1) (law: minimum iff > 0, K >= 4)",
+        user_name(&root)
     );
     println!(
         "{:>3} {:>2} {:>2} {:>10} {:>9} {:>9} {:>9} {:>14} {:>14} {:>4} {:>14}",
@@ -615,8 +616,10 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                 )
                 .map_err(input)?;
                 let what = format!(
-                    "constructed {structure:?} critical point, {root:?} root, scale {scale:.10}, \
-                     K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}"
+                    "constructed {} critical point, {} root, scale {scale:.10}, \
+                     K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}",
+                    user_name(&structure),
+                    user_name(&root)
                 );
                 let dnc = (structure == theory::Structure::Dnc).then_some((k, n, layers, lambda));
                 (spec, params, Some(scale), what, dnc)
@@ -627,9 +630,10 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                     theory::family_point(member, root, n, layers, lambda, width, opts.seed)
                         .map_err(input)?;
                 let what = format!(
-                    "constructed {p} pairs + simplex over {} classes, {root:?} roots, beta {}, \
+                    "constructed {p} pairs + simplex over {} classes, {} roots, beta {}, \
                      gamma {}, K = {k}, n = {n}, L = {layers}, d = {width}, lambda = {lambda:e}",
                     member.simplex_size(),
+                    user_name(&root),
                     beta.map_or("-".into(), |b| format!("{b:.10}")),
                     gamma.map_or("-".into(), |g| format!("{g:.10}")),
                 );
@@ -727,4 +731,13 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// The name a user types for an option value (`dnc`, `low_rank`, `large`): its serde name, never
+/// the Rust variant (`Dnc`, `Large`) that `{:?}` would print.
+fn user_name(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "?".into())
 }
