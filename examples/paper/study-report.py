@@ -2,7 +2,7 @@
 """Tables for the 50-seed studies of docs/experiments.md, from a sweep's output folder.
 
   examples/paper/study-report.py table DIR        one markdown row per sweep point
-  examples/paper/study-report.py paired DIR_A DIR_B [--where KEY=VALUE ...]
+  examples/paper/study-report.py paired DIR_A DIR_B [--where|--a|--b KEY=VALUE ...]
 
 `table` reads DIR/summary.json (P(DNC), Wilson 95% interval, status, structure and rank counts,
 as `ufm sweep` computed them) and DIR/runs.jsonl for what the summary does not say: runs that
@@ -14,7 +14,8 @@ point has) is not at DNC and, as the loss of a converging run only falls, is not
 
 `paired` compares two sweeps of the same seeds (e.g. two momenta from the same starts): per seed,
 DNC in both, in A only, in B only, and the exact two-sided McNemar p-value of the discordant
-pairs; `--where` restricts the runs of both folders to sweep points with those values.
+pairs; `--where` restricts the runs of both folders to sweep points with those values, `--a` and
+`--b` those of A or B only (to compare two points of one sweep, give the folder twice).
 
 Only the standard library; no ufm code is used, so this is also a check of summary.json.
 """
@@ -81,11 +82,11 @@ def table(folder):
 
 
 def paired(a, b, where):
-    def keep(r):
-        return all(str(r["assignments"].get(k)) == v for k, v in where)
+    def keep(r, side):
+        return all(str(r["assignments"].get(k)) == v for w, k, v in where if w in ("where", side))
 
-    ra = {r["seed"]: r for r in runs_of(a) if keep(r)}
-    rb = {r["seed"]: r for r in runs_of(b) if keep(r)}
+    ra = {r["seed"]: r for r in runs_of(a) if keep(r, "a")}
+    rb = {r["seed"]: r for r in runs_of(b) if keep(r, "b")}
     seeds = sorted(set(ra) & set(rb))
     c = Counter((ra[s]["classification"] == "dnc", rb[s]["classification"] == "dnc") for s in seeds)
     same = sum(ra[s]["structure"] == rb[s]["structure"] for s in seeds)
@@ -106,9 +107,9 @@ def main(argv):
         where = []
         rest = argv[3:]
         while rest:
-            if rest[0] != "--where" or len(rest) < 2 or "=" not in rest[1]:
-                sys.exit("usage: paired DIR_A DIR_B [--where KEY=VALUE ...]")
-            where.append(tuple(rest[1].split("=", 1)))
+            if rest[0] not in ("--where", "--a", "--b") or len(rest) < 2 or "=" not in rest[1]:
+                sys.exit("usage: paired DIR_A DIR_B [--where|--a|--b KEY=VALUE ...]")
+            where.append((rest[0][2:],) + tuple(rest[1].split("=", 1)))
             rest = rest[2:]
         paired(argv[1], argv[2], where)
     else:
