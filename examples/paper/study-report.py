@@ -8,7 +8,8 @@
 as `ufm sweep` computed them) and DIR/runs.jsonl for what the summary does not say: runs that
 stopped at `max_steps` are not converged, so their label is the state at the last step. Of those
 not labelled `dnc`, a run whose loss is below the DNC bound (`dnc_loss`, the lowest loss any DNC
-point has) is not at DNC and, as the loss of a converging run only falls, is not on its way there
+point has) is not at DNC and, as GD only lowers the loss, not on its way there (a heuristic for
+SGD, whose loss is noisy)
 ("below bound"); the others are unresolved. The last column is then the Wilson interval of
 (DNC + unresolved) / runs, an upper bound on P(DNC) if every unresolved run ended at DNC.
 
