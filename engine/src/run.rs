@@ -2,7 +2,7 @@
 //! The CLI, the sweep runner and the C ABI all go through [`execute`].
 
 use crate::analysis::{analyze_with, AnalysisOptions};
-use crate::job::{BuiltinInit, BuiltinOptimizer, InitChoice, Job, OptimizerChoice, Schedule};
+use crate::job::{BuiltinOptimizer, Job, OptimizerChoice, Schedule};
 use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, RunResult};

@@ -282,7 +282,7 @@ pub extern "C" fn ufm_result_write(
         let r = self::result(result)?;
         let dir = std::path::Path::new(c_str(dir, "dir")?);
         let o = &r.output;
-        engine::report::write_run(dir, &o.result, &o.curve, &o.params)
-            .map_err(|e| Error::new(ufm_status::UFM_STATUS_RUNTIME, e))
+        // An unwritable folder is an Io error: UFM_STATUS_RUNTIME through the one mapping.
+        engine::report::write_run(dir, &o.result, &o.curve, &o.params).map_err(Error::from)
     })
 }

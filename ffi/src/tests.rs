@@ -1103,7 +1103,7 @@ fn result_write_writes_the_run_folder() {
     let curve = std::fs::read_to_string(nested.join("curve.csv")).unwrap();
     assert!(curve.starts_with("step,loss,fit,reg,grad_norm\n"));
     assert_eq!(curve.lines().count(), 1 + 200 / 50 + 1, "{curve}");
-    let h1 = engine::report::npy::read_matrix(&nested.join("params/H1.npy")).unwrap();
+    let h1 = engine::io::npy::read_matrix(&nested.join("params/H1.npy")).unwrap();
     let mut want = vec![0.0; 8 * 12];
     ufm_trainer_get_param(t, 0, view(&mut want, 8, 12), &mut err);
     assert_eq!((h1.nrows(), h1.ncols()), (8, 12));
