@@ -36,8 +36,11 @@ pub struct External {
 /// lambda_h/2 ||layer 1||^2 + lambda_w/2 sum_l ||W_l||^2.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HeadLoss {
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub loss: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub fit: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub reg: f64,
 }
 

@@ -496,3 +496,44 @@ fn validate_reports_the_largest_sweep_point() {
         "{out}"
     );
 }
+
+/// A diverged run writes non-finite metrics as JSON `null` (its gradient norm, overflowed
+/// singular values; the sweep's loss standard deviation): `ufm plot` must still read its
+/// result.json and the sweep's summary.json (the typed readers take `null` as NaN) and draw.
+#[test]
+fn plot_reads_diverged_runs_with_null_metrics() {
+    let dir = tmp("plot-diverged");
+    let mut job = serde_json::json!({
+        "schema_version": 1, "name": "diverges",
+        "model": {"classes": 4, "per_class": 3, "width": 8, "layers": 2,
+                  "activation": "linear", "loss": "cross_entropy", "lambda": 0.01},
+        "init": {"name": "scaled", "scale": 1.0, "seed": 1},
+        // lr 500 overflows within a few steps (found by trying: the loss passes 1e280).
+        "optimizer": {"name": "gd", "lr": 500.0},
+        "train": {"max_steps": 2000, "tol": 1e-12, "record_every": 50}
+    });
+    let run_job = dir.join("run.json");
+    std::fs::write(&run_job, job.to_string()).unwrap();
+    let run = dir.join("run");
+    let o = ufm(&["run", s(&run_job), "--out", s(&run)]);
+    assert_eq!(o.status.code(), Some(1), "a diverged run exits 1: {o:?}");
+    let result = std::fs::read_to_string(run.join("result.json")).unwrap();
+    assert!(
+        result.contains("\"diverged\"") && result.contains("null"),
+        "the case is lost: {result}"
+    );
+    ok(&ufm(&["plot", s(&run)]));
+
+    job["sweep"] = serde_json::json!({"optimizer.lr": [0.5, 500.0], "init.seed": [1, 2]});
+    let sweep_job = dir.join("sweep.json");
+    std::fs::write(&sweep_job, job.to_string()).unwrap();
+    let out = dir.join("s");
+    let o = ufm(&["sweep", s(&sweep_job), "--out", s(&out)]);
+    assert!(o.status.code().is_some(), "{o:?}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("null"),
+        "the case no longer writes a null: {summary}"
+    );
+    ok(&ufm(&["plot", s(&out)]));
+}

@@ -47,6 +47,7 @@ use crate::model::{self, Activation, ModelSpec, Params};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Analysis {
     /// Fraction of training columns whose own-class logit is strictly the largest.
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub train_accuracy: f64,
     pub logits: LogitReport,
     /// "H1", then for l = 2..L: "H{l}" (pre-activation) and, for ReLU models, "H{l}~".
@@ -133,11 +134,14 @@ pub enum SpectrumChoice {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogitReport {
     /// Singular values of Z (K x N), nonincreasing.
+    #[serde(deserialize_with = "crate::io::json_float::vec_or_nan")]
     pub singular_values: Vec<f64>,
     /// rank of Z: singular values above rank_tol times the largest.
     pub rank: usize,
     /// `class_means[c]` = mean logit vector (length K) of class c.
+    #[serde(deserialize_with = "crate::io::json_float::rows_or_nan")]
     pub class_means: Vec<Vec<f64>>,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub simplex_cosine: f64,
     pub diagonally_superior: bool,
     /// rank of the centred class-mean logit matrix C (same rank_tol, at most K - 1): the rank
@@ -149,10 +153,14 @@ pub struct LogitReport {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LayerReport {
     pub name: String,
+    #[serde(deserialize_with = "crate::io::json_float::vec_or_nan")]
     pub singular_values: Vec<f64>,
     pub rank: usize,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub nc1: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub nc1_quotient: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub nc2: f64,
     #[serde(flatten)]
     pub info: SpectrumInfo,
@@ -162,9 +170,11 @@ pub struct LayerReport {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WeightReport {
     pub name: String,
+    #[serde(deserialize_with = "crate::io::json_float::vec_or_nan")]
     pub singular_values: Vec<f64>,
     /// null when the spectrum was skipped (run cancelled during the analysis).
     pub rank: Option<usize>,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub nc3: f64,
     #[serde(flatten)]
     pub info: SpectrumInfo,

@@ -3,6 +3,7 @@
 //! any layer (init, train's checkpoints, report, sweep) can use it without pointing upwards.
 
 mod atomic;
+pub mod json_float;
 pub mod npy;
 
 pub use atomic::{replace_dir, write_atomic};

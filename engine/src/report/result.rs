@@ -9,10 +9,15 @@ use serde::{Deserialize, Serialize};
 /// Loss and accuracy at the final parameters.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FinalReport {
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub loss: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub fit: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub reg: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub grad_norm: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub train_accuracy: f64,
     /// Accuracy on the test split of a backbone run (`data.test` or `data.holdout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +75,7 @@ pub struct StructureReport {
     /// final loss - optimal_loss.
     pub loss_gap: Option<f64>,
     /// The relative tolerance of the identification.
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub tol: f64,
 }
 

@@ -23,22 +23,22 @@ pub struct RunRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub message: Option<String>,
     pub steps: u64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub loss: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub fit: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub reg: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub grad_norm: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub train_accuracy: f64,
     pub classification: Classification,
     /// Rank of the logit matrix Z.
     pub rank: usize,
     /// Rank of the centred class-mean logit matrix.
     pub centred_rank: usize,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub simplex_cosine: f64,
     /// Closed-form optimal DNC loss for this model (null where not covered).
     pub dnc_loss: Option<f64>,
@@ -52,7 +52,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub structure_gap: Option<f64>,
     /// Wall time of the run (the only field that differs between repeated sweeps).
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub seconds: f64,
 }
 
@@ -110,10 +110,4 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
-}
-
-/// JSON has no NaN or infinity: serde_json writes them as `null`. Read `null` back as NaN so a
-/// run with a non-finite metric (e.g. a diverged run's gradient norm) stays readable.
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }

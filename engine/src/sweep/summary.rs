@@ -32,9 +32,13 @@ pub fn wilson(k: usize, n: usize, z: f64) -> (f64, f64) {
 /// Mean, sample standard deviation (0 for one value), min and max.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub mean: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub std: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub min: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub max: f64,
 }
 
@@ -75,6 +79,7 @@ pub struct PointSummary {
     /// dnc / runs (null without runs).
     pub p_dnc: Option<f64>,
     /// Wilson 95% interval for P(dnc).
+    #[serde(deserialize_with = "crate::io::json_float::pair_or_nan")]
     pub p_dnc_interval: [f64; 2],
     /// Counts per classification: dnc, low_rank, other.
     pub classification: BTreeMap<String, usize>,

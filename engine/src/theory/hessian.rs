@@ -123,13 +123,18 @@ pub struct Theorem5 {
 pub struct HessianReport {
     pub parameters: usize,
     pub method: String,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub loss: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub gradient_norm: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub eigenvalue_min: f64,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub eigenvalue_max: f64,
     pub negative: Option<usize>,
     pub zero: Option<usize>,
     pub positive: Option<usize>,
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub zero_tolerance: f64,
     /// Rank of the tangent space of the O(d)^L orbit (linear models only).
     pub symmetry_dimension: Option<usize>,
@@ -137,6 +142,7 @@ pub struct HessianReport {
     pub null_beyond_symmetry: Option<i64>,
     /// The most negative eigenvalues (up to 10): all lie outside the orbit tangent space, which
     /// the Hessian annihilates at a critical point.
+    #[serde(deserialize_with = "crate::io::json_float::vec_or_nan")]
     pub negative_eigenvalues: Vec<f64>,
     /// "minimum" (no negative curvature, null space = symmetry orbit), "degenerate" (no
     /// negative curvature but extra flat directions: minimum or degenerate saddle),
@@ -145,10 +151,13 @@ pub struct HessianReport {
     /// "not_critical", or "undetermined" (Lanczos found no negative value).
     pub classification: String,
     /// ||H||_F (exact, or sqrt of the Hutchinson estimate).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub frobenius: f64,
     /// max |mu| (exact or Lanczos).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub spectral: f64,
     /// tr H (exact or Hutchinson).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub trace: f64,
     /// sum |mu| (trace norm; dense only).
     pub nuclear: Option<f64>,
@@ -185,15 +194,19 @@ pub struct HessianReport {
 /// the test `theorem4_law_direction_has_the_predicted_curvature`); the rest is observed on the grid of the tests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Theorem4Check {
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub alpha: f64,
     /// B.6 as printed: `alpha n / K * e^alpha / (K - 1 + e^alpha)`; claimed sufficient when >= 1.
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub paper_b6: f64,
     pub paper_b6_holds: bool,
     /// B.6 with the fit-curvature coefficient corrected (1/(K n) instead of 1/K, which removes
     /// the factor n): `alpha / K * e^alpha / (K - 1 + e^alpha)`. Sufficient when >= 1 (it implies
     /// the law's condition, since alpha >= K > K (L-1)/(L+1)).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub corrected_b6: f64,
     /// `(L+1) alpha / K - (L-1)`: >= 0 iff alpha >= K (L-1)/(L+1).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub law_margin: f64,
     /// `lambda min(1, law_margin)`: the predicted smallest eigenvalue off the orbit (K >= 4; null
     /// for K < 4, where there is no such direction).
