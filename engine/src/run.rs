@@ -7,7 +7,6 @@ use crate::model::{ModelSpec, Params};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, Reference, RunResult, StructureReport};
 use crate::train::{CurveRow, Objective, Progress, Stage, TrainOptions, Trainer};
-use faer::Par;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -207,7 +206,7 @@ fn build_trainer(
         tol: t.tol,
         record_every: t.record_every,
         path: t.grad_path,
-        par: Par::Seq,
+        par: crate::linalg::threads::par(t.threads),
     };
     let schedule = LrSchedule {
         base: lr,

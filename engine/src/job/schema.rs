@@ -488,6 +488,15 @@ pub struct TrainSection {
     /// by path). See docs/job.md.
     #[serde(default)]
     pub update: crate::train::UpdateMode,
+    /// Threads inside this run (faer's parallel products and the fused pass), 1..=1024.
+    /// Results are bit-identical whatever the count; only `1` keeps the step loop free of
+    /// allocations. See docs/job.md.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+}
+
+fn default_threads() -> usize {
+    1
 }
 
 fn default_max_steps() -> u64 {
@@ -512,6 +521,7 @@ impl Default for TrainSection {
             grad_path: GradPath::Auto,
             max_memory_gib: default_memory(),
             update: Default::default(),
+            threads: default_threads(),
         }
     }
 }
