@@ -222,7 +222,7 @@ unsafe fn block<const B: usize>(
                 p,
                 q,
                 y,
-                out.as_deref_mut(),
+                out,
                 entry,
                 lambda,
                 acc,
