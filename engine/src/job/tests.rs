@@ -402,3 +402,20 @@ fn wide_fused_jobs_are_estimated_at_the_fused_update() {
         UpdateMemory::Separate
     );
 }
+
+/// `train.threads` changes no result, so it is neither written when 1 nor part of a job's
+/// hash: sweeps recorded before the field existed, or resumed with another count, keep their
+/// finished runs.
+#[test]
+fn train_threads_is_left_out_of_the_job_hash() {
+    use crate::sweep::record::job_hash;
+    let one = parse_value(base()).unwrap();
+    let two = parse_value(with("train.threads", serde_json::json!(2))).unwrap();
+    assert!(!serde_json::to_string(&one).unwrap().contains("threads"));
+    assert!(serde_json::to_string(&two)
+        .unwrap()
+        .contains("\"threads\":2"));
+    assert_eq!(job_hash(&one), job_hash(&two));
+    let other = parse_value(with("train.max_steps", serde_json::json!(7))).unwrap();
+    assert_ne!(job_hash(&one), job_hash(&other));
+}
