@@ -488,7 +488,7 @@ pub struct TrainSection {
     /// by path). See docs/job.md.
     #[serde(default)]
     pub update: crate::train::UpdateMode,
-    /// Threads inside this run (faer's parallel matrix products), 1..=1024. Results are
+    /// Threads inside this run (faer's parallel matrix products), 1..=1024, default 1. Results are
     /// bit-identical whatever the count; only `1` keeps the step loop free of allocations. See
     /// docs/job.md. Not written when 1, so that a job's hash (sweep records, `--resume`) is
     /// the one it had before this field existed.
