@@ -105,6 +105,11 @@ pub struct BenchResult {
     pub loss: f64,
     /// "fast" (factored linear gradient) or "reference" (layer-by-layer backpropagation).
     pub path: String,
+    /// `train.threads` of the timed run. `cpu_seconds` counts the calling thread only.
+    pub threads: usize,
+    /// CPU time of every thread of the process over the same steps (the work a parallel run
+    /// spends; on a loaded machine its ratio to the 1-thread figure shows the overhead).
+    pub process_cpu_seconds: f64,
     /// The machine it ran on: CPU model, SIMD level used, load average.
     #[serde(flatten)]
     pub machine: Machine,
@@ -166,7 +171,14 @@ pub fn initial_params(s: &Setting, init_dir: Option<&Path>, seed: u64) -> Result
 }
 
 /// Time `steps` GD updates (excluding set-up and the step-0 evaluation).
-pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> BenchResult {
+/// `threads` as `train.threads` (1 = sequential).
+pub fn measure(
+    s: &Setting,
+    params: Params,
+    steps: u64,
+    reference: bool,
+    threads: usize,
+) -> BenchResult {
     let spec = s.spec();
     let path = if reference {
         GradPath::Layered
@@ -178,11 +190,12 @@ pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> Benc
         tol: 0.0,
         record_every: steps.max(1),
         path,
-        par: Par::Seq,
+        par: crate::linalg::threads::par(threads),
     };
     let mut trainer = Trainer::new(&spec, params, Box::new(Gd), s.lr, opts);
     let start = Instant::now();
     let cpu_start = thread_cpu_seconds();
+    let process_start = process_cpu_seconds();
     for _ in 0..steps {
         if !trainer.advance().unwrap_or(false) {
             break;
@@ -190,6 +203,7 @@ pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> Benc
     }
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = thread_cpu_seconds() - cpu_start;
+    let process_cpu_seconds = process_cpu_seconds() - process_start;
     BenchResult {
         setting: s.name.to_string(),
         steps: trainer.steps(),
@@ -199,12 +213,28 @@ pub fn measure(s: &Setting, params: Params, steps: u64, reference: bool) -> Benc
         steps_per_cpu_sec: trainer.steps() as f64 / cpu_seconds,
         loss: trainer.loss().loss,
         path: if reference { "reference" } else { "fast" }.to_string(),
+        threads,
+        process_cpu_seconds,
         machine: machine(),
     }
 }
 
 /// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID; 0 where unavailable).
 pub fn thread_cpu_seconds() -> f64 {
+    cpu_clock(CpuClock::Thread)
+}
+
+/// CPU time of the whole process (every thread), in seconds (0 where unavailable).
+pub fn process_cpu_seconds() -> f64 {
+    cpu_clock(CpuClock::Process)
+}
+
+enum CpuClock {
+    Thread,
+    Process,
+}
+
+fn cpu_clock(which: CpuClock) -> f64 {
     #[cfg(unix)]
     {
         let mut ts = libc::timespec {
@@ -212,7 +242,11 @@ pub fn thread_cpu_seconds() -> f64 {
             tv_nsec: 0,
         };
         // SAFETY: `ts` is a valid timespec for clock_gettime to write.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+        let id = match which {
+            CpuClock::Thread => libc::CLOCK_THREAD_CPUTIME_ID,
+            CpuClock::Process => libc::CLOCK_PROCESS_CPUTIME_ID,
+        };
+        if unsafe { libc::clock_gettime(id, &mut ts) } == 0 {
             return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
         }
     }
@@ -367,6 +401,7 @@ pub fn scaling_point(
     analysis: &crate::job::AnalysisSection,
     analyse: bool,
     low_rank_start: bool,
+    threads: usize,
 ) -> Result<ScalingPoint, String> {
     let s = scaling_setting(width);
     let spec = s.spec();
@@ -393,7 +428,7 @@ pub fn scaling_point(
         tol: 0.0,
         record_every: steps.max(1),
         path: GradPath::Auto,
-        par: Par::Seq,
+        par: crate::linalg::threads::par(threads),
     };
     let mut trainer = Trainer::with_update(&spec, params, Box::new(Gd), s.lr, opts, update)?;
     let start = Instant::now();

@@ -8,7 +8,6 @@ use crate::optim::{LrSchedule, Optimizer};
 use crate::report::{FinalReport, RunResult};
 use crate::train::{CurveRow, Objective, Progress, Stage, TrainOptions, Trainer};
 use crate::Error;
-use faer::Par;
 use std::path::Path;
 
 mod reference;
@@ -160,7 +159,7 @@ fn build_trainer(
         tol: t.tol,
         record_every: t.record_every,
         path: t.grad_path,
-        par: Par::Seq,
+        par: crate::linalg::threads::par(t.threads),
     };
     let schedule = LrSchedule {
         base: lr,

@@ -12,7 +12,10 @@ pub use errors::JobError;
 pub use preflight::{check_npy_dir, check_run_inputs, max_structured_scale, structured_rank};
 pub use schema::*;
 pub use sweep::{count_points, expand_sweep, for_each_point, GridPoint, MAX_SWEEP_POINTS};
-pub use validate::{check_model_memory, estimated_bytes, parse_job, parse_value, validate};
+pub use validate::{
+    check_model_memory, estimated_bytes, estimated_bytes_for, parse_job, parse_value,
+    update_memory, validate, UpdateMemory,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -55,7 +58,7 @@ pub struct Checked {
     pub runs: u64,
     /// The model of the point with the largest memory estimate (the base model without sweep).
     pub largest: crate::model::ModelSpec,
-    /// Its memory estimate in bytes ([`estimated_bytes`]).
+    /// Its memory estimate in bytes ([`estimated_bytes_for`] its update).
     pub largest_bytes: u64,
 }
 
@@ -73,6 +76,12 @@ pub fn check_file(path: &Path) -> Result<Checked, JobError> {
     check(&job, path.parent().unwrap_or(Path::new("")))
 }
 
+/// The memory estimate of one run of `job` (model `spec`), for the update it will use.
+fn job_bytes(job: &Job, spec: &crate::model::ModelSpec) -> u64 {
+    let update = update_memory(job, spec.width, spec.layers, spec.activation);
+    estimated_bytes_for(spec, update)
+}
+
 fn check_with(
     job: &Job,
     base_dir: &Path,
@@ -81,7 +90,7 @@ fn check_with(
     let base = validate(job)?;
     if job.sweep.is_none() {
         check_run_inputs(job, &base, base_dir)?;
-        let bytes = estimated_bytes(&base);
+        let bytes = job_bytes(job, &base);
         return Ok(Checked {
             largest: base.clone(),
             base,
@@ -102,15 +111,14 @@ fn check_with(
                 e.message,
             )
         })?;
-        let bytes = estimated_bytes(&spec);
+        let bytes = job_bytes(&point.job, &spec);
         if largest.as_ref().is_none_or(|(b, _)| bytes > *b) {
             largest = Some((bytes, spec));
         }
         keep(point);
         Ok(())
     })?;
-    let (largest_bytes, largest) =
-        largest.unwrap_or_else(|| (estimated_bytes(&base), base.clone()));
+    let (largest_bytes, largest) = largest.unwrap_or_else(|| (job_bytes(job, &base), base.clone()));
     Ok(Checked {
         base,
         runs,

@@ -487,6 +487,20 @@ pub struct TrainSection {
     /// by path). See docs/job.md.
     #[serde(default)]
     pub update: crate::train::UpdateMode,
+    /// Threads inside this run (faer's parallel matrix products), 1..=1024, default 1. Results are
+    /// bit-identical whatever the count; only `1` keeps the step loop free of allocations. See
+    /// docs/job.md. Not written when 1, so that a job's hash (sweep records, `--resume`) is
+    /// the one it had before this field existed.
+    #[serde(default = "default_threads", skip_serializing_if = "is_one")]
+    pub threads: usize,
+}
+
+fn default_threads() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 fn default_max_steps() -> u64 {
@@ -511,6 +525,7 @@ impl Default for TrainSection {
             grad_path: GradPath::Auto,
             max_memory_gib: default_memory(),
             update: Default::default(),
+            threads: default_threads(),
         }
     }
 }

@@ -417,3 +417,58 @@ fn builtin_optimiser_sections_read_as_flat_structs_with_plugin_std_params() {
         r#"{"name":"adamw","lr":0.01,"beta1":0.8,"beta2":0.999,"eps":1e-8,"weight_decay":0.01}"#
     );
 }
+
+#[test]
+fn train_threads_is_checked_and_defaults_to_one() {
+    let job = parse_value(base()).unwrap();
+    assert_eq!(job.train.threads, 1);
+    for bad in [0, 1025] {
+        let e = error_of(with("train.threads", serde_json::json!(bad)));
+        assert!(e.contains("train.threads") && e.contains("1..=1024"), "{e}");
+    }
+    let ok = parse_value(with("train.threads", serde_json::json!(2))).unwrap();
+    assert!(validate(&ok).is_ok());
+}
+
+/// Wide fused GD runs are estimated at the fused update's memory, not at 6x the parameters:
+/// d = 8192, L = 3 fits the default 4 GiB limit fused, and the same job with the separate
+/// update is refused (it needs ~3x the 1.07 GB of parameters, measured in BENCHMARKS.md).
+#[test]
+fn wide_fused_jobs_are_estimated_at_the_fused_update() {
+    let mut v = base();
+    v["model"] = serde_json::json!({"classes": 10, "per_class": 5, "width": 8192, "layers": 3, "lambda": 0.001});
+    v["init"] = serde_json::json!({"name": "scaled"});
+    let job = parse_value(v.clone()).unwrap();
+    assert_eq!(
+        update_memory(&job, 8192, 3, crate::model::Activation::Linear),
+        UpdateMemory::Fused { state: false }
+    );
+    assert!(validate(&job).is_ok());
+    v["train"] = serde_json::json!({"update": "separate"});
+    let e = error_of(v.clone());
+    assert!(e.contains("train.max_memory_gib"), "{e}");
+    v["train"] = serde_json::json!({"update": "auto"});
+    v["model"]["width"] = serde_json::json!(512);
+    let job = parse_value(v).unwrap();
+    assert_eq!(
+        update_memory(&job, 512, 3, crate::model::Activation::Linear),
+        UpdateMemory::Separate
+    );
+}
+
+/// `train.threads` changes no result, so it is neither written when 1 nor part of a job's
+/// hash: sweeps recorded before the field existed, or resumed with another count, keep their
+/// finished runs.
+#[test]
+fn train_threads_is_left_out_of_the_job_hash() {
+    use crate::sweep::record::job_hash;
+    let one = parse_value(base()).unwrap();
+    let two = parse_value(with("train.threads", serde_json::json!(2))).unwrap();
+    assert!(!serde_json::to_string(&one).unwrap().contains("threads"));
+    assert!(serde_json::to_string(&two)
+        .unwrap()
+        .contains("\"threads\":2"));
+    assert_eq!(job_hash(&one), job_hash(&two));
+    let other = parse_value(with("train.max_steps", serde_json::json!(7))).unwrap();
+    assert_ne!(job_hash(&one), job_hash(&other));
+}

@@ -2,7 +2,7 @@
 //! then range checks that name the field and the allowed range.
 
 use super::errors::{from_serde, JobError};
-use super::schema::{BuiltinInit, InitChoice, Job, OptimizerChoice, Schedule};
+use super::schema::{BuiltinInit, BuiltinOptimizer, InitChoice, Job, OptimizerChoice, Schedule};
 use crate::model::{Activation, ModelSpec};
 
 /// Parse job text strictly. Unknown fields and wrong types are errors naming their path.
@@ -102,6 +102,13 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
     at_least("train.record_every", t.record_every, 1)?;
     finite_at_least("train.tol", t.tol, 0.0)?;
     finite_positive("train.max_memory_gib", t.max_memory_gib)?;
+    let most = crate::linalg::threads::MAX_THREADS;
+    if !(1..=most).contains(&t.threads) {
+        return Err(JobError::new(
+            "train.threads",
+            format!("must be in 1..={most}, got {}", t.threads),
+        ));
+    }
     let spec = super::data::validate_backbone(job, model_spec(job)?)?;
     validate_init(&job.init)?;
     validate_structured(&job.init, &spec)?;
@@ -128,6 +135,50 @@ struct Dims {
     d: u128,
     l: u128,
     relu: bool,
+    update: UpdateMemory,
+}
+
+/// What the d x d weights W_1..W_{L-1} cost during training, by update (`train.update`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateMemory {
+    /// Parameters, gradient, the second parameter buffer and up to two optimiser states: 6x.
+    Separate,
+    /// The fused step: the weights once, plus the momentum state when `state`; no gradient
+    /// and no second buffer (measured 1.02x the parameter bytes for GD at d = 8192,
+    /// BENCHMARKS.md).
+    Fused { state: bool },
+}
+
+/// The update a job's run will use, as [`crate::train::Trainer::fused_rule_for`] resolves it
+/// (built-in gd / sgd / momentum by name, linear, L >= 2, factored gradient; `auto` from
+/// width 1024), without building anything. Backbone runs always update separately.
+pub fn update_memory(
+    job: &Job,
+    width: usize,
+    layers: usize,
+    activation: Activation,
+) -> UpdateMemory {
+    use crate::train::{UpdateMode, FUSED_AUTO_WIDTH};
+    let factored = job.train.grad_path != crate::grad::GradPath::Layered
+        && activation == Activation::Linear
+        && layers >= 2
+        && job.backbone.is_none();
+    let state = match &job.optimizer {
+        OptimizerChoice::Builtin(BuiltinOptimizer::Gd(_) | BuiltinOptimizer::Sgd(_)) => Some(false),
+        OptimizerChoice::Builtin(BuiltinOptimizer::Momentum(_)) => Some(true),
+        _ => None,
+    };
+    let fused = factored
+        && state.is_some()
+        && match job.train.update {
+            UpdateMode::Separate => false,
+            UpdateMode::Fused => true,
+            UpdateMode::Auto => width >= FUSED_AUTO_WIDTH,
+        };
+    match state {
+        Some(state) if fused => UpdateMemory::Fused { state },
+        _ => UpdateMemory::Separate,
+    }
 }
 
 /// Refuse a model whose memory estimate exceeds the limit or the address space, before it is
@@ -175,6 +226,7 @@ pub fn check_model_memory(
             d: d as u128,
             l: l as u128,
             relu,
+            update: UpdateMemory::Separate,
         },
         max_gib,
     )
@@ -250,6 +302,7 @@ fn model_spec(job: &Job) -> Result<ModelSpec, JobError> {
         d: m.width as u128,
         l: m.layers as u128,
         relu: m.activation == Activation::Relu,
+        update: update_memory(job, m.width, m.layers, m.activation),
     };
     check_memory(dims, job.train.max_memory_gib)?;
     // Within the limit (and the address space): K, N fit in usize and can be allocated.
@@ -453,39 +506,63 @@ fn validate_plugin_ref(section: &str, plugin: &str, id: &str) -> Result<(), JobE
 /// trainer's second parameter buffer and optimiser state (up to two buffers), the gradient
 /// workspace, the end-of-run analysis, which materialises every d x N feature matrix, and the
 /// per-matrix and per-sample bookkeeping. Saturates at `u64::MAX` (a validated model is far
-/// below).
+/// below). This is the separate update's; [`estimated_bytes_for`] takes the update.
 pub fn estimated_bytes(spec: &ModelSpec) -> u64 {
+    estimated_bytes_for(spec, UpdateMemory::Separate)
+}
+
+/// As [`estimated_bytes`], for the update `update` (see [`update_memory`]).
+pub fn estimated_bytes_for(spec: &ModelSpec, update: UpdateMemory) -> u64 {
     let dims = Dims {
         k: spec.classes() as u128,
         n: spec.class_sizes.iter().map(|&n| n as u128).sum(),
         d: spec.width as u128,
         l: spec.layers as u128,
         relu: spec.activation == Activation::Relu,
+        update,
     };
     bytes_for(dims).map_or(u64::MAX, |b| u64::try_from(b).unwrap_or(u64::MAX))
 }
 
 /// The estimate of [`estimated_bytes`] in checked 128-bit arithmetic (`None` on overflow).
-fn bytes_for(Dims { k, n, d, l, relu }: Dims) -> Option<u128> {
+fn bytes_for(
+    Dims {
+        k,
+        n,
+        d,
+        l,
+        relu,
+        update,
+    }: Dims,
+) -> Option<u128> {
     let relu = u128::from(relu);
     let dn = d.checked_mul(n)?;
     let dd_layers = l.checked_sub(1)?.checked_mul(d.checked_mul(d)?)?;
     let kd = k.checked_mul(d)?;
     let kn = k.checked_mul(n)?;
-    let params = dn.checked_add(dd_layers)?.checked_add(kd)?;
+    let small = dn.checked_add(kd)?;
+    // Parameters, gradient, second buffer, optimiser states: 6 copies of every matrix for the
+    // separate update; the fused one keeps the d x d weights once (twice with momentum) and
+    // adds its own d x K factor buffers (two slots of 2L - 1, one transposed copy of W_L).
+    let copies = match update {
+        UpdateMemory::Separate => small.checked_add(dd_layers)?.checked_mul(6)?,
+        UpdateMemory::Fused { state } => small
+            .checked_mul(6)?
+            .checked_add(dd_layers.checked_mul(1 + u128::from(state))?)?
+            .checked_add(l.checked_mul(4)?.checked_mul(kd)?)?,
+    };
     let workspace = kn
         .checked_mul(2)?
         .checked_add(l.checked_mul(kd)?.checked_mul(2)?)?
         .checked_add(l.checked_sub(1)?.checked_mul(dn)?.checked_mul(1 + relu)?)?
         .checked_add(dn.checked_mul(2)?)?;
+    // The dense SVD of one d x max(N, d) matrix: its copy, the bidiagonalisation's workspace
+    // and faer's packing buffers, measured at ~3.5 copies (engine/tests/memory_estimate.rs).
     let analysis = l
         .checked_mul(dn)?
         .checked_mul(2)?
-        .checked_add(d.checked_mul(n.max(d))?.checked_mul(3)?)?;
-    let floats = params
-        .checked_mul(6)?
-        .checked_add(workspace)?
-        .checked_add(analysis)?;
+        .checked_add(d.checked_mul(n.max(d))?.checked_mul(4)?)?;
+    let floats = copies.checked_add(workspace)?.checked_add(analysis)?;
     // Labels and class sizes (8 bytes per sample and class), ~256 bytes per matrix.
     let bookkeeping = n
         .checked_add(k)?

@@ -13,12 +13,14 @@
 //! is the report for faer and [`xstate`] lets tests observe the register state directly.
 
 pub mod small;
+pub mod threads;
 pub mod xstate;
 
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 /// dst = alpha lhs rhs (`Accum::Replace`) or dst += alpha lhs rhs (`Accum::Add`), by faer,
-/// followed by [`clean_upper_state`].
+/// followed by [`clean_upper_state`]. With `Par::Rayon` the bits are those of `Par::Seq`
+/// ([`threads`]).
 #[inline]
 pub fn matmul(
     dst: MatMut<'_, f64>,
@@ -28,6 +30,7 @@ pub fn matmul(
     alpha: f64,
     par: Par,
 ) {
+    let par = threads::par_for(&dst, &lhs, par);
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
     clean_upper_state();
 }

@@ -187,3 +187,146 @@ fn no_engine_module_calls_faer_matmul_directly() {
         "call crate::linalg::matmul instead in: {hits:?}"
     );
 }
+
+/// `train.threads`: faer's parallel products give the sequential bits. Shapes straddle faer's
+/// tile sizes (24/48 rows, 4/8 columns), its 512-deep k blocks and its parallel threshold, in
+/// every transpose pattern and both accumulation modes; matrix-vector shapes included (they
+/// are run sequentially by `par_for`, whose parallel form in faer splits k).
+#[test]
+fn parallel_products_match_sequential_bits() {
+    let par2 = threads::par(2);
+    let mut checked = 0;
+    for &m in &[1usize, 33, 130, 1030] {
+        for &n in &[1usize, 5, 100, 257] {
+            for &k in &[1usize, 64, 600, 1100] {
+                if m * n * k > 40_000_000 {
+                    continue;
+                }
+                for (tl, tr) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let (a, b) = operands((m, k, n, tl, tr));
+                    let init = mat(m, n, 3);
+                    for accum in [Accum::Replace, Accum::Add] {
+                        let mut seq = init.clone();
+                        let mut par = init.clone();
+                        let (av, bv) = (view(&a, tl), view(&b, tr));
+                        matmul(seq.as_mut(), accum, av, bv, 0.75, Par::Seq);
+                        matmul(par.as_mut(), accum, av, bv, 0.75, par2);
+                        for j in 0..n {
+                            for i in 0..m {
+                                assert_eq!(
+                                    seq[(i, j)].to_bits(),
+                                    par[(i, j)].to_bits(),
+                                    "{m}x{k}x{n} tl={tl} tr={tr} at ({i},{j})"
+                                );
+                            }
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 300);
+}
+
+#[test]
+fn threads_map_to_faer_parallelism() {
+    assert!(matches!(threads::par(0), Par::Seq));
+    assert!(matches!(threads::par(1), Par::Seq));
+    assert_eq!(threads::par(3).degree(), 3);
+}
+
+/// Whole training runs at `train.threads` = 1 and 2 end with the same bits, on every update
+/// path (factored + separate, fused, layered ReLU) at sizes where faer's products do go
+/// parallel (m n k above its threshold of 32768 multiply-adds).
+#[test]
+fn training_bits_do_not_depend_on_the_thread_count() {
+    use crate::train::{TrainOptions, Trainer, UpdateMode};
+    let cases = [
+        (Activation::Linear, GradPath::Factored, UpdateMode::Separate),
+        (Activation::Linear, GradPath::Factored, UpdateMode::Fused),
+        (Activation::Relu, GradPath::Layered, UpdateMode::Separate),
+    ];
+    for (act, path, mode) in cases {
+        let spec = ModelSpec::balanced(10, 30, 160, 3, act, LossKind::CrossEntropy, 0.01);
+        let run = |threads: usize| {
+            let params = crate::init::initialise(
+                &spec,
+                &crate::job::BuiltinInit::Scaled(crate::job::ScaledInit {
+                    scale: 1.0,
+                    seed: 3,
+                    multiplier: 1.0,
+                }),
+                std::path::Path::new("."),
+            )
+            .unwrap();
+            let opts = TrainOptions {
+                max_steps: 15,
+                tol: 0.0,
+                record_every: 5,
+                path,
+                par: threads::par(threads),
+            };
+            let mut t =
+                Trainer::with_update(&spec, params, Box::new(crate::optim::Gd), 0.5, opts, mode)
+                    .unwrap();
+            for _ in 0..15 {
+                assert!(t.advance().unwrap());
+            }
+            let bits: Vec<u64> = t
+                .params()
+                .mats
+                .iter()
+                .flat_map(|m| {
+                    (0..m.ncols())
+                        .flat_map(move |j| (0..m.nrows()).map(move |i| m[(i, j)].to_bits()))
+                })
+                .collect();
+            (t.steps(), t.loss().loss.to_bits(), bits)
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.0, 15, "{act:?} {path:?} {mode:?}");
+        assert_eq!(one.1, two.1, "loss bits, {act:?} {path:?} {mode:?}");
+        assert!(one.2 == two.2, "parameter bits, {act:?} {path:?} {mode:?}");
+    }
+}
+
+/// Why `par_for` keeps matrix-vector products sequential: faer's parallel column-major matvec
+/// splits the inner sum across threads, which changes the bits (if a future faer stops doing
+/// so, this fails and the restriction can go).
+#[test]
+fn faer_parallel_matvec_splits_the_inner_sum() {
+    let (m, k) = (64, 20_000);
+    let a = mat(m, k, 5);
+    let x = mat(k, 1, 6);
+    let mut seq = Mat::<f64>::zeros(m, 1);
+    let mut par = Mat::<f64>::zeros(m, 1);
+    faer::linalg::matmul::matmul(
+        seq.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        x.as_ref(),
+        1.0,
+        Par::Seq,
+    );
+    faer::linalg::matmul::matmul(
+        par.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        x.as_ref(),
+        1.0,
+        threads::par(2),
+    );
+    clean_upper_state();
+    assert!((0..m).any(|i| seq[(i, 0)].to_bits() != par[(i, 0)].to_bits()));
+    // Through the wrapper, the same bits.
+    matmul(
+        par.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        x.as_ref(),
+        1.0,
+        threads::par(2),
+    );
+    assert!((0..m).all(|i| seq[(i, 0)].to_bits() == par[(i, 0)].to_bits()));
+}

@@ -99,7 +99,11 @@ pub fn job_seed(job: &Job) -> Option<u64> {
 /// A stable 64-bit FNV-1a hash (16 hex digits) of the job's canonical JSON (every default filled
 /// in, fields in declaration order). Two jobs with the same hash ran the same computation.
 pub fn job_hash(job: &Job) -> String {
-    let text = serde_json::to_string(job).expect("job serialises");
+    // `train.threads` does not change any result (bit-identical at every count): leave it out,
+    // so that a sweep resumed with another thread count keeps its finished runs.
+    let mut job = job.clone();
+    job.train.threads = 1;
+    let text = serde_json::to_string(&job).expect("job serialises");
     fnv1a(text.as_bytes())
 }
 

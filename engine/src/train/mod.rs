@@ -16,7 +16,7 @@ pub mod checkpoint;
 pub mod fused;
 mod objective;
 
-pub use fused::{FusedRule, UpdateMode};
+pub use fused::{FusedRule, UpdateMode, FUSED_AUTO_WIDTH};
 pub use objective::Objective;
 
 /// How a run ended.

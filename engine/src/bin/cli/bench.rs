@@ -60,6 +60,13 @@ pub struct BenchArgs {
     /// --scaling: skip the analysis (step time and training memory only).
     #[arg(long)]
     no_analysis: bool,
+    /// `train.threads` to time (comma-separated: each setting is timed at every count in turn,
+    /// in this one process; --scaling uses the first).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    threads: Vec<usize>,
+    /// Repeat the timings this many times (alternating thread counts within each round).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Internal: measure one width in this process and print its JSON line.
     #[arg(long, hide = true)]
     scaling_child: Option<usize>,
@@ -93,6 +100,7 @@ fn scaling(a: &BenchArgs) -> Result<(), Failure> {
             &analysis,
             !a.no_analysis,
             a.low_rank_start,
+            a.threads[0],
         )
         .map_err(Failure::Runtime)?;
         p.peak_bytes = ufm::bench::peak_rss_bytes();
@@ -139,6 +147,8 @@ fn scaling(a: &BenchArgs) -> Result<(), Failure> {
                 &a.update,
                 "--spectrum",
                 &a.spectrum,
+                "--threads",
+                &a.threads[0].to_string(),
             ]);
         if a.no_analysis {
             cmd.arg("--no-analysis");
@@ -186,6 +196,15 @@ fn scaling(a: &BenchArgs) -> Result<(), Failure> {
 }
 
 pub fn bench(a: BenchArgs) -> Result<(), Failure> {
+    let most = ufm::linalg::threads::MAX_THREADS;
+    if a.threads.is_empty() || a.threads.iter().any(|&t| !(1..=most).contains(&t)) {
+        return Err(Failure::Input(format!(
+            "--threads: every count must be in 1..={most}"
+        )));
+    }
+    if a.rounds == 0 {
+        return Err(Failure::Input("--rounds: must be >= 1, got 0".into()));
+    }
     if a.scaling || a.scaling_child.is_some() {
         return scaling(&a);
     }
@@ -247,8 +266,16 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
             m.cpu, m.simd, m.simd_detected, m.load
         );
         println!(
-            "{:<8} {:<9} {:>7} {:>9} {:>11} {:>13} {:>14}",
-            "setting", "path", "steps", "seconds", "steps/s", "steps/cpu-s", "loss"
+            "{:<8} {:<9} {:>7} {:>7} {:>9} {:>11} {:>13} {:>14} {:>14}",
+            "setting",
+            "path",
+            "threads",
+            "steps",
+            "seconds",
+            "steps/s",
+            "steps/cpu-s",
+            "all-cpu ms/st",
+            "loss"
         );
     }
     for s in chosen {
@@ -257,21 +284,33 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
             Some(n) => n,
             None => {
                 // Calibrate: time a few steps, then aim for about one second.
-                let probe = measure(&s, params.clone(), 3, reference);
+                let probe = measure(&s, params.clone(), 3, reference, a.threads[0]);
                 ((3.0 / probe.seconds.max(1e-9)) as u64).clamp(3, 200_000)
             }
         };
-        let r = measure(&s, params, steps, reference);
-        if a.json {
-            println!(
-                "{}",
-                serde_json::to_string(&r).map_err(|e| Failure::Runtime(e.to_string()))?
-            );
-        } else {
-            println!(
-                "{:<8} {:<9} {:>7} {:>9.3} {:>11.1} {:>13.1} {:>14.10}",
-                r.setting, r.path, r.steps, r.seconds, r.steps_per_sec, r.steps_per_cpu_sec, r.loss
-            );
+        for _ in 0..a.rounds {
+            for &t in &a.threads {
+                let r = measure(&s, params.clone(), steps, reference, t);
+                if a.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string(&r).map_err(|e| Failure::Runtime(e.to_string()))?
+                    );
+                } else {
+                    println!(
+                        "{:<8} {:<9} {:>7} {:>7} {:>9.3} {:>11.1} {:>13.1} {:>14.3} {:>14.10}",
+                        r.setting,
+                        r.path,
+                        r.threads,
+                        r.steps,
+                        r.seconds,
+                        r.steps_per_sec,
+                        r.steps_per_cpu_sec,
+                        r.process_cpu_seconds * 1e3 / r.steps.max(1) as f64,
+                        r.loss
+                    );
+                }
+            }
         }
     }
     Ok(())
