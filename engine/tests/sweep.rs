@@ -537,3 +537,63 @@ fn plot_reads_diverged_runs_with_null_metrics() {
     );
     ok(&ufm(&["plot", s(&out)]));
 }
+
+/// The text lines of an SVG (plotters writes each label on its own line between tags).
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    svg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('<'))
+        .map(String::from)
+        .collect()
+}
+
+/// Sweep plots label what was swept: a sweep over seeds only is "all runs" (it was drawn as a
+/// point labelled "null"), and a numeric axis is padded in proportion to its span (lr 0.1 and
+/// 0.2 were drawn on an axis from -0.4 to 0.7).
+#[test]
+fn sweep_plots_label_seed_only_sweeps_and_pad_axes_to_their_span() {
+    let dir = tmp("plot-labels");
+    let mut job = serde_json::json!({
+        "schema_version": 1, "name": "labels",
+        "model": {"classes": 4, "per_class": 2, "width": 6, "layers": 2, "lambda": 0.01},
+        "init": {"name": "scaled", "scale": 2.0, "seed": 0},
+        "optimizer": {"name": "gd", "lr": 0.5},
+        "train": {"max_steps": 50, "tol": 0, "record_every": 50},
+        "sweep": {"init.seed": {"range": [0, 3]}}
+    });
+    for (name, sweep) in [
+        ("seeds", serde_json::json!({"init.seed": {"range": [0, 3]}})),
+        (
+            "lr",
+            serde_json::json!({"optimizer.lr": [0.1, 0.2], "init.seed": {"range": [0, 2]}}),
+        ),
+    ] {
+        job["sweep"] = sweep;
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, job.to_string()).unwrap();
+        let out = dir.join(name);
+        ok(&ufm(&["sweep", s(&path), "--out", s(&out)]));
+        ok(&ufm(&["plot", s(&out)]));
+        for plot in ["p_dnc.svg", "rank.svg", "rank_histogram.svg"] {
+            let texts = svg_texts(&out.join("plots").join(plot));
+            assert!(
+                !texts.iter().any(|t| t.contains("null")),
+                "{name} {plot}: {texts:?}"
+            );
+            if name == "seeds" && plot != "rank_histogram.svg" {
+                assert!(
+                    texts.iter().any(|t| t == "all runs"),
+                    "{name} {plot}: {texts:?}"
+                );
+            }
+            if name == "lr" && plot != "rank_histogram.svg" {
+                // No tick below 0: the axis spans about 0.09 .. 0.21.
+                let negative = texts
+                    .iter()
+                    .any(|t| t.starts_with('-') && t.parse::<f64>().is_ok());
+                assert!(!negative, "{name} {plot}: {texts:?}");
+            }
+        }
+    }
+}

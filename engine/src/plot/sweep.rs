@@ -58,7 +58,12 @@ fn layout(summary: &Summary) -> Result<Layout, String> {
         let x = if numeric {
             xv.as_f64().unwrap_or(0.0)
         } else {
-            let l = label(xv);
+            // A sweep over seeds only has no grouping key: its one setting is "all runs".
+            let l = if group_by.is_empty() {
+                x_key.clone()
+            } else {
+                label(xv)
+            };
             match categories.iter().position(|c| *c == l) {
                 Some(i) => i as f64,
                 None => {
@@ -102,7 +107,18 @@ fn layout(summary: &Summary) -> Result<Layout, String> {
         lo /= 1.4;
         hi *= 1.4;
     } else {
-        let pad = ((hi - lo) * 0.06).max(0.5);
+        // Categories sit at 0, 1, ..: half a slot each side. Numbers: 8% of the span (a fixed
+        // 0.5 put lr values 0.1 and 0.2 on an axis from -0.4 to 0.7); a single value: 25% of it.
+        let span = hi - lo;
+        let pad = if !numeric {
+            0.5
+        } else if span > 0.0 {
+            span * 0.08
+        } else if lo != 0.0 {
+            lo.abs() * 0.25
+        } else {
+            0.5
+        };
         lo -= pad;
         hi += pad;
     }
@@ -439,7 +455,16 @@ fn histogram(
             .x_desc("rank of Z")
             .y_desc("runs")
             .light_line_style(WHITE)
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            // Counts are whole runs: ticks on integers only (with few runs, plotters' default
+            // ticks at 0.5 steps printed as "2, 2, 1, 1, 0").
+            .y_labels((y_max.floor() as usize + 1).min(11))
+            .y_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 {
+                    format!("{}", v.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
             .x_labels(max_rank + 2)
             .x_label_formatter(&|v| {
                 if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
@@ -467,11 +492,7 @@ fn histogram(
                     ));
                 }
             }
-            let legend = if lay.categories.is_none()
-                && lay.pts.len() == 1
-                && lay.series_key.is_none()
-                && lay.x_key == "all runs"
-            {
+            let legend = if lay.x_key == "all runs" {
                 "all runs".to_string()
             } else {
                 format!("{} = {}", lay.x_key, x_label(x))
