@@ -124,7 +124,7 @@ fn training_steps_allocate_nothing() {
 
 #[test]
 fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
-    let cases: [(&str, serde_json::Value, Option<usize>); 7] = [
+    let cases: [(&str, serde_json::Value, Option<usize>); 9] = [
         ("gd", serde_json::json!({}), None),
         ("sgd", serde_json::json!({}), Some(7)),
         ("sgd", serde_json::json!({}), Some(20)),
@@ -132,6 +132,9 @@ fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
         ("nesterov", serde_json::json!({}), None),
         ("adam", serde_json::json!({}), None),
         ("adamw", serde_json::json!({}), None),
+        // The multi-stage gradient-flow integrator (stages, evaluations, control, retries).
+        ("flow", serde_json::json!({}), None),
+        ("flow", serde_json::json!({"method": "bs32"}), None),
     ];
     for (id, params, batch) in cases {
         for (act, path) in [
@@ -220,6 +223,63 @@ fn fused_steps_allocate_nothing() {
         assert_eq!(
             n, 0,
             "{n} allocations in 20 fused steps ({name}, batch {batch:?})"
+        );
+    }
+}
+
+#[test]
+fn record_step_measurements_allocate_nothing() {
+    // What a record step adds to the step loop (the logit structure of the curve row: class
+    // means, a Jacobi SVD, the structure identification, the family distance) runs in buffers
+    // the trainer allocated up front: linear (factored and fused) and ReLU models.
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for (act, layers, fused) in [
+        (Activation::Linear, 1, false),
+        (Activation::Linear, 3, false),
+        (Activation::Linear, 3, true),
+        (Activation::Relu, 3, false),
+    ] {
+        let spec = ModelSpec::balanced(5, 4, 24, layers, act, LossKind::CrossEntropy, 1e-3);
+        let params = Params {
+            mats: spec
+                .shapes()
+                .iter()
+                .enumerate()
+                .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
+                .collect(),
+        };
+        let opts = TrainOptions {
+            max_steps: 100,
+            tol: 0.0,
+            record_every: 1000,
+            path: if act == Activation::Relu {
+                GradPath::Layered
+            } else {
+                GradPath::Factored
+            },
+            par: faer::Par::Seq,
+        };
+        let mode = if fused {
+            ufm::train::UpdateMode::Fused
+        } else {
+            ufm::train::UpdateMode::Separate
+        };
+        let mut t = Trainer::with_update(&spec, params, Box::new(Gd), 0.1, opts, mode).unwrap();
+        assert!(t.advance().unwrap());
+        assert!(t.measure_logits().is_some());
+        COUNT.store(0, Ordering::SeqCst);
+        MEASURING.with(|m| m.set(true));
+        ARMED.store(true, Ordering::SeqCst);
+        for _ in 0..5 {
+            assert!(t.advance().unwrap());
+            assert!(t.measure_logits().is_some());
+        }
+        ARMED.store(false, Ordering::SeqCst);
+        MEASURING.with(|m| m.set(false));
+        let n = COUNT.load(Ordering::SeqCst);
+        assert_eq!(
+            n, 0,
+            "{n} allocations in 5 record-step measurements ({act:?}, L={layers}, fused {fused})"
         );
     }
 }

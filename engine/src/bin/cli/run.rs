@@ -126,6 +126,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         RunError::Runtime(m) => Failure::Runtime(m),
     })?;
     writing(&pb);
+    ufm::run::write_extras(&out, &output).map_err(Failure::Runtime)?;
     ufm::report::write_run(&out, &output.result, &output.curve, &output.params)
         .map_err(Failure::Runtime)?;
     pb.finish_and_clear();
