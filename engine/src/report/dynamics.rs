@@ -90,7 +90,7 @@ pub fn curve_line(r: &CurveRow) -> String {
 }
 
 /// spectra.csv (`train.record_spectra`): `step,matrix,index,value`, one line per singular value.
-pub fn spectra_csv(spectra: &[(u64, Vec<Vec<f64>>)], layers: usize) -> String {
+pub fn spectra_csv(spectra: &[crate::train::SpectraRow], layers: usize) -> String {
     let names = crate::model::Params::names(layers);
     let mut s = String::from("step,matrix,index,value\n");
     for (step, mats) in spectra {

@@ -37,6 +37,9 @@ pub enum Status {
     Failed,
 }
 
+/// One record step of `train.record_spectra`: the step and the singular values of H1, W_1..W_L.
+pub type SpectraRow = (u64, Vec<Vec<f64>>);
+
 /// One row of curve.csv.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurveRow {
@@ -134,7 +137,9 @@ pub struct Trainer {
     /// Alignment of the step-0 class-mean logits (set when step 0 is recorded).
     initial_alignment: Option<Alignment>,
     /// Singular values of every matrix at every record step (`train.record_spectra`).
-    spectra: Option<Vec<(u64, Vec<Vec<f64>>)>>,
+    spectra: Option<Vec<SpectraRow>>,
+    /// Why the last multi-stage step failed (it returns `Ok(false)`), for the run's message.
+    staged_failure: Option<String>,
 }
 
 impl Trainer {
@@ -282,6 +287,7 @@ impl Trainer {
             probe: ufm.then(|| Box::new(LogitProbe::new(spec, 1e-6))),
             initial_alignment: None,
             spectra: None,
+            staged_failure: None,
         };
         t.loss = t.evaluate();
         t.window_start = t.loss.loss;
@@ -382,7 +388,7 @@ impl Trainer {
     }
 
     /// The recorded spectra: (step, singular values of H1, W_1, .., W_L).
-    pub fn spectra(&self) -> Option<&[(u64, Vec<Vec<f64>>)]> {
+    pub fn spectra(&self) -> Option<&[SpectraRow]> {
         self.spectra.as_deref()
     }
 
@@ -725,11 +731,17 @@ impl Trainer {
             let start = &self.bufs[self.cur];
             self.loss = self.ws.loss_and_grad(&self.spec, start, &mut self.grad);
             dt = proposal.min(remaining);
-            if !(dt > 0.0) || dt < 1e-14 * self.time.max(1.0) {
+            if dt.is_nan() || dt <= 0.0 || dt < 1e-14 * self.time.max(1.0) {
                 break;
             }
         }
         self.next_dt = dt;
+        self.staged_failure = Some(format!(
+            "step {}: no step size accepted (200 rejections in a row or the step size underflowed, last tried {dt:e}); kept the state of step {} (time {})",
+            self.step + 1,
+            self.step,
+            self.time
+        ));
         Ok(false)
     }
 
@@ -821,11 +833,13 @@ impl Trainer {
             match self.advance() {
                 Ok(true) => {}
                 Ok(false) => {
-                    message = Some(format!(
-                        "non-finite loss at step {}; kept the state of step {}",
-                        self.step + 1,
-                        self.step
-                    ));
+                    message = Some(self.staged_failure.take().unwrap_or_else(|| {
+                        format!(
+                            "non-finite loss at step {}; kept the state of step {}",
+                            self.step + 1,
+                            self.step
+                        )
+                    }));
                     break Status::Diverged;
                 }
                 Err(e) => {

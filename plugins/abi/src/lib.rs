@@ -126,6 +126,7 @@ pub struct UfmOptimizerVtable {
     /// at; the last stage (S - 1) writes the proposed new parameters and adds the sum of the
     /// squared scaled local errors of this matrix to `*err_sq`. `state` as for `update` (the
     /// rule keeps y0 and its stage derivatives there).
+    #[allow(clippy::type_complexity)]
     pub stage: Option<
         unsafe extern "C" fn(
             cfg: *const c_void,
