@@ -104,6 +104,12 @@ typedef enum {
   UFM_ARRAY_LOGIT_SINGULAR_VALUES = 1,
   // K x K: column c is the mean logit vector of class c (`logits.class_means[c]`).
   UFM_ARRAY_CLASS_MEAN_LOGITS = 2,
+  // rows x 11: one row per curve.csv row, the logit structure over time (docs/results.md):
+  // step, time, logit_rank, logit_sv1, logit_sv2, logit_sv3, simplex_cosine, pairs p and
+  // simplex size q of the identified structure (both -1 for `other`), family_distance,
+  // nearest_pairs. NaN where curve.csv leaves a cell empty (a value that does not exist, or
+  // a backbone run, whose rows have no logit columns).
+  UFM_ARRAY_DYNAMICS = 3,
 } ufm_array;
 
 // Which neural-collapse metric `ufm_nc_metric` computes.

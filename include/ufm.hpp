@@ -124,7 +124,7 @@ public:
         detail::check(ufm_result_write, cget(), dir.c_str());
     }
     /// UFM_ARRAY_CURVE (rows x 5), UFM_ARRAY_LOGIT_SINGULAR_VALUES (K x 1),
-    /// UFM_ARRAY_CLASS_MEAN_LOGITS (K x K, column c = class c).
+    /// UFM_ARRAY_CLASS_MEAN_LOGITS (K x K, column c = class c), UFM_ARRAY_DYNAMICS (rows x 11).
     Matrix array(ufm_array which) const {
         std::size_t r = 0, c = 0;
         detail::check(ufm_result_array_shape, cget(), static_cast<int32_t>(which), &r, &c);

@@ -27,7 +27,9 @@
 #define UFM_PLUGIN_ABI_MAJOR 1
 
 // The ABI minor version: compatible additions (fields appended to the end of a struct).
-#define UFM_PLUGIN_ABI_MINOR 0
+// 1: the optimiser vtable's `stages`, `stage` and `control` (multi-stage rules such as
+// Runge-Kutta integrators, which need several gradient evaluations per step).
+#define UFM_PLUGIN_ABI_MINOR 1
 
 // Success.
 #define UFM_PLUGIN_OK 0
@@ -106,6 +108,40 @@ typedef struct ufm_optimizer_vtable {
                     size_t state_len,
                     char *err,
                     size_t err_cap);
+  // ABI minor >= 1, optional (NULL, or a value <= 1: the rule uses `update`). The number S of
+  // stages of one step of a multi-stage rule: the host then calls `stage` S times per matrix
+  // and step, with the gradient at the point the previous stage wrote, and `control` once
+  // per step.
+  uint32_t (*stages)(const void *cfg);
+  // ABI minor >= 1 (required when `stages` returns S > 1). Stage `stage` (0..S) of step `step`
+  // with step size `lr`. On entry to stage 0 `param` holds the step's start y0 and `grad` the
+  // gradient there; at stage s > 0 `grad` is the gradient at the point `param` holds (what
+  // stage s - 1 wrote). The stage writes into `param` the next point the host must evaluate
+  // at; the last stage (S - 1) writes the proposed new parameters and adds the sum of the
+  // squared scaled local errors of this matrix to `*err_sq`. `state` as for `update` (the
+  // rule keeps y0 and its stage derivatives there).
+  int32_t (*stage)(const void *cfg,
+                   uint64_t step,
+                   double lr,
+                   uint32_t stage,
+                   struct ufm_plugin_matrix param,
+                   struct ufm_plugin_const_matrix grad,
+                   double *state,
+                   size_t state_len,
+                   double *err_sq,
+                   char *err,
+                   size_t err_cap);
+  // ABI minor >= 1 (required when `stages` returns S > 1). After the last stage of a step:
+  // `err_rms` = sqrt(sum of every matrix's `err_sq` / number of parameters) (+infinity when a
+  // stage point had a non-finite loss). Sets `*accept` (1: keep the proposed parameters, 0:
+  // the host restores the step's start) and `*next_lr`, the step size to try next.
+  int32_t (*control)(const void *cfg,
+                     double lr,
+                     double err_rms,
+                     int32_t *accept,
+                     double *next_lr,
+                     char *err,
+                     size_t err_cap);
 } ufm_optimizer_vtable;
 
 // An initialiser: fills each parameter matrix (0 = H1, l = W_l) from a seed.

@@ -22,6 +22,19 @@ pub struct RunOutput {
     pub result: RunResult,
     pub curve: Vec<CurveRow>,
     pub params: Params,
+    /// spectra.csv text (`train.record_spectra`).
+    pub spectra: Option<String>,
+}
+
+/// Write the optional extra files of a run (spectra.csv) into `dir` (call before
+/// [`crate::report::write_run`], whose result.json marks the folder complete).
+pub fn write_extras(dir: &Path, output: &RunOutput) -> Result<(), Error> {
+    if let Some(text) = &output.spectra {
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+        let path = dir.join("spectra.csv");
+        crate::io::write_atomic(&path, text.as_bytes()).map_err(|e| Error::write(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Build the initial parameters a job asks for (for a backbone run: the trainable layout of
@@ -190,7 +203,13 @@ fn build_trainer(
             Trainer::with_objective(spec, params, objective, optimizer, lr, opts)
         }
     };
-    let mut trainer = trainer.with_schedule(schedule);
+    let mut trainer = trainer
+        .with_schedule(schedule)
+        .with_rank_tol(job.analysis.rank_tol)
+        .with_spectra(t.record_spectra);
+    if let Some(m) = t.max_time {
+        trainer.set_max_time(m);
+    }
     if let Some(b) = batch {
         trainer = trainer.with_batches(b, run_seed(job));
     }
@@ -265,6 +284,8 @@ pub fn execute_checkpointed(
     if ck.resume {
         let c = crate::train::checkpoint::read(ck.dir, &key).map_err(Error::Input)?;
         trainer.restore(c).map_err(Error::Input)?;
+        crate::report::dynamics::read_checkpoint_side(ck.dir, &mut trainer)
+            .map_err(Error::Input)?;
     }
     let max = job.train.max_steps;
     let mut seconds = 0.0;
@@ -279,12 +300,15 @@ pub fn execute_checkpointed(
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
             crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
                 .map_err(Error::Runtime)?;
+            crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer)
+                .map_err(Error::Runtime)?;
             continue;
         }
         break o;
     };
     trainer.set_max_steps(max);
     crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key).map_err(Error::Runtime)?;
+    crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }
@@ -417,10 +441,18 @@ fn analyse_into(
         structure,
         hessian,
         notes,
+        dynamics: crate::report::DynamicsReport::from_curve(
+            trainer.curve(),
+            outcome.status,
+            trainer.initial_alignment(),
+        ),
     };
     RunOutput {
         result,
         curve: trainer.curve().to_vec(),
         params,
+        spectra: trainer
+            .spectra()
+            .map(|s| crate::report::dynamics::spectra_csv(s, trainer.spec().layers)),
     }
 }

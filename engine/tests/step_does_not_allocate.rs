@@ -83,7 +83,7 @@ fn training_steps_allocate_nothing() {
 
 #[test]
 fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
-    let cases: [(&str, serde_json::Value, Option<usize>); 7] = [
+    let cases: [(&str, serde_json::Value, Option<usize>); 9] = [
         ("gd", serde_json::json!({}), None),
         ("sgd", serde_json::json!({}), Some(7)),
         ("sgd", serde_json::json!({}), Some(20)),
@@ -91,6 +91,9 @@ fn every_shipped_optimizer_and_minibatches_allocate_nothing() {
         ("nesterov", serde_json::json!({}), None),
         ("adam", serde_json::json!({}), None),
         ("adamw", serde_json::json!({}), None),
+        // The multi-stage gradient-flow integrator (stages, evaluations, control, retries).
+        ("flow", serde_json::json!({}), None),
+        ("flow", serde_json::json!({"method": "bs32"}), None),
     ];
     for (id, params, batch) in cases {
         for (act, path) in [
@@ -186,6 +189,58 @@ fn fused_steps_allocate_nothing() {
         assert_eq!(
             n, 0,
             "{n} allocations in 20 fused steps ({name}, batch {batch:?})"
+        );
+    }
+}
+
+#[test]
+fn record_step_measurements_allocate_nothing() {
+    // What a record step adds to the step loop (the logit structure of the curve row: class
+    // means, a Jacobi SVD, the structure identification, the family distance) runs in buffers
+    // the trainer allocated up front: linear (factored and fused) and ReLU models.
+    for (act, layers, fused) in [
+        (Activation::Linear, 1, false),
+        (Activation::Linear, 3, false),
+        (Activation::Linear, 3, true),
+        (Activation::Relu, 3, false),
+    ] {
+        let spec = ModelSpec::balanced(5, 4, 24, layers, act, LossKind::CrossEntropy, 1e-3);
+        let params = Params {
+            mats: spec
+                .shapes()
+                .iter()
+                .enumerate()
+                .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
+                .collect(),
+        };
+        let opts = TrainOptions {
+            max_steps: 100,
+            tol: 0.0,
+            record_every: 1000,
+            path: if act == Activation::Relu {
+                GradPath::Layered
+            } else {
+                GradPath::Factored
+            },
+            par: faer::Par::Seq,
+        };
+        let mode = if fused {
+            ufm_engine::train::UpdateMode::Fused
+        } else {
+            ufm_engine::train::UpdateMode::Separate
+        };
+        let mut t = Trainer::with_update(&spec, params, Box::new(Gd), 0.1, opts, mode).unwrap();
+        assert!(t.advance().unwrap());
+        assert!(t.measure_logits().is_some());
+        let n = counting_alloc::count(|| {
+            for _ in 0..5 {
+                assert!(t.advance().unwrap());
+                assert!(t.measure_logits().is_some());
+            }
+        });
+        assert_eq!(
+            n, 0,
+            "{n} allocations in 5 record-step measurements ({act:?}, L={layers}, fused {fused})"
         );
     }
 }

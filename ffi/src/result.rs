@@ -80,6 +80,50 @@ pub enum ufm_array {
     UFM_ARRAY_LOGIT_SINGULAR_VALUES = 1,
     /// K x K: column c is the mean logit vector of class c (`logits.class_means[c]`).
     UFM_ARRAY_CLASS_MEAN_LOGITS = 2,
+    /// rows x 11: one row per curve.csv row, the logit structure over time (docs/results.md):
+    /// step, time, logit_rank, logit_sv1, logit_sv2, logit_sv3, simplex_cosine, pairs p and
+    /// simplex size q of the identified structure (both -1 for `other`), family_distance,
+    /// nearest_pairs. NaN where curve.csv leaves a cell empty (a value that does not exist, or
+    /// a backbone run, whose rows have no logit columns).
+    UFM_ARRAY_DYNAMICS = 3,
+}
+
+/// The columns of `UFM_ARRAY_DYNAMICS` for one curve row.
+fn dynamics_row(row: &engine::train::CurveRow) -> [f64; 11] {
+    let nan = f64::NAN;
+    match &row.logits {
+        Some(l) => {
+            let (p, q) = l
+                .structure
+                .map_or((-1.0, -1.0), |(p, q)| (p as f64, q as f64));
+            [
+                row.step as f64,
+                row.time,
+                l.rank as f64,
+                l.sv[0],
+                l.sv[1],
+                l.sv[2],
+                l.simplex_cosine,
+                p,
+                q,
+                l.family_distance,
+                l.nearest_pairs as f64,
+            ]
+        }
+        None => [
+            row.step as f64,
+            row.time,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+        ],
+    }
 }
 
 fn result<'a>(r: *const ufm_result) -> Res<&'a ufm_result> {
@@ -102,8 +146,11 @@ fn array(r: &ufm_result, which: i32) -> Res<Mat<f64>> {
             let k = cm.len();
             Ok(Mat::from_fn(k, k, |i, j| cm[j][i]))
         }
+        3 => Ok(Mat::from_fn(o.curve.len(), 11, |i, j| {
+            dynamics_row(&o.curve[i])[j]
+        })),
         _ => Err(Error::arg(format!(
-            "which: not a ufm_array value (0..=2), got {which}"
+            "which: not a ufm_array value (0..=3), got {which}"
         ))),
     }
 }

@@ -478,6 +478,37 @@ fn run_step_cancel_and_result() {
     );
     assert_eq!(curve[0], 0.0);
     assert_eq!(curve[nc], 50.0);
+    // The dynamics array: one row per curve row, the same numbers as the curve's logit
+    // columns and the result JSON's structure at the final row.
+    let (mut dr, mut dc) = (0, 0);
+    ufm_result_array_shape(r, 3, &mut dr, &mut dc, &mut err);
+    assert_eq!((dr, dc), (nr, 11));
+    let mut dynamics = vec![0.0; dr * dc];
+    assert_eq!(
+        ufm_result_array(r, 3, view(&mut dynamics, dr, dc), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let row = |i: usize, j: usize| dynamics[i * dc + j];
+    for i in 0..dr {
+        assert_eq!(row(i, 0), curve[i * nc], "step column");
+    }
+    // The trainer was moved by ufm_trainer_step after its last curve row (step 100 of 107):
+    // check the rows' consistency (K = 4) and the step-0 row against the JSON's initial
+    // alignment.
+    for i in 0..dr {
+        let (p, q) = (row(i, 7), row(i, 8));
+        assert!(
+            (p == -1.0 && q == -1.0) || (p >= 0.0 && 2.0 * p + q == 4.0),
+            "{p} {q}"
+        );
+        assert!((-1.0..=1.0).contains(&row(i, 6)));
+        assert!(row(i, 2) <= 3.0, "centred rank <= K - 1");
+        assert!(row(i, 3) >= row(i, 4) && row(i, 4) >= row(i, 5));
+    }
+    assert_eq!(
+        row(0, 6),
+        v["dynamics"]["initial"]["simplex_cosine"].as_f64().unwrap()
+    );
     ufm_result_array_shape(r, 2, &mut nr, &mut nc, &mut err);
     assert_eq!((nr, nc), (4, 4));
     let mut small = vec![0.0; 9];

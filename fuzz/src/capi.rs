@@ -597,7 +597,7 @@ impl Fuzzer<'_> {
                 }
                 18 | 19 => {
                     let r = self.handle(1);
-                    let which = self.rng.range(0, 4) as i32 - 1;
+                    let which = self.rng.range(0, 5) as i32 - 1;
                     let (mut nr, mut nc) = (0usize, 0usize);
                     let nrp = self.out(&mut nr);
                     let ncp = self.out(&mut nc);

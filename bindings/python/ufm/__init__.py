@@ -451,6 +451,12 @@ class Result(_Handle):
         """K x K, column c = mean logit vector of class c."""
         return self._array(2)
 
+    def dynamics(self) -> np.ndarray:
+        """rows x 11, one per curve row: step, time, logit_rank, logit_sv1..3, simplex_cosine,
+        pairs, simplex_size (-1, -1 for `other`), family_distance, nearest_pairs (NaN where
+        curve.csv is empty). The commitment step is in json()["dynamics"]."""
+        return self._array(3)
+
 
 def singular_values(m) -> np.ndarray:
     a = _input(m)

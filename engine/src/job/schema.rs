@@ -246,6 +246,10 @@ tagged_by_name!(
         Adam(AdamConfig) = "adam",
         /// AdamW: Adam with decoupled weight decay.
         Adamw(AdamwConfig) = "adamw",
+        /// The gradient flow dW/dt = -grad L, integrated by an adaptive embedded Runge-Kutta
+        /// pair; `lr` is the first step size tried (the controller adapts it), curve.csv's
+        /// `time` column the flow time. No schedule.
+        Flow(FlowConfig) = "flow",
     }
 );
 
@@ -372,6 +376,39 @@ impl<R: JsonSchema> JsonSchema for RuleConfig<R> {
     }
 }
 
+fn flow_rtol() -> f64 {
+    1e-6
+}
+fn flow_atol() -> f64 {
+    1e-9
+}
+
+/// `flow`: see docs/job.md (why these tolerances).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowConfig {
+    /// The first step size tried (> 0); the error control adapts it.
+    pub lr: f64,
+    /// Relative local error tolerance, in (0, 1).
+    #[serde(default = "flow_rtol")]
+    pub rtol: f64,
+    /// Absolute local error tolerance, >= 0.
+    #[serde(default = "flow_atol")]
+    pub atol: f64,
+    /// `dopri5` (Dormand-Prince 5(4), the default) or `bs32` (Bogacki-Shampine 3(2)).
+    #[serde(default)]
+    pub method: FlowMethod,
+}
+
+/// `flow.method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowMethod {
+    #[default]
+    Dopri5,
+    Bs32,
+}
+
 impl BuiltinOptimizer {
     /// The `ufm-plugin-std` id of this rule (the same as its name).
     pub fn id(&self) -> &'static str {
@@ -382,6 +419,7 @@ impl BuiltinOptimizer {
             BuiltinOptimizer::Nesterov(_) => "nesterov",
             BuiltinOptimizer::Adam(_) => "adam",
             BuiltinOptimizer::Adamw(_) => "adamw",
+            BuiltinOptimizer::Flow(_) => "flow",
         }
     }
 
@@ -405,6 +443,7 @@ impl BuiltinOptimizer {
             BuiltinOptimizer::Nesterov(c) => (c.lr, c.schedule.as_ref(), None),
             BuiltinOptimizer::Adam(c) => (c.lr, c.schedule.as_ref(), None),
             BuiltinOptimizer::Adamw(c) => (c.lr, c.schedule.as_ref(), None),
+            BuiltinOptimizer::Flow(c) => (c.lr, None, None),
         }
     }
 }
@@ -487,6 +526,14 @@ pub struct TrainSection {
     /// by path). See docs/job.md.
     #[serde(default)]
     pub update: crate::train::UpdateMode,
+    /// Stop (status `max_steps`) once the integration time (the sum of the step sizes, curve.csv
+    /// `time`) reaches this; the `flow` optimiser ends exactly there. Default: no bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_time: Option<f64>,
+    /// Also record the singular values of H1 and every W_l at every record step into
+    /// spectra.csv (one dense SVD per matrix per record step). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record_spectra: bool,
     /// Threads inside this run (faer's parallel matrix products), 1..=1024, default 1. Results are
     /// bit-identical whatever the count; only `1` keeps the step loop free of allocations. See
     /// docs/job.md. Not written when 1, so that a job's hash (sweep records, `--resume`) is
@@ -526,6 +573,8 @@ impl Default for TrainSection {
             max_memory_gib: default_memory(),
             update: Default::default(),
             threads: default_threads(),
+            max_time: None,
+            record_spectra: false,
         }
     }
 }

@@ -100,6 +100,9 @@ pub fn validate(job: &Job) -> Result<ModelSpec, JobError> {
     let t = &job.train;
     at_least("train.max_steps", t.max_steps, 1)?;
     at_least("train.record_every", t.record_every, 1)?;
+    if let Some(m) = t.max_time {
+        finite_positive("train.max_time", m)?;
+    }
     finite_at_least("train.tol", t.tol, 0.0)?;
     finite_positive("train.max_memory_gib", t.max_memory_gib)?;
     let most = crate::linalg::threads::MAX_THREADS;

@@ -49,6 +49,33 @@ pub trait Optimizer: Send {
     fn fused_rule(&self) -> Option<FusedRule> {
         None
     }
+
+    /// Stages per step of a multi-stage rule (e.g. the `flow` integrator; plugin ABI minor 1).
+    /// 1 (the default): the trainer calls [`Optimizer::update`] once per matrix and step.
+    fn stages(&self) -> u32 {
+        1
+    }
+
+    /// One stage of a multi-stage step, in place on `param` (see `stage` in
+    /// include/ufm_plugin.h): `grad` is the gradient at `param`; the last stage adds this
+    /// matrix's squared scaled local error to `err_sq`.
+    fn stage(
+        &mut self,
+        _at: StepInfo,
+        _stage: u32,
+        _param: MatMut<'_, f64>,
+        _grad: MatRef<'_, f64>,
+        _state: &mut [f64],
+        _err_sq: &mut f64,
+    ) -> Result<(), String> {
+        Err("this optimizer has no stages".into())
+    }
+
+    /// Accept or reject a multi-stage step of size `lr` with RMS error `err_rms`, and the step
+    /// size to try next.
+    fn control(&mut self, _lr: f64, _err_rms: f64) -> Result<(bool, f64), String> {
+        Err("this optimizer has no step-size control".into())
+    }
 }
 
 /// An optimiser (a built-in one, through its plugin vtable) declared to compute `rule`: the

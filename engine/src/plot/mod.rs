@@ -6,8 +6,10 @@
 //! reference), `singular_values` (every layer and Z), `logits` (class-mean logit heat map).
 //! Sweep: `p_dnc` (P(dnc) with Wilson 95% intervals against the first grouping axis, one line
 //! per value of the second), `rank` (mean logit rank with +- one standard deviation and the
-//! min..max range), `rank_histogram` (final ranks of all runs).
+//! min..max range), `rank_histogram` (final ranks of all runs), `alignment` (every run's initial
+//! alignment against its outcome, with the AUC of predicting DNC from it).
 
+mod alignment;
 mod caption;
 mod draw;
 mod run;

@@ -25,8 +25,11 @@ fn read_curve(path: &Path) -> Result<Curve, String> {
         fit: vec![],
     };
     for (i, line) in text.lines().enumerate().skip(1) {
+        // The first five columns (step, loss, fit, reg, grad_norm) are numbers; the logit
+        // columns after them may be empty or a structure label.
         let f: Vec<f64> = line
             .split(',')
+            .take(5)
             .map(|x| x.trim().parse::<f64>())
             .collect::<Result<_, _>>()
             .map_err(|_| format!("{} line {}: not numbers", path.display(), i + 1))?;

@@ -174,6 +174,9 @@ pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files = xy_plot(out, &title, &set, &lay, Metric::PDnc)?;
     files.extend(xy_plot(out, &title, &set, &lay, Metric::Rank)?);
     files.extend(histogram(out, &title, &set, &lay)?);
+    files.extend(super::alignment::plot_alignment(
+        dir, out, &title, &set, &summary,
+    )?);
     Ok(files)
 }
 

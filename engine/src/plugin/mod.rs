@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ufm_plugin_abi::{
     UfmConstMatrix, UfmInitializerVtable, UfmMatrix, UfmOptimizerVtable, UfmPluginEntry,
     UfmPluginEntryFn, UFM_PLUGIN_ABI_MAJOR, UFM_PLUGIN_ENTRY_SYMBOL,
+    UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0,
 };
 
 /// Bytes of the error buffer handed to plugin calls.
@@ -267,6 +268,7 @@ pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<L
             "optimizer",
             e.optimizers,
             e.optimizer_count,
+            UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0,
             |vt: &UfmOptimizerVtable| {
                 (
                     vt.id,
@@ -288,6 +290,7 @@ pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<L
             "initializer",
             e.initializers,
             e.initializer_count,
+            std::mem::size_of::<UfmInitializerVtable>(),
             |vt: &UfmInitializerVtable| {
                 (
                     vt.id,
@@ -308,8 +311,9 @@ pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<L
 }
 
 /// Copy out one table of vtables (optimisers or initialisers), refusing a null table or vtable,
-/// a vtable smaller than this host's, a null id or function pointer, and duplicate ids.
-/// `fields` gives a vtable's id and, per function pointer, its name and whether it is null.
+/// a vtable smaller than `min_size` (the size at ABI minor 0), a null id or function pointer,
+/// and duplicate ids. Fields beyond the library's `struct_size` (added by later minors) read as
+/// zero (null function pointers). `fields` gives a vtable's id and, per function pointer, its name and whether it is null.
 ///
 /// # Safety
 /// `table` must be null or point to `count` vtable pointers that follow the ABI.
@@ -318,6 +322,7 @@ unsafe fn read_table<V: Copy>(
     kind: &str,
     table: *const *const V,
     count: usize,
+    min_size: usize,
     fields: impl Fn(&V) -> (*const c_char, Vec<(&'static str, bool)>),
 ) -> Result<Vec<(String, V)>, String> {
     if count > 0 && table.is_null() {
@@ -334,14 +339,20 @@ unsafe fn read_table<V: Copy>(
         }
         // SAFETY: every vtable starts with its struct_size; checked before reading further.
         let size = unsafe { *p.cast::<usize>() };
-        let need = std::mem::size_of::<V>();
+        let need = min_size.min(std::mem::size_of::<V>());
         if size < need {
             return Err(format!(
                 "plugin {label}: {kind} {i}: vtable struct_size {size} is smaller than {need}"
             ));
         }
-        // SAFETY: non-null and large enough.
-        let vt = unsafe { *p };
+        // SAFETY: non-null, `size` readable bytes (at least `need`); V is a repr(C) struct of
+        // pointers and Option<fn>, for which all-zero bytes are null / None.
+        let vt = unsafe {
+            let mut v = std::mem::MaybeUninit::<V>::zeroed();
+            let n = size.min(std::mem::size_of::<V>());
+            std::ptr::copy_nonoverlapping(p.cast::<u8>(), v.as_mut_ptr().cast::<u8>(), n);
+            v.assume_init()
+        };
         let (id_ptr, pointers) = fields(&vt);
         // SAFETY: id is NUL-terminated static storage or null, per the ABI.
         let id = unsafe { c_str(id_ptr) }
@@ -486,6 +497,89 @@ impl Optimizer for PluginOptimizer {
             ));
         }
         Ok(())
+    }
+    fn stages(&self) -> u32 {
+        match (self.vt.stages, self.vt.stage, self.vt.control) {
+            // SAFETY: cfg from create; the function follows the ABI.
+            (Some(f), Some(_), Some(_)) => unsafe { f(self.cfg) }.max(1),
+            _ => 1,
+        }
+    }
+
+    fn stage(
+        &mut self,
+        at: StepInfo,
+        stage: u32,
+        param: MatMut<'_, f64>,
+        grad: MatRef<'_, f64>,
+        state: &mut [f64],
+        err_sq: &mut f64,
+    ) -> Result<(), String> {
+        if let Some(e) = self.pending.get_mut().take() {
+            return Err(e);
+        }
+        let Some(f) = self.vt.stage else {
+            return Err(format!("{}: no stage function", self.what));
+        };
+        // SAFETY: as in `update`; err_sq is a valid f64 for the call.
+        let code = unsafe {
+            f(
+                self.cfg,
+                at.step,
+                at.lr,
+                stage,
+                view_mut(param),
+                view(grad),
+                state.as_mut_ptr(),
+                state.len(),
+                err_sq,
+                self.err.as_mut_ptr().cast(),
+                ERR_CAP,
+            )
+        };
+        if code != 0 {
+            return Err(format!(
+                "{}: stage {stage} failed at step {} (matrix {}): {}",
+                self.what,
+                at.step,
+                at.tensor,
+                message(&self.err, code)
+            ));
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, lr: f64, err_rms: f64) -> Result<(bool, f64), String> {
+        let Some(f) = self.vt.control else {
+            return Err(format!("{}: no control function", self.what));
+        };
+        let (mut accept, mut next) = (0i32, f64::NAN);
+        // SAFETY: cfg from create; out-pointers valid for the call.
+        let code = unsafe {
+            f(
+                self.cfg,
+                lr,
+                err_rms,
+                &mut accept,
+                &mut next,
+                self.err.as_mut_ptr().cast(),
+                ERR_CAP,
+            )
+        };
+        if code != 0 {
+            return Err(format!(
+                "{}: control failed: {}",
+                self.what,
+                message(&self.err, code)
+            ));
+        }
+        if !(next.is_finite() && next > 0.0) {
+            return Err(format!(
+                "{}: control returned the step size {next} (must be finite and > 0)",
+                self.what
+            ));
+        }
+        Ok((accept != 0, next))
     }
 }
 

@@ -27,7 +27,7 @@ fn the_builtin_library_lists_every_shipped_rule() {
     let lib = builtin();
     assert_eq!(
         lib.optimizer_ids(),
-        ["gd", "sgd", "momentum", "nesterov", "adam", "adamw"]
+        ["gd", "sgd", "momentum", "nesterov", "adam", "adamw", "flow"]
     );
     assert_eq!(lib.initializer_ids(), ["gaussian", "scaled", "orthogonal"]);
 }
@@ -87,4 +87,37 @@ fn malformed_entries_are_refused_with_reasons() {
     let table = [&vt as *const _];
     let ok = unsafe { check_entry("lib.so", &entry_with(&table)) }.unwrap();
     assert_eq!(ok.optimizer_ids(), ["gd"]);
+}
+
+#[test]
+fn a_minor_0_optimizer_vtable_loads_and_uses_update() {
+    // A plugin built against ABI minor 0 has a vtable that ends at `update`: the host reads only
+    // those bytes, takes the minor-1 fields as NULL and runs the classic update.
+    let mut words = [0usize; 16];
+    let vt = builtin()
+        .optimizers
+        .iter()
+        .find(|(id, _)| id == "flow")
+        .unwrap()
+        .1;
+    // SAFETY: copying the first V0 bytes of a valid vtable into a larger zeroed buffer.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (&vt as *const UfmOptimizerVtable).cast::<u8>(),
+            words.as_mut_ptr().cast::<u8>(),
+            UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0,
+        )
+    };
+    words[0] = UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0;
+    // Poison what lies beyond struct_size: the host must not read it.
+    for w in &mut words[UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0 / std::mem::size_of::<usize>()..] {
+        *w = 0x1;
+    }
+    let table = [words.as_ptr().cast::<UfmOptimizerVtable>()];
+    // SAFETY: the entry and the (V0-sized) vtable are valid for reading.
+    let lib = unsafe { check_entry("old.so", &entry_with(&table)) }.unwrap();
+    let opt = lib.optimizer("flow", &serde_json::json!({})).unwrap();
+    assert_eq!(opt.stages(), 1, "no minor-1 functions: the classic update");
+    let full = builtin().optimizer("flow", &serde_json::json!({})).unwrap();
+    assert_eq!(full.stages(), 7);
 }

@@ -9,14 +9,13 @@ use crate::train::CurveRow;
 use crate::Error;
 use std::path::Path;
 
-/// curve.csv text: header `step,loss,fit,reg,grad_norm`, full precision (shortest round-trip).
+/// curve.csv text: header [`super::dynamics::CURVE_HEADER`] (docs/results.md), full precision
+/// (shortest round-trip).
 pub fn curve_csv(curve: &[CurveRow]) -> String {
-    let mut s = String::from("step,loss,fit,reg,grad_norm\n");
+    let mut s = format!("{}\n", super::dynamics::CURVE_HEADER);
     for r in curve {
-        s.push_str(&format!(
-            "{},{:?},{:?},{:?},{:?}\n",
-            r.step, r.loss, r.fit, r.reg, r.grad_norm
-        ));
+        s.push_str(&super::dynamics::curve_line(r));
+        s.push('\n');
     }
     s
 }

@@ -111,4 +111,7 @@ pub struct RunResult {
     /// Analyses that were skipped and why (e.g. the Hessian report of a diverged run).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<String>,
+    /// The commitment step and the initial alignment (absent for backbone runs).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dynamics: Option<super::DynamicsReport>,
 }

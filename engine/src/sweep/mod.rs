@@ -12,6 +12,7 @@
 //!
 //! The format is documented in `docs/sweep.md`.
 
+pub mod auc;
 pub mod merge;
 pub mod record;
 pub mod runner;

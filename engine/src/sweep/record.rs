@@ -51,6 +51,13 @@ pub struct RunRecord {
     /// final loss - that structure's optimal loss (null for `other` or no closed form).
     #[serde(default)]
     pub structure_gap: Option<f64>,
+    /// The step-0 alignment statistic (result.json `dynamics.initial.alignment`; null for
+    /// backbone runs and records written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<f64>,
+    /// result.json `dynamics.commit_step` (null: not settled, or not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_step: Option<u64>,
     /// Wall time of the run (the only field that differs between repeated sweeps).
     #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub seconds: f64,
@@ -84,6 +91,13 @@ impl RunRecord {
             low_rank_loss: r.reference.low_rank_loss,
             structure: r.structure.label.clone(),
             structure_gap: r.structure.loss_gap,
+            alignment: r
+                .dynamics
+                .as_ref()
+                .and_then(|d| d.initial)
+                .map(|a| a.alignment)
+                .filter(|a| a.is_finite()),
+            commit_step: r.dynamics.as_ref().and_then(|d| d.commit_step),
             seconds: r.seconds,
         }
     }

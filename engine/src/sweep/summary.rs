@@ -99,6 +99,28 @@ pub struct PointSummary {
     pub structure_counts: BTreeMap<String, usize>,
     pub dnc_loss: Option<f64>,
     pub low_rank_loss: Option<f64>,
+    /// AUC of predicting DNC from the initial alignment over this group's runs, with its
+    /// bootstrap interval ([`super::auc`]); null unless both outcomes occur.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment_auc: Option<super::auc::AucReport>,
+    /// Commitment step (result.json `dynamics.commit_step`) over the settled runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_step: Option<Stats>,
+}
+
+/// The AUC of the initial alignment for DNC over `runs` (those with the statistic).
+fn alignment_auc(runs: &[&RunRecord]) -> Option<super::auc::AucReport> {
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    for r in runs {
+        if let Some(a) = r.alignment {
+            if r.classification == crate::analysis::Classification::Dnc {
+                pos.push(a);
+            } else {
+                neg.push(a);
+            }
+        }
+    }
+    super::auc::auc_report("initial alignment", &pos, &neg)
 }
 
 /// summary.json.
@@ -114,6 +136,10 @@ pub struct Summary {
     /// Axes averaged over (paths ending in `seed`).
     pub replicate_axes: Vec<String>,
     pub points: Vec<PointSummary>,
+    /// [`PointSummary::alignment_auc`] over every finished run of the sweep (pooling settings:
+    /// read it beside the per-point values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment_auc: Option<super::auc::AucReport>,
 }
 
 /// Groups of runs: id -> (grouping values, runs in the grid, finished records).
@@ -212,6 +238,10 @@ pub fn summarize(
             let ranks: Vec<f64> = rs.iter().map(|r| r.rank as f64).collect();
             let cranks: Vec<f64> = rs.iter().map(|r| r.centred_rank as f64).collect();
             let losses: Vec<f64> = rs.iter().map(|r| r.loss).collect();
+            let commits: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| r.commit_step.map(|s| s as f64))
+                .collect();
             PointSummary {
                 assignments,
                 expected_runs,
@@ -228,6 +258,8 @@ pub fn summarize(
                 structure_counts,
                 dnc_loss: rs.first().and_then(|r| r.dnc_loss),
                 low_rank_loss: rs.first().and_then(|r| r.low_rank_loss),
+                alignment_auc: alignment_auc(&rs),
+                commit_step: Stats::of(&commits),
             }
         })
         .collect();
@@ -240,6 +272,11 @@ pub fn summarize(
         group_by,
         replicate_axes,
         points,
+        alignment_auc: {
+            let mut all: Vec<&RunRecord> = records.iter().collect();
+            all.sort_by_key(|r| r.index);
+            alignment_auc(&all)
+        },
     }
 }
 

@@ -147,6 +147,9 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
             fit: f(),
             reg: f(),
             grad_norm: f(),
+            // Restored by the dynamics side file (run::execute_checkpointed), when present.
+            time: f64::NAN,
+            logits: None,
         })
         .collect();
     let factors = meta

@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub mod checkpoint;
+pub mod dynamics;
 pub mod fused;
 mod objective;
 
+pub use dynamics::{Alignment, LogitProbe, LogitState};
 pub use fused::{FusedRule, UpdateMode, FUSED_AUTO_WIDTH};
 pub use objective::Objective;
 
@@ -35,6 +37,9 @@ pub enum Status {
     Failed,
 }
 
+/// One record step of `train.record_spectra`: the step and the singular values of H1, W_1..W_L.
+pub type SpectraRow = (u64, Vec<Vec<f64>>);
+
 /// One row of curve.csv.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurveRow {
@@ -43,6 +48,14 @@ pub struct CurveRow {
     pub fit: f64,
     pub reg: f64,
     pub grad_norm: f64,
+    /// Integration time: the sum of the learning rates (step sizes) of the steps made, so that
+    /// gradient descent at rate lr after t steps sits at time t lr of the gradient flow.
+    #[serde(default)]
+    pub time: f64,
+    /// The class-mean logit structure at this step ([`dynamics`]; None for backbone runs and
+    /// rows restored from a checkpoint without it).
+    #[serde(default)]
+    pub logits: Option<LogitState>,
 }
 
 /// Stopping rules and recording (from the job's `train` section).
@@ -111,6 +124,22 @@ pub struct Trainer {
     /// current state, `bufs[1]` and `grad` hold only H1 and W_L (the d x d matrices are 0 x 0
     /// there: updated in place, their gradients kept as K-wide factors).
     fused: Option<fused::Fused>,
+    /// Integration time (sum of the step sizes taken; see [`CurveRow::time`]).
+    time: f64,
+    /// Stop (status `max_steps`) once `time` reaches this (infinity: no bound).
+    max_time: f64,
+    /// Stages per step of the optimiser (1: `update`; > 1: a multi-stage rule such as `flow`).
+    stages: u32,
+    /// The step size a multi-stage rule tries next (its controller's proposal).
+    next_dt: f64,
+    /// Measures the logit structure at record steps (None for backbone runs).
+    probe: Option<Box<LogitProbe>>,
+    /// Alignment of the step-0 class-mean logits (set when step 0 is recorded).
+    initial_alignment: Option<Alignment>,
+    /// Singular values of every matrix at every record step (`train.record_spectra`).
+    spectra: Option<Vec<SpectraRow>>,
+    /// Why the last multi-stage step failed (it returns `Ok(false)`), for the run's message.
+    staged_failure: Option<String>,
 }
 
 impl Trainer {
@@ -234,6 +263,8 @@ impl Trainer {
                 })
                 .collect(),
         };
+        let ufm = matches!(ws, Objective::Ufm(_));
+        let stages = optimizer.stages();
         let mut t = Trainer {
             spec: spec.clone(),
             opts,
@@ -251,6 +282,14 @@ impl Trainer {
             curve: Vec::with_capacity(rows),
             window_start: 0.0,
             fused: rule.map(|r| fused::Fused::new(spec, r, opts.par)),
+            time: 0.0,
+            max_time: f64::INFINITY,
+            stages,
+            next_dt: lr,
+            probe: ufm.then(|| Box::new(LogitProbe::new(spec, 1e-6))),
+            initial_alignment: None,
+            spectra: None,
+            staged_failure: None,
         };
         t.loss = t.evaluate();
         t.window_start = t.loss.loss;
@@ -301,6 +340,74 @@ impl Trainer {
         self.loss = self.evaluate();
         self.grad_norm_step = None;
         self
+    }
+
+    /// The relative rank tolerance of the recorded logit rank (default 1e-6, as
+    /// `analysis.rank_tol`).
+    pub fn with_rank_tol(mut self, rank_tol: f64) -> Self {
+        if self.probe.is_some() {
+            self.probe = Some(Box::new(LogitProbe::new(&self.spec, rank_tol)));
+        }
+        self
+    }
+
+    /// Also record the singular values of every matrix at every record step (allocates and
+    /// costs a dense SVD per matrix per record step: an opt-in extra).
+    pub fn with_spectra(mut self, on: bool) -> Self {
+        self.spectra = on.then(Vec::new);
+        self
+    }
+
+    /// Stop once the integration time reaches `max_time` (multi-stage rules end exactly there).
+    pub fn set_max_time(&mut self, max_time: f64) {
+        self.max_time = max_time;
+    }
+
+    /// Integration time so far (sum of the step sizes).
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// Restore the integration time and the next step size (resuming from a checkpoint).
+    pub fn set_time(&mut self, time: f64, next_dt: f64) {
+        self.time = time;
+        self.next_dt = next_dt;
+    }
+
+    /// The step size a multi-stage optimiser tries next.
+    pub fn next_dt(&self) -> f64 {
+        self.next_dt
+    }
+
+    /// Alignment of the step-0 class-mean logits, once step 0 has been recorded.
+    pub fn initial_alignment(&self) -> Option<Alignment> {
+        self.initial_alignment
+    }
+
+    /// Set the step-0 alignment (resuming from a checkpoint).
+    pub fn set_initial_alignment(&mut self, a: Option<Alignment>) {
+        self.initial_alignment = a;
+    }
+
+    /// The recorded spectra: (step, singular values of H1, W_1, .., W_L).
+    pub fn spectra(&self) -> Option<&[SpectraRow]> {
+        self.spectra.as_deref()
+    }
+
+    /// Replace the curve (resuming: rows with their logit columns from a side file).
+    pub fn set_curve(&mut self, curve: Vec<CurveRow>) {
+        self.curve = curve;
+    }
+
+    /// The logit structure of the current parameters (None for backbone runs).
+    pub fn measure_logits(&mut self) -> Option<LogitState> {
+        let probe = self.probe.as_mut()?;
+        Some(probe.measure(&self.spec, &self.bufs[self.cur]))
+    }
+
+    /// The class-mean logits of the last measurement (None for backbone runs).
+    pub fn probe(&self) -> Option<&LogitProbe> {
+        self.probe.as_deref()
     }
 
     /// The learning-rate schedule in use.
@@ -470,13 +577,36 @@ impl Trainer {
         }
     }
 
+    /// The curve row of the current step, with its logit structure (record-step work: the
+    /// probe's buffers are preallocated, see [`dynamics`]).
     fn row(&mut self) -> CurveRow {
+        let logits = self.measure_logits();
+        if self.step == 0 && self.initial_alignment.is_none() {
+            self.initial_alignment = self.probe.as_mut().map(|p| p.alignment());
+        }
+        if let Some(sp) = &mut self.spectra {
+            let p = &self.bufs[self.cur];
+            let values = (0..p.mats.len())
+                .map(|i| {
+                    let m = if p.mats[i].nrows() == 0 && i > 0 {
+                        // Fused: the middle matrices live only in bufs[0].
+                        self.bufs[0].mats[i].as_ref()
+                    } else {
+                        p.mats[i].as_ref()
+                    };
+                    crate::analysis::singular_values(m)
+                })
+                .collect();
+            sp.push((self.step, values));
+        }
         CurveRow {
             step: self.step,
             loss: self.loss.loss,
             fit: self.loss.fit,
             reg: self.loss.reg,
             grad_norm: self.grad_norm(),
+            time: self.time,
+            logits,
         }
     }
 
@@ -486,6 +616,9 @@ impl Trainer {
     pub fn advance(&mut self) -> Result<bool, String> {
         if self.fused.is_some() {
             return self.advance_fused();
+        }
+        if self.stages > 1 {
+            return self.advance_staged();
         }
         let (a, b) = self.bufs.split_at_mut(1);
         let (cur, next) = if self.cur == 0 {
@@ -517,9 +650,101 @@ impl Trainer {
         }
         self.cur = 1 - self.cur;
         self.step += 1;
+        self.time += lr;
         self.loss = loss;
         self.grad_norm_step = None;
         Ok(true)
+    }
+
+    /// [`Trainer::advance`] for a multi-stage rule (e.g. the `flow` integrator): S stages per
+    /// matrix with a gradient evaluation between consecutive stages, then the rule's
+    /// step-size control; a rejected step is retried from the same start with the smaller step
+    /// size. The gradient after the last evaluation is the one at the accepted point (the
+    /// rules are first-same-as-last), so the next step starts without an extra evaluation.
+    fn advance_staged(&mut self) -> Result<bool, String> {
+        const MAX_REJECTIONS: usize = 200;
+        let count: usize = self.bufs[self.cur]
+            .mats
+            .iter()
+            .map(|m| m.nrows() * m.ncols())
+            .sum();
+        let remaining = self.max_time - self.time;
+        let mut dt = self.next_dt.min(remaining);
+        for _ in 0..MAX_REJECTIONS {
+            let (a, b) = self.bufs.split_at_mut(1);
+            let (cur, next) = if self.cur == 0 {
+                (&a[0], &mut b[0])
+            } else {
+                (&b[0], &mut a[0])
+            };
+            for (n, c) in next.mats.iter_mut().zip(&cur.mats) {
+                n.copy_from(c);
+            }
+            let at = |tensor| StepInfo {
+                step: self.step + 1,
+                lr: dt,
+                tensor,
+            };
+            let mut err_sq = 0.0;
+            let mut loss = self.loss;
+            let mut finite = true;
+            for stage in 0..self.stages {
+                for (i, state) in self.state.iter_mut().enumerate() {
+                    self.optimizer.stage(
+                        at(i),
+                        stage,
+                        next.mats[i].as_mut(),
+                        self.grad.mats[i].as_ref(),
+                        state,
+                        &mut err_sq,
+                    )?;
+                }
+                if stage + 1 < self.stages {
+                    loss = self.ws.loss_and_grad(&self.spec, next, &mut self.grad);
+                    if !loss.is_finite() {
+                        finite = false;
+                        break;
+                    }
+                }
+            }
+            let err_rms = if finite && count > 0 {
+                (err_sq / count as f64).sqrt()
+            } else if finite {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            let (accept, proposal) = self.optimizer.control(dt, err_rms)?;
+            if accept && finite && err_rms.is_finite() {
+                self.cur = 1 - self.cur;
+                self.step += 1;
+                // The last step of a bounded run ends exactly at max_time.
+                self.time = if dt >= remaining {
+                    self.max_time
+                } else {
+                    self.time + dt
+                };
+                self.loss = loss;
+                self.grad_norm_step = None;
+                self.next_dt = proposal;
+                return Ok(true);
+            }
+            // Rejected: the gradient buffer holds a stage's; restore the start's.
+            let start = &self.bufs[self.cur];
+            self.loss = self.ws.loss_and_grad(&self.spec, start, &mut self.grad);
+            dt = proposal.min(remaining);
+            if dt.is_nan() || dt <= 0.0 || dt < 1e-14 * self.time.max(1.0) {
+                break;
+            }
+        }
+        self.next_dt = dt;
+        self.staged_failure = Some(format!(
+            "step {}: no step size accepted (200 rejections in a row or the step size underflowed, last tried {dt:e}); kept the state of step {} (time {})",
+            self.step + 1,
+            self.step,
+            self.time
+        ));
+        Ok(false)
     }
 
     /// [`Trainer::advance`] with the fused step (see [`fused`]): the optimiser updates H1 and
@@ -573,6 +798,7 @@ impl Trainer {
             std::mem::swap(&mut cur.mats[i], &mut cand.mats[i]);
         }
         self.step = step;
+        self.time += lr;
         self.loss = loss;
         self.grad_norm_step = None;
         Ok(true)
@@ -599,17 +825,23 @@ impl Trainer {
             if self.step >= self.opts.max_steps {
                 break Status::MaxSteps;
             }
+            if self.time >= self.max_time {
+                message = Some(format!("reached train.max_time = {}", self.max_time));
+                break Status::MaxSteps;
+            }
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 break Status::Cancelled;
             }
             match self.advance() {
                 Ok(true) => {}
                 Ok(false) => {
-                    message = Some(format!(
-                        "non-finite loss at step {}; kept the state of step {}",
-                        self.step + 1,
-                        self.step
-                    ));
+                    message = Some(self.staged_failure.take().unwrap_or_else(|| {
+                        format!(
+                            "non-finite loss at step {}; kept the state of step {}",
+                            self.step + 1,
+                            self.step
+                        )
+                    }));
                     break Status::Diverged;
                 }
                 Err(e) => {

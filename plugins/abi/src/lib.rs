@@ -12,7 +12,12 @@ use std::ffi::{c_char, c_void};
 /// The ABI major version this header describes. The host refuses a library with another one.
 pub const UFM_PLUGIN_ABI_MAJOR: u32 = 1;
 /// The ABI minor version: compatible additions (fields appended to the end of a struct).
-pub const UFM_PLUGIN_ABI_MINOR: u32 = 0;
+/// 1: the optimiser vtable's `stages`, `stage` and `control` (multi-stage rules such as
+/// Runge-Kutta integrators, which need several gradient evaluations per step).
+pub const UFM_PLUGIN_ABI_MINOR: u32 = 1;
+/// sizeof(ufm_optimizer_vtable) at ABI minor 0 (the fields up to `update`): the smallest optimiser
+/// vtable a host accepts; fields after it are read only when `struct_size` covers them.
+pub const UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0: usize = 7 * std::mem::size_of::<usize>();
 /// Name of the one symbol a plugin library exports (a `ufm_plugin_entry_fn`).
 pub const UFM_PLUGIN_ENTRY_SYMBOL: &str = "ufm_plugin_get_entry";
 
@@ -111,6 +116,49 @@ pub struct UfmOptimizerVtable {
             err_cap: usize,
         ) -> i32,
     >,
+    /// ABI minor >= 1, optional (NULL, or a value <= 1: the rule uses `update`). The number S of
+    /// stages of one step of a multi-stage rule: the host then calls `stage` S times per matrix
+    /// and step, with the gradient at the point the previous stage wrote, and `control` once
+    /// per step.
+    pub stages: Option<unsafe extern "C" fn(cfg: *const c_void) -> u32>,
+    /// ABI minor >= 1 (required when `stages` returns S > 1). Stage `stage` (0..S) of step `step`
+    /// with step size `lr`. On entry to stage 0 `param` holds the step's start y0 and `grad` the
+    /// gradient there; at stage s > 0 `grad` is the gradient at the point `param` holds (what
+    /// stage s - 1 wrote). The stage writes into `param` the next point the host must evaluate
+    /// at; the last stage (S - 1) writes the proposed new parameters and adds the sum of the
+    /// squared scaled local errors of this matrix to `*err_sq`. `state` as for `update` (the
+    /// rule keeps y0 and its stage derivatives there).
+    #[allow(clippy::type_complexity)]
+    pub stage: Option<
+        unsafe extern "C" fn(
+            cfg: *const c_void,
+            step: u64,
+            lr: f64,
+            stage: u32,
+            param: UfmMatrix,
+            grad: UfmConstMatrix,
+            state: *mut f64,
+            state_len: usize,
+            err_sq: *mut f64,
+            err: *mut c_char,
+            err_cap: usize,
+        ) -> i32,
+    >,
+    /// ABI minor >= 1 (required when `stages` returns S > 1). After the last stage of a step:
+    /// `err_rms` = sqrt(sum of every matrix's `err_sq` / number of parameters) (+infinity when a
+    /// stage point had a non-finite loss). Sets `*accept` (1: keep the proposed parameters, 0:
+    /// the host restores the step's start) and `*next_lr`, the step size to try next.
+    pub control: Option<
+        unsafe extern "C" fn(
+            cfg: *const c_void,
+            lr: f64,
+            err_rms: f64,
+            accept: *mut i32,
+            next_lr: *mut f64,
+            err: *mut c_char,
+            err_cap: usize,
+        ) -> i32,
+    >,
 }
 
 /// An initialiser: fills each parameter matrix (0 = H1, l = W_l) from a seed.
@@ -177,6 +225,14 @@ pub type UfmPluginEntryFn = unsafe extern "C" fn() -> *const UfmPluginEntry;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_minor_0_optimizer_vtable_ends_at_update() {
+        assert_eq!(
+            std::mem::offset_of!(super::UfmOptimizerVtable, stages),
+            super::UFM_PLUGIN_OPTIMIZER_VTABLE_SIZE_V0
+        );
+    }
+
     #[test]
     fn the_header_names_the_same_entry_symbol() {
         let toml = include_str!("../cbindgen.toml");

@@ -229,6 +229,31 @@ pub trait Optimizer: Send + Sized + 'static {
         grad: MatRef<'_>,
         state: &mut [f64],
     ) -> Result<(), String>;
+    /// Stages per step of a multi-stage rule (ABI minor 1; see the header's `stages`). 1 (the
+    /// default) means the rule is applied through [`Optimizer::update`].
+    fn stages(&self) -> u32 {
+        1
+    }
+    /// Stage `stage` of a multi-stage step (see the header's `stage`): `grad` is the gradient
+    /// at `param`; write the next evaluation point (at the last stage: the proposal) into
+    /// `param` and, at the last stage, add this matrix's squared scaled error to `err_sq`.
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &self,
+        _step: u64,
+        _lr: f64,
+        _stage: u32,
+        _param: MatMut<'_>,
+        _grad: MatRef<'_>,
+        _state: &mut [f64],
+        _err_sq: &mut f64,
+    ) -> Result<(), String> {
+        Err("this rule has no stages".into())
+    }
+    /// Accept or reject a multi-stage step of size `lr` with error `err_rms`; the next size.
+    fn control(&self, _lr: f64, _err_rms: f64) -> Result<(bool, f64), String> {
+        Err("this rule has no step-size control".into())
+    }
 }
 
 /// A parameter initialiser.
@@ -392,6 +417,74 @@ unsafe extern "C" fn opt_update<T: Optimizer>(
     })
 }
 
+unsafe extern "C" fn opt_stages<T: Optimizer>(cfg: *const c_void) -> u32 {
+    // SAFETY: cfg came from opt_create::<T>. A panic reads as "no stages" (the classic update).
+    catch_unwind(AssertUnwindSafe(|| unsafe { &*cfg.cast::<T>() }.stages())).unwrap_or(1)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn opt_stage<T: Optimizer>(
+    cfg: *const c_void,
+    step: u64,
+    lr: f64,
+    stage: u32,
+    param: UfmMatrix,
+    grad: UfmConstMatrix,
+    state: *mut f64,
+    len: usize,
+    err_sq: *mut f64,
+    err: *mut c_char,
+    cap: usize,
+) -> i32 {
+    guard(err, cap, || {
+        if err_sq.is_null() {
+            return Err((abi::UFM_PLUGIN_ERR_RUNTIME, "err_sq is NULL".into()));
+        }
+        // SAFETY: per the ABI contract (host-owned views and err_sq valid during the call).
+        let (cfg, p, g, s, e) = unsafe {
+            (
+                &*cfg.cast::<T>(),
+                MatMut::from_raw(param),
+                MatRef::from_raw(grad),
+                slice_mut(state, len),
+                &mut *err_sq,
+            )
+        };
+        cfg.stage(step, lr, stage, p, g, s, e)
+            .map_err(|m| (abi::UFM_PLUGIN_ERR_RUNTIME, m))
+    })
+}
+
+unsafe extern "C" fn opt_control<T: Optimizer>(
+    cfg: *const c_void,
+    lr: f64,
+    err_rms: f64,
+    accept: *mut i32,
+    next_lr: *mut f64,
+    err: *mut c_char,
+    cap: usize,
+) -> i32 {
+    guard(err, cap, || {
+        if accept.is_null() || next_lr.is_null() {
+            return Err((
+                abi::UFM_PLUGIN_ERR_RUNTIME,
+                "accept or next_lr is NULL".into(),
+            ));
+        }
+        // SAFETY: cfg from opt_create::<T>.
+        let cfg = unsafe { &*cfg.cast::<T>() };
+        let (ok, next) = cfg
+            .control(lr, err_rms)
+            .map_err(|m| (abi::UFM_PLUGIN_ERR_RUNTIME, m))?;
+        // SAFETY: non-null host pointers, per the ABI contract.
+        unsafe {
+            *accept = i32::from(ok);
+            *next_lr = next;
+        }
+        Ok(())
+    })
+}
+
 unsafe extern "C" fn init_fill<T: Initializer>(
     cfg: *const c_void,
     seed: u64,
@@ -419,6 +512,9 @@ pub fn optimizer_vtable<T: Optimizer>(id: &'static str) -> UfmOptimizerVtable {
         state_len: Some(opt_state_len::<T>),
         init_state: Some(opt_init_state::<T>),
         update: Some(opt_update::<T>),
+        stages: Some(opt_stages::<T>),
+        stage: Some(opt_stage::<T>),
+        control: Some(opt_control::<T>),
     }
 }
 

@@ -8,6 +8,7 @@
 //! Host-side (not here): the learning rate and its schedule, `sgd`'s mini-batches, the
 //! initialisers' seed and multiplier, and the model-wide `dnc` / `low_rank` / `npy` starts.
 
+pub mod flow;
 pub mod init;
 pub mod optim;
 
@@ -23,6 +24,7 @@ ufm_plugin_sdk::plugin_entry!(
         "nesterov" => Nesterov,
         "adam" => Adam,
         "adamw" => AdamW,
+        "flow" => flow::Flow,
     ],
     initializers: [
         "gaussian" => Gaussian,

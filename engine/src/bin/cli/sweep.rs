@@ -212,13 +212,25 @@ fn print_table(s: &ufm::sweep::Summary) {
                 format!("{:.3e}", r.mean)
             }
         });
+        let auc = p.alignment_auc.as_ref().map_or(String::new(), |a| {
+            format!(
+                "  AUC(alignment) {:.2} [{:.2}, {:.2}]",
+                a.auc, a.interval[0], a.interval[1]
+            )
+        });
         println!(
-            "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}  {}",
+            "{what:<32} runs {:>3}/{:<3} P(dnc) {p_dnc} [{:.2}, {:.2}]  rank {rank}  loss {loss}  {}{auc}",
             p.runs,
             p.expected_runs,
             p.p_dnc_interval[0],
             p.p_dnc_interval[1],
             status_counts(&p.status)
+        );
+    }
+    if let Some(a) = &s.alignment_auc {
+        println!(
+            "initial alignment predicts DNC (all runs): AUC {:.3} [{:.3}, {:.3}] ({} dnc, {} other; {} bootstrap resamples, seed {})",
+            a.auc, a.interval[0], a.interval[1], a.dnc_runs, a.other_runs, a.resamples, a.seed
         );
     }
     if let Some(w) = not_converged_warning(s) {
