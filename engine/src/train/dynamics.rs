@@ -62,11 +62,14 @@ impl LogitState {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alignment {
     /// <C, S>_F / (||C|| ||S||).
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub simplex_cosine: f64,
     /// <C, A>_F / (||C|| ||A||), A the Eq. (5) pattern (floor(K/2) pairs, unit scale) on the
     /// pairing greedily chosen to maximise <C, A>.
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub pair_cosine: f64,
     /// simplex_cosine - pair_cosine.
+    #[serde(deserialize_with = "crate::io::json_float::f64_or_nan")]
     pub alignment: f64,
 }
 
