@@ -77,6 +77,14 @@ const TABLE: &[(&str, How)] = &[
         NotRun("it is the command that runs this test (.ci/run runs it)"),
     ),
     (
+        "python3 examples/paper/alignment-by-outcome.py out/paper/study-alignment-auc",
+        NotRun("reads the runs.jsonl of the 100-run initial-alignment study (about 35 minutes on 2 cores); the script only reads the fields `alignment`, `commit_step` and `classification`, which engine/tests/dynamics.rs and the sweep tests check"),
+    ),
+    (
+        "valgrind --tool=callgrind ufm run cg100.json --out o -q",
+        NotRun("a measurement (minutes under valgrind) with a job given in the comment beside it; valgrind is not a test dependency"),
+    ),
+    (
         "ufm theory compare --classes 10 --per-class 5 --layers 2 --lambda 2^-10",
         Run { setup: "", run: None, why: "" },
     ),

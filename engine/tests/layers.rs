@@ -24,7 +24,8 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["run"],
     &["sweep"],
-    &["plot", "activations", "bench"],
+    &["activations", "bench"],
+    &["plot"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -1132,7 +1132,8 @@ fn result_write_writes_the_run_folder() {
         json
     );
     let curve = std::fs::read_to_string(nested.join("curve.csv")).unwrap();
-    assert!(curve.starts_with("step,loss,fit,reg,grad_norm\n"));
+    // The first five columns of every ufm (the dynamics columns follow them).
+    assert!(curve.starts_with("step,loss,fit,reg,grad_norm,"), "{curve}");
     assert_eq!(curve.lines().count(), 1 + 200 / 50 + 1, "{curve}");
     let h1 = engine::io::npy::read_matrix(&nested.join("params/H1.npy")).unwrap();
     let mut want = vec![0.0; 8 * 12];
