@@ -164,7 +164,7 @@ pub(crate) fn parse_count(flag: &str, s: &str, min: usize) -> Result<usize, Fail
 
 /// Parse `--lambda`; errors read `--lambda: ...`.
 pub(crate) fn parse_lambda_flag(s: &str) -> Result<f64, Failure> {
-    parse_lambda(s).map_err(|e| Failure::Input(format!("--{e}")))
+    parse_lambda(s).map_err(input)
 }
 
 impl ModelArgs {
@@ -186,9 +186,16 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Map a library error (`name: message`) to invalid input `--name: message`.
-pub(crate) fn input(e: String) -> Failure {
-    Failure::Input(format!("--{e}"))
+/// Show a library function's bad argument as the flag that gave it (`classes` as `--classes`);
+/// other errors pass through with their kind.
+pub(crate) fn input(e: Failure) -> Failure {
+    match e {
+        Failure::Argument { name, message } => Failure::Argument {
+            name: format!("--{name}"),
+            message,
+        },
+        e => e,
+    }
 }
 
 fn list(v: &[f64]) -> String {
@@ -539,8 +546,14 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                         "--pairs: only with --structure pair_simplex".into(),
                     ));
                 }
-                let structure = parse_structure(structure_arg).map_err(|e| {
-                    input(e.replace("dnc or low_rank", "dnc, low_rank or pair_simplex"))
+                let structure = parse_structure(structure_arg).map_err(|_| {
+                    Failure::argument(
+                        "--structure",
+                        format!(
+                            "must be dnc, low_rank or pair_simplex, got {:?}",
+                            structure_arg.trim()
+                        ),
+                    )
                 })?;
                 let (spec, params, scale) = theory::constructed_point(
                     structure, root, k, n, layers, lambda, width, opts.seed,
@@ -559,7 +572,7 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
     // message names the flag); every other failure is the computation's (exit 1).
     let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| match e {
         Failure::Limit(m) => Failure::Limit(format!("--{m}")),
-        e => Failure::Runtime(e.to_string()),
+        e => e,
     })?;
     r.scale = scale;
     if let (Some((k, n, layers, lambda)), Some(alpha)) = (dnc, scale) {
