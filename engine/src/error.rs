@@ -60,6 +60,12 @@ pub enum Error {
         /// The full message (names the library, the id and what went wrong).
         message: String,
     },
+    /// An argument of a call is out of range: a parameter of a library function (the theory
+    /// reports' `classes`, `lambda`, ...) as the caller passed it. `name` is the argument as the
+    /// engine spells it, so the CLI can show its flag (`--classes`) and the C API its parameter
+    /// without reading the message.
+    #[error("{name}: {message}")]
+    Argument { name: String, message: String },
     /// A size over a limit (memory, sweep points, file size).
     #[error("{0}")]
     Limit(String),
@@ -93,6 +99,7 @@ pub enum ErrorKind {
     Job,
     Input,
     Plugin,
+    Argument,
     Limit,
     Io,
     Numerical,
@@ -108,6 +115,7 @@ impl Error {
             Error::Job(_) => ErrorKind::Job,
             Error::Input(_) => ErrorKind::Input,
             Error::Plugin { .. } => ErrorKind::Plugin,
+            Error::Argument { .. } => ErrorKind::Argument,
             Error::Limit(_) => ErrorKind::Limit,
             Error::Io { .. } => ErrorKind::Io,
             Error::Numerical(_) => ErrorKind::Numerical,
@@ -139,12 +147,14 @@ impl Error {
     /// names what failed).
     pub fn in_file(self, file: &Path) -> Error {
         match self.kind() {
-            ErrorKind::Job | ErrorKind::Input | ErrorKind::Plugin | ErrorKind::Limit => {
-                Error::InFile {
-                    file: file.to_path_buf(),
-                    source: Box::new(self),
-                }
-            }
+            ErrorKind::Job
+            | ErrorKind::Input
+            | ErrorKind::Plugin
+            | ErrorKind::Argument
+            | ErrorKind::Limit => Error::InFile {
+                file: file.to_path_buf(),
+                source: Box::new(self),
+            },
             _ => self,
         }
     }
@@ -168,6 +178,10 @@ impl Error {
                 detail,
                 message: pre(message),
             },
+            Error::Argument { name, message } => Error::Argument {
+                name: pre(name),
+                message,
+            },
             Error::Limit(m) => Error::Limit(pre(m)),
             Error::Io { path, message } => Error::Io {
                 path,
@@ -178,6 +192,16 @@ impl Error {
             Error::RunEnded(m) => Error::RunEnded(pre(m)),
             Error::Cancelled(m) => Error::Cancelled(pre(m)),
             e @ Error::InFile { .. } => Error::Runtime(pre(e.to_string())),
+        }
+    }
+}
+
+impl Error {
+    /// An out-of-range argument `name` (see [`Error::Argument`]).
+    pub fn argument(name: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Argument {
+            name: name.into(),
+            message: message.into(),
         }
     }
 }

@@ -104,13 +104,15 @@ impl Error {
 /// The engine's errors as C statuses: one match on the kind (the CLI's exit statuses are the
 /// same match in engine/src/bin/cli/exit.rs). Input to a run (a job field, an `.npy` start, a
 /// limit) is `UFM_STATUS_INVALID_JOB`; a plugin that cannot be loaded, lacks the id or refuses
-/// its params is `UFM_STATUS_PLUGIN`; everything else `UFM_STATUS_RUNTIME`.
+/// its params is `UFM_STATUS_PLUGIN`; an argument out of range (a theory function's `classes`,
+/// `lambda`, ...) is `UFM_STATUS_INVALID_ARGUMENT`; everything else `UFM_STATUS_RUNTIME`.
 impl From<engine::Error> for Error {
     fn from(e: engine::Error) -> Error {
         use engine::ErrorKind as K;
         let status = match e.kind() {
             K::Job | K::Input | K::Limit => ufm_status::UFM_STATUS_INVALID_JOB,
             K::Plugin => ufm_status::UFM_STATUS_PLUGIN,
+            K::Argument => ufm_status::UFM_STATUS_INVALID_ARGUMENT,
             K::Io | K::Numerical | K::Runtime | K::RunEnded | K::Cancelled => {
                 ufm_status::UFM_STATUS_RUNTIME
             }

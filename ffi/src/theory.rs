@@ -85,7 +85,7 @@ pub extern "C" fn ufm_theory_compare(
         if out_compare.is_null() {
             return Err(Error::null("out"));
         }
-        let r = th::compare(classes, per_class, layers, lambda).map_err(Error::arg)?;
+        let r = th::compare(classes, per_class, layers, lambda)?;
         let compare = ufm_compare {
             struct_size: 0,
             dnc_loss: r.dnc.loss,
@@ -234,7 +234,7 @@ pub extern "C" fn ufm_theory_family(
 ) -> ufm_status {
     guard("ufm_theory_family", err, || {
         check(classes, per_class, layers, lambda)?;
-        let rows = th::family_rows(classes, per_class, layers, lambda, None).map_err(Error::arg)?;
+        let rows = th::family_rows(classes, per_class, layers, lambda, None)?;
         let len = out(len, "len")?;
         *len = rows.len();
         if cap < rows.len() {
@@ -306,16 +306,15 @@ pub extern "C" fn ufm_theory_family_hessian(
                 th::hessian::DENSE_LIMIT
             )));
         }
-        let member = th::PairSimplex::new(classes, pairs).map_err(Error::arg)?;
+        let member = th::PairSimplex::new(classes, pairs)?;
         let (spec, params, _, _) =
-            th::family_point(member, th::Root::Large, per_class, layers, lambda, width, 0)
-                .map_err(Error::arg)?;
+            th::family_point(member, th::Root::Large, per_class, layers, lambda, width, 0)?;
         let opts = th::HessianOptions {
             method: th::Method::Dense,
             dense_max: th::hessian::DENSE_LIMIT,
             ..Default::default()
         };
-        let r = th::hessian_report(&spec, &params, &opts).map_err(|e| Error::arg(e.to_string()))?;
+        let r = th::hessian_report(&spec, &params, &opts)?;
         *verdict = match r.classification.as_str() {
             "minimum" => ufm_hessian_verdict::UFM_HESSIAN_MINIMUM,
             "degenerate" => ufm_hessian_verdict::UFM_HESSIAN_DEGENERATE,

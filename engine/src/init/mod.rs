@@ -139,7 +139,7 @@ fn structured(spec: &ModelSpec, structure: Structure, c: &StructuredInit) -> Res
     let mut rng = stream(c.seed, 0);
     rng.set_stream(FRAME_STREAM);
     let mut params = aligned_params(spec, z.as_ref(), &mut rng)
-        .map_err(|e| Error::Input(format!("init ({name}): {e}")))?;
+        .map_err(|e| e.context(&format!("init ({name})")))?;
     if c.noise > 0.0 {
         for (i, m) in params.mats.iter_mut().enumerate() {
             let noise = gaussian_matrix(m.nrows(), m.ncols(), c.noise, &mut stream(c.seed, i));

@@ -54,6 +54,14 @@ impl fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
+/// A bad model argument of a theory function is an argument error of the one error type (exit
+/// status 2, `UFM_STATUS_INVALID_ARGUMENT`), named as the reports name it.
+impl From<ModelError> for crate::Error {
+    fn from(e: ModelError) -> crate::Error {
+        crate::Error::argument(e.arg.name(), e.rule)
+    }
+}
+
 impl From<ModelError> for String {
     fn from(e: ModelError) -> String {
         e.to_string()

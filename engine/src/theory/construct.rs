@@ -6,6 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::closed_form::{rank_threshold, Structure};
 use crate::model::{Activation, ModelSpec, Params};
+use crate::{Error, JobError};
 
 /// Repeat each column of the K x K class-mean matrix `m` n times (`m kron 1_n^T`).
 fn repeat_columns(m: &Mat<f64>, n: usize) -> Mat<f64> {
@@ -88,32 +89,39 @@ pub fn aligned_params<R: rand::Rng + ?Sized>(
     spec: &ModelSpec,
     z: MatRef<'_, f64>,
     rng: &mut R,
-) -> Result<Params, String> {
+) -> Result<Params, Error> {
     let (k, n_total, d, layers) = (spec.classes(), spec.samples(), spec.width, spec.layers);
     if z.nrows() != k || z.ncols() != n_total {
-        return Err(format!(
-            "z: must be {k} x {n_total} (classes x samples), got {} x {}",
-            z.nrows(),
-            z.ncols()
+        return Err(Error::argument(
+            "z",
+            format!(
+                "must be {k} x {n_total} (classes x samples), got {} x {}",
+                z.nrows(),
+                z.ncols()
+            ),
         ));
     }
     if spec.activation != Activation::Linear {
-        return Err("model.activation: aligned parameters need a linear model".into());
+        return Err(
+            JobError::new("model.activation", "aligned parameters need a linear model").into(),
+        );
     }
     if layers == 0 {
-        return Err("model.layers: must be >= 1, got 0".into());
+        return Err(JobError::new("model.layers", "must be >= 1, got 0").into());
     }
     let svd = z
         .thin_svd()
-        .map_err(|_| "z: SVD did not converge".to_string())?;
+        .map_err(|_| Error::Numerical("z: SVD did not converge".into()))?;
     let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
     let s_max = s.first().copied().unwrap_or(0.0);
     let tol = rank_threshold(k, n_total, s_max);
     let r = s.iter().take_while(|&&x| x > tol && x > 0.0).count();
     if d < r {
-        return Err(format!(
-            "model.width: must be >= rank(z) = {r} for aligned parameters, got {d}"
-        ));
+        return Err(JobError::new(
+            "model.width",
+            format!("must be >= rank(z) = {r} for aligned parameters, got {d}"),
+        )
+        .into());
     }
     if r == 0 {
         return Ok(Params::zeros(spec));
@@ -192,18 +200,25 @@ pub fn relu_blocks(k: usize) -> (Mat<f64>, Mat<f64>) {
 /// `H2 = [phi_2 (Xbar + Ybar); 0] kron 1_n^T` evenly (with the identity as the free frame).
 ///
 /// Errors (naming the field) for imbalanced classes, L < 2 or d < K.
-pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, String> {
+pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, Error> {
     let (k, d, layers) = (spec.classes(), spec.width, spec.layers);
-    let n = spec
-        .per_class()
-        .ok_or("model.class_sizes: the B.9 construction needs balanced classes")?;
+    let n = spec.per_class().ok_or_else(|| {
+        JobError::new(
+            "model.class_sizes",
+            "the B.9 construction needs balanced classes",
+        )
+    })?;
     if layers < 2 {
-        return Err(format!(
-            "model.layers: the B.9 construction needs L >= 2, got {layers}"
-        ));
+        return Err(JobError::new(
+            "model.layers",
+            format!("the B.9 construction needs L >= 2, got {layers}"),
+        )
+        .into());
     }
     if d < k {
-        return Err(format!("model.width: must be >= classes = {k}, got {d}"));
+        return Err(
+            JobError::new("model.width", format!("must be >= classes = {k}, got {d}")).into(),
+        );
     }
     let kf = k as f64;
     let (xbar, ybar) = relu_blocks(k);
@@ -227,7 +242,7 @@ pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, String
     });
     let svd = h2
         .thin_svd()
-        .map_err(|_| "H2: SVD did not converge".to_string())?;
+        .map_err(|_| Error::Numerical("H2: SVD did not converge".into()))?;
     let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
     let tol = rank_threshold(d, k * n, s[0]);
     let r = s.iter().take_while(|&&x| x > tol).count();

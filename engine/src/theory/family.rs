@@ -65,20 +65,27 @@ fn log1p3(a: f64, b: f64, c: f64, s: f64) -> (f64, f64) {
 
 impl PairSimplex {
     /// Errors (naming the argument) unless K >= 2, 2p <= K and q = K - 2p != 2.
-    pub fn new(classes: usize, pairs: usize) -> Result<PairSimplex, String> {
+    pub fn new(classes: usize, pairs: usize) -> Result<PairSimplex, crate::Error> {
+        use crate::Error;
         if classes < 2 {
-            return Err(format!("classes: must be >= 2, got {classes}"));
+            return Err(Error::argument(
+                "classes",
+                format!("must be >= 2, got {classes}"),
+            ));
         }
         if 2 * pairs > classes {
-            return Err(format!(
-                "pairs: must be <= K/2 = {}, got {pairs}",
-                classes / 2
+            return Err(Error::argument(
+                "pairs",
+                format!("must be <= K/2 = {}, got {pairs}", classes / 2),
             ));
         }
         if classes - 2 * pairs == 2 {
-            return Err(format!(
-                "pairs: a simplex over 2 classes is a pair; use pairs = {}",
-                pairs + 1
+            return Err(Error::argument(
+                "pairs",
+                format!(
+                    "a simplex over 2 classes is a pair; use pairs = {}",
+                    pairs + 1
+                ),
             ));
         }
         Ok(PairSimplex { classes, pairs })
@@ -313,23 +320,29 @@ pub fn family_point(
         Option<f64>,
         Option<f64>,
     ),
-    String,
+    crate::Error,
 > {
+    use crate::Error;
     use rand::SeedableRng;
     let k = member.classes;
     super::check_model(k, n, layers, lambda)?;
     if width < k {
-        return Err(format!("width: must be >= classes = {k}, got {width}"));
+        return Err(Error::argument(
+            "width",
+            format!("must be >= classes = {k}, got {width}"),
+        ));
     }
-    let pick = |roots: Vec<f64>, what: &str| -> Result<f64, String> {
+    let pick = |roots: Vec<f64>, what: &str| -> Result<f64, Error> {
         match (root, roots.as_slice()) {
-            (_, []) => Err(format!(
-                "lambda: the {what} part has no critical scale at lambda = {lambda:e}"
+            (_, []) => Err(Error::argument(
+                "lambda",
+                format!("the {what} part has no critical scale at lambda = {lambda:e}"),
             )),
             (super::hessian::Root::Large, r) => Ok(r[r.len() - 1]),
             (super::hessian::Root::Small, r) if r.len() >= 2 => Ok(r[0]),
-            (super::hessian::Root::Small, _) => Err(format!(
-                "root: the {what} part has one critical scale only; use --root large"
+            (super::hessian::Root::Small, _) => Err(Error::argument(
+                "root",
+                format!("the {what} part has one critical scale only; use --root large"),
             )),
         }
     };

@@ -24,21 +24,27 @@ pub enum Root {
 }
 
 impl Root {
-    pub fn parse(s: &str) -> Result<Root, String> {
+    pub fn parse(s: &str) -> Result<Root, crate::Error> {
         match s.trim() {
             "large" => Ok(Root::Large),
             "small" => Ok(Root::Small),
-            o => Err(format!("root: must be large or small, got {o:?}")),
+            o => Err(crate::Error::argument(
+                "root",
+                format!("must be large or small, got {o:?}"),
+            )),
         }
     }
 }
 
 /// `dnc` or `low_rank`.
-pub fn parse_structure(s: &str) -> Result<Structure, String> {
+pub fn parse_structure(s: &str) -> Result<Structure, crate::Error> {
     match s.trim() {
         "dnc" => Ok(Structure::Dnc),
         "low_rank" | "low-rank" => Ok(Structure::LowRank),
-        o => Err(format!("structure: must be dnc or low_rank, got {o:?}")),
+        o => Err(crate::Error::argument(
+            "structure",
+            format!("must be dnc or low_rank, got {o:?}"),
+        )),
     }
 }
 
@@ -53,12 +59,15 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn parse(s: &str) -> Result<Method, String> {
+    pub fn parse(s: &str) -> Result<Method, crate::Error> {
         match s.trim() {
             "auto" => Ok(Method::Auto),
             "dense" => Ok(Method::Dense),
             "lanczos" => Ok(Method::Lanczos),
-            o => Err(format!("method: must be auto, dense or lanczos, got {o:?}")),
+            o => Err(crate::Error::argument(
+                "method",
+                format!("must be auto, dense or lanczos, got {o:?}"),
+            )),
         }
     }
 }
@@ -295,13 +304,13 @@ pub fn orbit_tangents(spec: &ModelSpec, params: &Params) -> Mat<f64> {
 /// smallest genuine singular value (~ the smallest nonzero singular value of a parameter matrix,
 /// O(1) at the constructed points). `floor` (absolute) is for points that are only nearly
 /// critical: see [`orbit_floor`].
-pub fn orbit_dimension(t: &Mat<f64>, floor: f64) -> Result<usize, String> {
+pub fn orbit_dimension(t: &Mat<f64>, floor: f64) -> Result<usize, crate::Error> {
     if t.ncols() == 0 {
         return Ok(0);
     }
     let s = t
         .singular_values()
-        .map_err(|_| "orbit: SVD did not converge".to_string())?;
+        .map_err(|_| crate::Error::Numerical("orbit: SVD did not converge".into()))?;
     let top = s.first().copied().unwrap_or(0.0);
     let tol = (1e-9 * top).max(floor);
     Ok(s.iter().filter(|&&x| x > tol).count())
@@ -363,30 +372,42 @@ pub fn constructed_point(
     lambda: f64,
     width: usize,
     seed: u64,
-) -> Result<(ModelSpec, Params, f64), String> {
+) -> Result<(ModelSpec, Params, f64), crate::Error> {
     super::check_model(k, n, layers, lambda)?;
     if width < k {
-        return Err(format!("width: must be >= classes = {k}, got {width}"));
+        return Err(crate::Error::argument(
+            "width",
+            format!("must be >= classes = {k}, got {width}"),
+        ));
     }
     if structure == Structure::LowRank && k % 2 == 1 {
-        return Err(format!(
-            "structure: the odd-K low-rank structure (K = {k}) is not a critical point of the \
-             full loss (docs/theory.md); use an even K"
+        return Err(crate::Error::argument(
+            "structure",
+            format!(
+                "the odd-K low-rank structure (K = {k}) is not a critical point of the full \
+                 loss (docs/theory.md); use an even K"
+            ),
         ));
     }
     let roots = critical_scales(structure, k, n, layers, lambda);
     let scale = match (root, roots.as_slice()) {
         (_, []) => {
-            return Err(format!(
-                "lambda: no critical scale for this structure at lambda = {lambda:e} \
-                 (exists below {:e})",
-                lambda_max(structure, k, n, layers)
+            return Err(crate::Error::argument(
+                "lambda",
+                format!(
+                    "no critical scale for this structure at lambda = {lambda:e} (exists below \
+                     {:e})",
+                    lambda_max(structure, k, n, layers)
+                ),
             ))
         }
         (Root::Large, r) => r[r.len() - 1],
         (Root::Small, r) if r.len() >= 2 => r[0],
         (Root::Small, _) => {
-            return Err("root: only one critical scale here; use --root large".into());
+            return Err(crate::Error::argument(
+                "root",
+                "only one critical scale here; use --root large",
+            ));
         }
     };
     let spec = ModelSpec::balanced(
@@ -411,7 +432,7 @@ pub fn hessian_report(
     opts: &HessianOptions,
 ) -> Result<HessianReport, crate::Error> {
     use crate::Error;
-    let op = HessianOp::new(spec, params).map_err(Error::Runtime)?;
+    let op = HessianOp::new(spec, params)?;
     let p = op.dim();
     let mut grad = Params::zeros(spec);
     let mut ws = Workspace::new(spec, GradPath::Layered, faer::Par::Seq);
@@ -437,8 +458,7 @@ pub fn hessian_report(
     let linear = spec.activation == Activation::Linear;
     let orbit = if linear && p <= opts.orbit_max {
         let t = orbit_tangents(spec, params);
-        let dim =
-            orbit_dimension(&t, orbit_floor(spec, gradient_norm)).map_err(Error::Numerical)?;
+        let dim = orbit_dimension(&t, orbit_floor(spec, gradient_norm))?;
         Some((t, dim))
     } else {
         None
@@ -485,7 +505,7 @@ pub fn hessian_report(
     let spectral;
     if dense {
         let (h, asym) = op.dense();
-        let ev = dense_eigenvalues(&h).map_err(Error::Numerical)?;
+        let ev = dense_eigenvalues(&h)?;
         spectral = ev.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
         let neg: Vec<f64> = ev.iter().copied().filter(|&x| x < -tol).collect();
@@ -537,8 +557,7 @@ pub fn hessian_report(
             });
         }
     } else {
-        let lz = lanczos(p, opts.lanczos_steps, opts.seed, |v| op.apply_flat(v))
-            .map_err(Error::Numerical)?;
+        let lz = lanczos(p, opts.lanczos_steps, opts.seed, |v| op.apply_flat(v))?;
         spectral = lz.min.abs().max(lz.max.abs());
         let tol = (opts.rel_tol * spectral).max(10.0 * gradient_norm);
         let hu = hutchinson(p, opts.probes, opts.seed.wrapping_add(1), |v| {

@@ -98,23 +98,25 @@ pub struct HessianOp {
 
 impl HessianOp {
     /// The Hessian at `params` (shapes must match `spec`; `spec.check()` must pass).
-    pub fn new(spec: &ModelSpec, params: &Params) -> Result<Self, String> {
-        spec.check()?;
+    /// Errors are [`crate::Error::Runtime`]: the caller built `params` for `spec`.
+    pub fn new(spec: &ModelSpec, params: &Params) -> Result<Self, crate::Error> {
+        use crate::Error;
+        spec.check().map_err(Error::Runtime)?;
         if params.mats.len() != spec.layers + 1 {
-            return Err(format!(
+            return Err(Error::Runtime(format!(
                 "params: expected {} matrices, got {}",
                 spec.layers + 1,
                 params.mats.len()
-            ));
+            )));
         }
         for (i, ((r, c), m)) in spec.shapes().into_iter().zip(&params.mats).enumerate() {
             if (m.nrows(), m.ncols()) != (r, c) {
-                return Err(format!(
+                return Err(Error::Runtime(format!(
                     "params: {} is {} x {}, the model needs {r} x {c}",
                     Params::names(spec.layers)[i],
                     m.nrows(),
                     m.ncols()
-                ));
+                )));
             }
         }
         let layers = spec.layers;

@@ -16,11 +16,14 @@ pub enum Theorem {
 
 impl Theorem {
     /// "1" or "7".
-    pub fn parse(s: &str) -> Result<Theorem, String> {
+    pub fn parse(s: &str) -> Result<Theorem, crate::Error> {
         match s.trim() {
             "1" => Ok(Theorem::One),
             "7" => Ok(Theorem::Seven),
-            other => Err(format!("theorem: must be 1, 4 or 7, got {other:?}")),
+            other => Err(crate::Error::argument(
+                "theorem",
+                format!("must be 1, 4 or 7, got {other:?}"),
+            )),
         }
     }
 

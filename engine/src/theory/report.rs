@@ -1,5 +1,6 @@
 //! CLI-independent reports behind `ufm theory compare | critical | region` (docs/theory.md),
-//! and parsers for their arguments. Errors name the argument (`lambda: ...`, `classes: ...`).
+//! and parsers for their arguments. Bad arguments are [`Error::Argument`], named as here
+//! (`lambda`, `classes`): the CLI shows them as its flags, the C API as its parameters.
 
 use std::ops::RangeInclusive;
 
@@ -11,6 +12,7 @@ use super::family::{family_point, PairSimplex};
 use super::hessian::{hessian_report, HessianOptions, Method, Root};
 use super::minimise::{optimal_dnc, optimal_low_rank, Optimum};
 use super::regions::{theorem1_holds, Theorem};
+use crate::error::{Error, Result};
 
 /// `ufm theory compare`: best DNC and best low-rank reduced losses, and every member of the
 /// pair + simplex family ([`super::family`]).
@@ -83,7 +85,7 @@ pub struct RegionReport {
 }
 
 /// Best DNC vs best low-rank loss for K = `k`, n = `n` per class, L = `layers`, `lambda`.
-pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CompareReport, String> {
+pub fn compare(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CompareReport> {
     super::check_model(k, n, layers, lambda)?;
     Ok(CompareReport {
         dnc: optimal_dnc(k, n, layers, lambda),
@@ -111,10 +113,13 @@ pub fn compare_with_hessian(
     layers: usize,
     lambda: f64,
     width: usize,
-) -> Result<CompareReport, String> {
+) -> Result<CompareReport> {
     let mut r = compare(k, n, layers, lambda)?;
     if width < k {
-        return Err(format!("width: must be >= classes = {k}, got {width}"));
+        return Err(Error::argument(
+            "width",
+            format!("must be >= classes = {k}, got {width}"),
+        ));
     }
     r.family = family_rows(k, n, layers, lambda, Some(width))?;
     Ok(r)
@@ -127,11 +132,14 @@ pub fn family_rows(
     layers: usize,
     lambda: f64,
     width: Option<usize>,
-) -> Result<Vec<FamilyRow>, String> {
+) -> Result<Vec<FamilyRow>> {
     super::check_model(k, n, layers, lambda)?;
     if k > FAMILY_MAX_CLASSES {
-        return Err(format!(
-            "classes: the pair + simplex family table is built for K <= {FAMILY_MAX_CLASSES}, got {k}"
+        return Err(Error::argument(
+            "classes",
+            format!(
+                "the pair + simplex family table is built for K <= {FAMILY_MAX_CLASSES}, got {k}"
+            ),
         ));
     }
     PairSimplex::all(k)
@@ -165,7 +173,7 @@ fn family_hessian(
     layers: usize,
     lambda: f64,
     width: usize,
-) -> Result<Option<FamilyHessian>, String> {
+) -> Result<Option<FamilyHessian>> {
     let kn = m.classes * n;
     let parameters = width * kn + (layers - 1) * width * width + m.classes * width;
     if parameters > FAMILY_HESSIAN_MAX {
@@ -178,7 +186,7 @@ fn family_hessian(
         method: Method::Dense,
         ..Default::default()
     };
-    let r = hessian_report(&spec, &params, &opts).map_err(|e| e.to_string())?;
+    let r = hessian_report(&spec, &params, &opts)?;
     Ok(Some(FamilyHessian {
         width,
         parameters: r.parameters,
@@ -189,7 +197,7 @@ fn family_hessian(
 }
 
 /// Critical scales of both structures and the lambda bounds for their existence.
-pub fn critical(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CriticalReport, String> {
+pub fn critical(k: usize, n: usize, layers: usize, lambda: f64) -> Result<CriticalReport> {
     super::check_model(k, n, layers, lambda)?;
     Ok(CriticalReport {
         dnc_roots: dnc_roots(k, n, layers, lambda),
@@ -204,19 +212,25 @@ pub fn region(
     theorem: Theorem,
     classes: RangeInclusive<usize>,
     layers: RangeInclusive<usize>,
-) -> Result<RegionReport, String> {
+) -> Result<RegionReport> {
     if classes.is_empty() || *classes.start() < 2 {
-        return Err(format!(
-            "classes: must be a non-empty range with start >= 2, got {}..{}",
-            classes.start(),
-            classes.end()
+        return Err(Error::argument(
+            "classes",
+            format!(
+                "must be a non-empty range with start >= 2, got {}..{}",
+                classes.start(),
+                classes.end()
+            ),
         ));
     }
     if layers.is_empty() || *layers.start() < 1 {
-        return Err(format!(
-            "layers: must be a non-empty range with start >= 1, got {}..{}",
-            layers.start(),
-            layers.end()
+        return Err(Error::argument(
+            "layers",
+            format!(
+                "must be a non-empty range with start >= 1, got {}..{}",
+                layers.start(),
+                layers.end()
+            ),
         ));
     }
     let rows = classes
@@ -233,9 +247,14 @@ pub fn region(
 
 /// A regularisation strength: a decimal (`0.001`, `1e-3`) or a power `B^E` (`2^-10`, `2^(-10)`).
 /// Must be finite and > 0.
-pub fn parse_lambda(s: &str) -> Result<f64, String> {
+pub fn parse_lambda(s: &str) -> Result<f64> {
     let t = s.trim();
-    let bad = || format!("lambda: expected a number like 0.001 or 2^-10, got {s:?}");
+    let bad = || {
+        Error::argument(
+            "lambda",
+            format!("expected a number like 0.001 or 2^-10, got {s:?}"),
+        )
+    };
     let value = if let Some((base, exp)) = t.split_once('^') {
         let base: f64 = base.trim().parse().map_err(|_| bad())?;
         let exp = exp.trim();
@@ -249,16 +268,19 @@ pub fn parse_lambda(s: &str) -> Result<f64, String> {
         t.parse::<f64>().map_err(|_| bad())?
     };
     if !(value.is_finite() && value > 0.0) {
-        return Err(format!("lambda: must be finite and > 0, got {s:?}"));
+        return Err(Error::argument(
+            "lambda",
+            format!("must be finite and > 0, got {s:?}"),
+        ));
     }
     Ok(value)
 }
 
 /// An inclusive integer range for `--classes` / `--layers`: `A..B` and `A..=B` both mean
 /// A through B inclusive; a single `A` means just A. `name` is used in error messages.
-pub fn parse_range(name: &str, s: &str) -> Result<RangeInclusive<usize>, String> {
+pub fn parse_range(name: &str, s: &str) -> Result<RangeInclusive<usize>> {
     let t = s.trim();
-    let bad = || format!("{name}: expected A..B (inclusive) or A, got {s:?}");
+    let bad = || Error::argument(name, format!("expected A..B (inclusive) or A, got {s:?}"));
     let (a, b) = match t.split_once("..") {
         Some((a, b)) => (a, b.strip_prefix('=').unwrap_or(b)),
         None => (t, t),
@@ -266,7 +288,10 @@ pub fn parse_range(name: &str, s: &str) -> Result<RangeInclusive<usize>, String>
     let a: usize = a.trim().parse().map_err(|_| bad())?;
     let b: usize = b.trim().parse().map_err(|_| bad())?;
     if a > b {
-        return Err(format!("{name}: empty range {s:?} (start > end)"));
+        return Err(Error::argument(
+            name,
+            format!("empty range {s:?} (start > end)"),
+        ));
     }
     Ok(a..=b)
 }
@@ -306,12 +331,18 @@ pub fn theorem4_grid(
     per_class: &[usize],
     lambdas: &[f64],
     root: Root,
-) -> Result<Theorem4Report, String> {
+) -> Result<Theorem4Report> {
     if classes.is_empty() || *classes.start() < 2 {
-        return Err("classes: must be a non-empty range with start >= 2".into());
+        return Err(Error::argument(
+            "classes",
+            "must be a non-empty range with start >= 2",
+        ));
     }
     if layers.is_empty() || *layers.start() < 1 {
-        return Err("layers: must be a non-empty range with start >= 1".into());
+        return Err(Error::argument(
+            "layers",
+            "must be a non-empty range with start >= 1",
+        ));
     }
     let mut report = Theorem4Report {
         rows: vec![],
@@ -339,11 +370,14 @@ pub fn theorem4_grid(
                         continue;
                     };
                     if spec.parameter_count() > super::hessian::DENSE_LIMIT {
-                        return Err(format!(
-                            "classes: K = {k}, n = {n}, L = {l} needs {} parameters; the grid \
-                             uses dense spectra (at most {})",
-                            spec.parameter_count(),
-                            super::hessian::DENSE_LIMIT
+                        return Err(Error::argument(
+                            "classes",
+                            format!(
+                                "K = {k}, n = {n}, L = {l} needs {} parameters; the grid uses \
+                                 dense spectra (at most {})",
+                                spec.parameter_count(),
+                                super::hessian::DENSE_LIMIT
+                            ),
                         ));
                     }
                     let opts = HessianOptions {
@@ -351,7 +385,7 @@ pub fn theorem4_grid(
                         dense_max: super::hessian::DENSE_LIMIT,
                         ..Default::default()
                     };
-                    let r = hessian_report(&spec, &params, &opts).map_err(|e| e.to_string())?;
+                    let r = hessian_report(&spec, &params, &opts)?;
                     let check = super::hessian::theorem4_check(k, n, l, lambda, alpha, &r);
                     if r.classification == "strict_saddle" {
                         report.strict_saddles += 1;

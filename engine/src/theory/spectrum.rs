@@ -7,10 +7,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
+
 /// All eigenvalues of the symmetric matrix `h`, nondecreasing.
-pub fn dense_eigenvalues(h: &Mat<f64>) -> Result<Vec<f64>, String> {
+pub fn dense_eigenvalues(h: &Mat<f64>) -> Result<Vec<f64>, Error> {
     h.self_adjoint_eigenvalues(Side::Lower)
-        .map_err(|_| "eigenvalue solver did not converge".to_string())
+        .map_err(|_| Error::Numerical("eigenvalue solver did not converge".into()))
 }
 
 /// Extreme eigenvalues by Lanczos.
@@ -39,9 +41,9 @@ pub fn lanczos(
     steps: usize,
     seed: u64,
     mut op: impl FnMut(&[f64]) -> Vec<f64>,
-) -> Result<LanczosResult, String> {
+) -> Result<LanczosResult, Error> {
     if p == 0 {
-        return Err("lanczos: empty operator".into());
+        return Err(Error::Numerical("lanczos: empty operator".into()));
     }
     let m = steps.clamp(1, p);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -85,9 +87,9 @@ pub fn lanczos(
             0.0
         }
     });
-    let evd = t
-        .self_adjoint_eigen(Side::Lower)
-        .map_err(|_| "lanczos: tridiagonal eigensolver did not converge".to_string())?;
+    let evd = t.self_adjoint_eigen(Side::Lower).map_err(|_| {
+        Error::Numerical("lanczos: tridiagonal eigensolver did not converge".into())
+    })?;
     let s = evd.S().column_vector();
     let u = evd.U();
     let res = |j: usize| (last_beta * u[(k - 1, j)]).abs();

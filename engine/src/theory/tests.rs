@@ -183,18 +183,29 @@ fn aligned_params_reject_narrow_width_and_relu() {
     let z = dnc_logits(6, 2, 1.0);
     let narrow = linear_spec(6, 2, 4, 2, 0.1);
     let err = aligned_params(&narrow, z.as_ref(), &mut rng).unwrap_err();
-    assert!(err.starts_with("model.width"), "{err}");
+    assert!(
+        matches!(&err, crate::Error::Job(j) if j.path == "model.width"),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("model.width: "), "{err}");
     // rank of the DNC logits is K - 1 = 5: width 5 is enough.
     let ok = linear_spec(6, 2, 5, 2, 0.1);
     assert!(aligned_params(&ok, z.as_ref(), &mut rng).is_ok());
     let mut relu = ok.clone();
     relu.activation = Activation::Relu;
     let err = aligned_params(&relu, z.as_ref(), &mut rng).unwrap_err();
-    assert!(err.starts_with("model.activation"), "{err}");
+    assert!(
+        matches!(&err, crate::Error::Job(j) if j.path == "model.activation"),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("model.activation: "), "{err}");
     let wrong = linear_spec(5, 2, 8, 2, 0.1);
-    assert!(aligned_params(&wrong, z.as_ref(), &mut rng)
-        .unwrap_err()
-        .starts_with("z:"));
+    let err = aligned_params(&wrong, z.as_ref(), &mut rng).unwrap_err();
+    assert!(
+        matches!(&err, crate::Error::Argument { name, .. } if name == "z"),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("z: "), "{err}");
 }
 
 /// Brute force: dense grid of the closed-form loss over [0, 60] plus golden-section refinement
@@ -440,7 +451,11 @@ fn parse_lambda_accepts_decimals_and_powers() {
     assert_eq!(parse_lambda("10^-4").unwrap(), 10f64.powf(-4.0));
     for bad in ["", "abc", "2^", "^3", "-0.1", "0", "inf", "NaN", "2^x"] {
         let e = parse_lambda(bad).unwrap_err();
-        assert!(e.starts_with("lambda:"), "{bad}: {e}");
+        assert!(
+            matches!(&e, crate::Error::Argument { name, .. } if name == "lambda"),
+            "{bad}: {e:?}"
+        );
+        assert!(e.to_string().starts_with("lambda: "), "{bad}: {e}");
     }
 }
 
@@ -449,12 +464,14 @@ fn parse_range_and_region_report() {
     assert_eq!(parse_range("classes", "2..30").unwrap(), 2..=30);
     assert_eq!(parse_range("classes", "2..=30").unwrap(), 2..=30);
     assert_eq!(parse_range("layers", "4").unwrap(), 4..=4);
-    assert!(parse_range("layers", "5..4")
-        .unwrap_err()
-        .starts_with("layers:"));
-    assert!(parse_range("layers", "a..4")
-        .unwrap_err()
-        .starts_with("layers:"));
+    for bad in ["5..4", "a..4"] {
+        let e = parse_range("layers", bad).unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::Argument { name, .. } if name == "layers"),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("layers: "), "{e}");
+    }
     let r = region(Theorem::One, 4..=6, 2..=3).unwrap();
     assert_eq!(r.rows.len(), 6);
     let json = serde_json::to_value(&r).unwrap();
@@ -466,11 +483,13 @@ fn parse_range_and_region_report() {
         json["rows"][5],
         serde_json::json!({"classes": 6, "layers": 3, "holds": true})
     );
-    assert!(region(Theorem::One, 1..=4, 1..=2)
-        .unwrap_err()
-        .starts_with("classes:"));
+    let e = region(Theorem::One, 1..=4, 1..=2).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Argument);
+    assert!(e.to_string().starts_with("classes: "), "{e}");
     assert_eq!(Theorem::parse("7").unwrap(), Theorem::Seven);
-    assert!(Theorem::parse("2").unwrap_err().starts_with("theorem:"));
+    let e = Theorem::parse("2").unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Argument);
+    assert!(e.to_string().starts_with("theorem: "), "{e}");
 }
 
 #[test]
@@ -483,12 +502,19 @@ fn reports_serialise_with_contract_keys() {
     let r = serde_json::to_value(critical(10, 5, 2, 1e-3).unwrap()).unwrap();
     assert_eq!(r["dnc_roots"].as_array().unwrap().len(), 2);
     assert!(r["low_rank_lambda_max"].is_f64());
-    assert!(compare(1, 5, 2, 1e-3).unwrap_err().starts_with("classes:"));
-    assert!(critical(10, 0, 2, 1e-3)
-        .unwrap_err()
-        .starts_with("per-class:"));
-    assert!(compare(10, 5, 0, 1e-3).unwrap_err().starts_with("layers:"));
-    assert!(compare(10, 5, 2, 0.0).unwrap_err().starts_with("lambda:"));
+    // Bad arguments are Argument errors naming the argument, in the message too.
+    for (e, want) in [
+        (compare(1, 5, 2, 1e-3).unwrap_err(), "classes"),
+        (critical(10, 0, 2, 1e-3).unwrap_err(), "per-class"),
+        (compare(10, 5, 0, 1e-3).unwrap_err(), "layers"),
+        (compare(10, 5, 2, 0.0).unwrap_err(), "lambda"),
+    ] {
+        assert!(
+            matches!(&e, crate::Error::Argument { name, .. } if name == want),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with(&format!("{want}: ")), "{e}");
+    }
 }
 
 fn relu_spec(k: usize, n: usize, d: usize, layers: usize, lambda: f64) -> ModelSpec {

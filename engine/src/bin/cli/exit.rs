@@ -36,7 +36,11 @@ pub fn for_error(e: &Error) -> u8 {
         return status;
     }
     match e.kind() {
-        ErrorKind::Job | ErrorKind::Input | ErrorKind::Plugin | ErrorKind::Limit => INPUT,
+        ErrorKind::Job
+        | ErrorKind::Input
+        | ErrorKind::Plugin
+        | ErrorKind::Argument
+        | ErrorKind::Limit => INPUT,
         ErrorKind::Io | ErrorKind::Numerical | ErrorKind::Runtime | ErrorKind::RunEnded => RUNTIME,
         ErrorKind::Cancelled => cancelled(),
     }

@@ -36,12 +36,21 @@ fn at_least(min: u64) -> RangedU64ValueParser<usize> {
 
 /// `--lambda`: a decimal (0.001, 1e-3) or a power (2^-10), finite and > 0.
 fn lambda_value(s: &str) -> Result<f64, String> {
-    parse_lambda(s).map_err(|e| e.trim_start_matches("lambda: ").to_string())
+    parse_lambda(s).map_err(rule_of)
+}
+
+/// The rule an argument error states, without the argument's name (clap puts the flag's name
+/// in front of it).
+fn rule_of(e: ufm::Error) -> String {
+    match e {
+        ufm::Error::Argument { message, .. } => message,
+        other => other.to_string(),
+    }
 }
 
 /// `--classes` / `--layers` of `region`: `A..B` (inclusive) or a single `A`.
 fn range_value(s: &str) -> Result<RangeInclusive<usize>, String> {
-    parse_range("value", s).map_err(|e| e.trim_start_matches("value: ").to_string())
+    parse_range("value", s).map_err(rule_of)
 }
 
 /// `--tol`: a relative tolerance in (0, 1).
@@ -270,9 +279,16 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Map a library error (`name: message`) to invalid input `--name: message`.
-pub(crate) fn input(e: String) -> Failure {
-    Failure::Input(format!("--{e}"))
+/// Show a library function's bad argument as the flag that gave it (`classes` as `--classes`);
+/// other errors pass through with their kind.
+pub(crate) fn input(e: Failure) -> Failure {
+    match e {
+        Failure::Argument { name, message } => Failure::Argument {
+            name: format!("--{name}"),
+            message,
+        },
+        e => e,
+    }
 }
 
 fn list(v: &[f64]) -> String {
@@ -645,7 +661,7 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
     // message names the flag); every other failure is the computation's (exit 1).
     let mut r = theory::hessian_report(&spec, &params, &opts).map_err(|e| match e {
         Failure::Limit(m) => Failure::Limit(format!("--{m}")),
-        e => Failure::Runtime(e.to_string()),
+        e => e,
     })?;
     r.scale = scale;
     if let (Some((k, n, layers, lambda)), Some(alpha)) = (dnc, scale) {
