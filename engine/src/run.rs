@@ -90,7 +90,7 @@ pub fn backbone_setup(
     };
     let max_bytes = (job.train.max_memory_gib * (1u64 << 30) as f64) as u64;
     let data = crate::data::prepare(d, base_dir, &spec.class_sizes, max_bytes)
-        .map_err(|e| Error::Input(format!("data: {e}")))?;
+        .map_err(|e| e.context("data"))?;
     let weight_decay = match b.regularization {
         crate::job::Regularization::Ufm => 0.0,
         crate::job::Regularization::Standard => spec.lambda_w,
