@@ -282,8 +282,8 @@ pub fn execute_checkpointed(
     let key = checkpoint_key(job);
     let mut trainer = start(job, spec, base_dir)?;
     if ck.resume {
-        let c = crate::train::checkpoint::read(ck.dir, &key).map_err(Error::Input)?;
-        trainer.restore(c).map_err(Error::Input)?;
+        let c = crate::train::checkpoint::read(ck.dir, &key)?;
+        trainer.restore(c)?;
         crate::report::dynamics::read_checkpoint_side(ck.dir, &mut trainer)
             .map_err(Error::Input)?;
     }
@@ -298,8 +298,7 @@ pub fn execute_checkpointed(
         let o = trainer.run(cancel, progress);
         seconds += o.seconds;
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
-            crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
-                .map_err(Error::Runtime)?;
+            crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
             crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer)
                 .map_err(Error::Runtime)?;
             continue;
@@ -307,7 +306,7 @@ pub fn execute_checkpointed(
         break o;
     };
     trainer.set_max_steps(max);
-    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key).map_err(Error::Runtime)?;
+    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
     crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))

@@ -482,4 +482,35 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         .err()
         .expect("refused");
     assert!(e.to_string().contains("made for another job"), "{e}");
+    // A refused checkpoint is the resumed run's input (exit status 2); a missing one too.
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    let none = scratch().join("ck-none");
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &none,
+        every: 0,
+        resume: true,
+    };
+    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    assert!(e.to_string().starts_with("cannot read checkpoint "), "{e}");
+    // A checkpoint that cannot be written (its parent is a file) is an Io error naming it.
+    let file = scratch().join("ck-parent-is-a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("ck");
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &under,
+        every: 0,
+        resume: false,
+    };
+    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Io);
+    assert!(e.to_string().starts_with("cannot write checkpoint "), "{e}");
+    match e {
+        ufm_engine::Error::Io { path, .. } => assert_eq!(path, under),
+        other => panic!("{other:?}"),
+    }
 }

@@ -6,6 +6,7 @@
 
 use super::{CurveRow, Sampler};
 use crate::model::Params;
+use crate::Error;
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,9 +43,15 @@ struct Meta {
 const FORMAT: u32 = 1;
 
 /// Write `c` into `dir` (created or replaced atomically: a sibling temporary folder is
-/// renamed into place). `job` identifies the run (compared on resume).
-pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), String> {
-    let ctx = |e: std::io::Error| format!("cannot write checkpoint {}: {e}", dir.display());
+/// renamed into place). `job` identifies the run (compared on resume). A failed write is
+/// [`Error::Io`].
+pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), Error> {
+    let ctx = |e: std::io::Error| {
+        Error::io(
+            dir,
+            format!("cannot write checkpoint {}: {e}", dir.display()),
+        )
+    };
     let meta = Meta {
         format: FORMAT,
         step: c.step,
@@ -84,29 +91,32 @@ pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), 
         }
     }
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
     crate::io::replace_dir(dir, &[("data.bin", &bytes), ("meta.json", json.as_bytes())])
         .map_err(ctx)?;
     Ok(())
 }
 
 /// Read the checkpoint in `dir`, refusing one made for another model, initialiser or optimiser.
-pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
-    let ctx = |e: std::io::Error| format!("cannot read checkpoint {}: {e}", dir.display());
+/// Every failure (a missing or unreadable folder too) is [`Error::Input`]: the checkpoint is the
+/// resumed run's input, so `ufm run --resume` exits with status 2 as it always has.
+pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, Error> {
+    let ctx =
+        |e: std::io::Error| Error::Input(format!("cannot read checkpoint {}: {e}", dir.display()));
     let meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).map_err(ctx)?)
-        .map_err(|e| format!("checkpoint {}: meta.json: {e}", dir.display()))?;
+        .map_err(|e| Error::Input(format!("checkpoint {}: meta.json: {e}", dir.display())))?;
     if meta.format != FORMAT {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "checkpoint {}: format {} (this ufm reads {FORMAT})",
             dir.display(),
             meta.format
-        ));
+        )));
     }
     if &meta.job != job {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "checkpoint {}: made for another job (model, init or optimizer differ)",
             dir.display()
-        ));
+        )));
     }
     let bytes = std::fs::read(dir.join("data.bin")).map_err(ctx)?;
     let mut words = bytes
@@ -118,10 +128,10 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
         + 5 * meta.curve_rows
         + meta.factor_shapes.iter().map(|(r, c)| r * c).sum::<usize>();
     if bytes.len() != 8 * want {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "checkpoint {}: data.bin has the wrong size",
             dir.display()
-        ));
+        )));
     }
     let mut f = || f64::from_bits(words.next().expect("size checked"));
     let window_start = f();
