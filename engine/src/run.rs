@@ -284,7 +284,7 @@ pub fn execute_checkpointed(
     if ck.resume {
         let c = crate::train::checkpoint::read(ck.dir, &key)?;
         trainer.restore(c)?;
-        crate::report::dynamics::read_checkpoint_side(ck.dir, &mut trainer)
+        crate::train::checkpoint::read_checkpoint_side(ck.dir, &mut trainer)
             .map_err(Error::Input)?;
     }
     let max = job.train.max_steps;
@@ -299,7 +299,7 @@ pub fn execute_checkpointed(
         seconds += o.seconds;
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
             crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
-            crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer)
+            crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)
                 .map_err(Error::Runtime)?;
             continue;
         }
@@ -307,7 +307,7 @@ pub fn execute_checkpointed(
     };
     trainer.set_max_steps(max);
     crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
-    crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
+    crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }

@@ -3,6 +3,9 @@
 //! one. On disk (a folder, replaced atomically): `meta.json` (shapes, counts, sampler, and the
 //! job sections that must not change) and `data.bin` (every float as its little-endian IEEE
 //! bits: window start, parameters column-major, state buffers, curve rows).
+//!
+//! Beside it, the side file `dynamics.json` ([`write_checkpoint_side`]) holds what the binary
+//! format does not: the integration time and the curve rows' time and logit columns.
 
 use super::{CurveRow, Sampler};
 use crate::model::Params;
@@ -176,4 +179,66 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, Error> {
         sampler: meta.sampler,
         factors,
     })
+}
+
+/// What a checkpoint's binary format does not hold: the integration time, the next step size
+/// of a multi-stage rule, the step-0 alignment and the curve rows' time and logit columns.
+/// Written as `dynamics.json` beside the checkpoint (after it), read on resume.
+#[derive(Serialize, Deserialize)]
+struct CheckpointSide {
+    time: f64,
+    next_dt: f64,
+    initial: Option<super::Alignment>,
+    /// (step, time, logits) per curve row.
+    rows: Vec<(u64, f64, Option<super::LogitState>)>,
+}
+
+/// File name of the side file in the checkpoint folder.
+pub const CHECKPOINT_SIDE_FILE: &str = "dynamics.json";
+
+/// Write the side file of `trainer`'s checkpoint into `dir`.
+pub fn write_checkpoint_side(
+    dir: &std::path::Path,
+    trainer: &super::Trainer,
+) -> Result<(), String> {
+    let side = CheckpointSide {
+        time: trainer.time(),
+        next_dt: trainer.next_dt(),
+        initial: trainer.initial_alignment(),
+        rows: trainer
+            .curve()
+            .iter()
+            .map(|r| (r.step, r.time, r.logits))
+            .collect(),
+    };
+    let text = serde_json::to_string(&side).map_err(|e| e.to_string())?;
+    crate::io::write_atomic(&dir.join(CHECKPOINT_SIDE_FILE), text.as_bytes())
+        .map_err(|e| format!("checkpoint: cannot write {CHECKPOINT_SIDE_FILE}: {e}"))
+}
+
+/// Restore what [`write_checkpoint_side`] saved into a trainer just restored from the
+/// checkpoint in `dir`. A missing side file (a checkpoint of an older ufm) leaves the time at
+/// NaN and the logit columns empty for the rows before the resume.
+pub fn read_checkpoint_side(
+    dir: &std::path::Path,
+    trainer: &mut super::Trainer,
+) -> Result<(), String> {
+    let path = dir.join(CHECKPOINT_SIDE_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        trainer.set_time(f64::NAN, trainer.next_dt());
+        return Ok(());
+    };
+    let side: CheckpointSide =
+        serde_json::from_str(&text).map_err(|e| format!("checkpoint: {}: {e}", path.display()))?;
+    trainer.set_time(side.time, side.next_dt);
+    trainer.set_initial_alignment(side.initial);
+    let mut curve = trainer.curve().to_vec();
+    for (row, (step, time, logits)) in curve.iter_mut().zip(side.rows) {
+        if row.step == step {
+            row.time = time;
+            row.logits = logits;
+        }
+    }
+    trainer.set_curve(curve);
+    Ok(())
 }
