@@ -284,8 +284,7 @@ pub fn execute_checkpointed(
     if ck.resume {
         let c = crate::train::checkpoint::read(ck.dir, &key)?;
         trainer.restore(c)?;
-        crate::train::checkpoint::read_checkpoint_side(ck.dir, &mut trainer)
-            .map_err(Error::Input)?;
+        crate::train::checkpoint::read_checkpoint_side(ck.dir, &mut trainer)?;
     }
     let max = job.train.max_steps;
     let mut seconds = 0.0;
@@ -299,15 +298,14 @@ pub fn execute_checkpointed(
         seconds += o.seconds;
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
             crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
-            crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)
-                .map_err(Error::Runtime)?;
+            crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)?;
             continue;
         }
         break o;
     };
     trainer.set_max_steps(max);
     crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
-    crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
+    crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }

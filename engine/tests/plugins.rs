@@ -495,6 +495,24 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         .expect("refused");
     assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
     assert!(e.to_string().starts_with("cannot read checkpoint "), "{e}");
+    // A malformed side file (dynamics.json) beside a good checkpoint is Input, naming it.
+    std::fs::write(dir.join("dynamics.json"), b"{not json").unwrap();
+    let gd = parse_value(job(gaussian(), json!({"name": "gd", "lr": 0.1}))).unwrap();
+    let gd_spec = validate(&gd).unwrap();
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &dir,
+        every: 0,
+        resume: true,
+    };
+    let e =
+        ufm_engine::run::execute_checkpointed(&gd, &gd_spec, Path::new(""), None, &mut |_| {}, ck)
+            .err()
+            .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    assert!(
+        e.to_string().starts_with("checkpoint: ") && e.to_string().contains("dynamics.json"),
+        "{e}"
+    );
     // A checkpoint that cannot be written (its parent is a file) is an Io error naming it.
     let file = scratch().join("ck-parent-is-a-file");
     std::fs::write(&file, b"x").unwrap();

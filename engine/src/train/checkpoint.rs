@@ -196,11 +196,8 @@ struct CheckpointSide {
 /// File name of the side file in the checkpoint folder.
 pub const CHECKPOINT_SIDE_FILE: &str = "dynamics.json";
 
-/// Write the side file of `trainer`'s checkpoint into `dir`.
-pub fn write_checkpoint_side(
-    dir: &std::path::Path,
-    trainer: &super::Trainer,
-) -> Result<(), String> {
+/// Write the side file of `trainer`'s checkpoint into `dir` (a failed write is [`Error::Io`]).
+pub fn write_checkpoint_side(dir: &std::path::Path, trainer: &super::Trainer) -> Result<(), Error> {
     let side = CheckpointSide {
         time: trainer.time(),
         next_dt: trainer.next_dt(),
@@ -211,25 +208,31 @@ pub fn write_checkpoint_side(
             .map(|r| (r.step, r.time, r.logits))
             .collect(),
     };
-    let text = serde_json::to_string(&side).map_err(|e| e.to_string())?;
-    crate::io::write_atomic(&dir.join(CHECKPOINT_SIDE_FILE), text.as_bytes())
-        .map_err(|e| format!("checkpoint: cannot write {CHECKPOINT_SIDE_FILE}: {e}"))
+    let text = serde_json::to_string(&side).map_err(|e| Error::Runtime(e.to_string()))?;
+    let path = dir.join(CHECKPOINT_SIDE_FILE);
+    crate::io::write_atomic(&path, text.as_bytes()).map_err(|e| {
+        Error::io(
+            &path,
+            format!("checkpoint: cannot write {CHECKPOINT_SIDE_FILE}: {e}"),
+        )
+    })
 }
 
 /// Restore what [`write_checkpoint_side`] saved into a trainer just restored from the
 /// checkpoint in `dir`. A missing side file (a checkpoint of an older ufm) leaves the time at
-/// NaN and the logit columns empty for the rows before the resume.
+/// NaN and the logit columns empty for the rows before the resume; a malformed one is
+/// [`Error::Input`], as a malformed checkpoint is.
 pub fn read_checkpoint_side(
     dir: &std::path::Path,
     trainer: &mut super::Trainer,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let path = dir.join(CHECKPOINT_SIDE_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
         trainer.set_time(f64::NAN, trainer.next_dt());
         return Ok(());
     };
-    let side: CheckpointSide =
-        serde_json::from_str(&text).map_err(|e| format!("checkpoint: {}: {e}", path.display()))?;
+    let side: CheckpointSide = serde_json::from_str(&text)
+        .map_err(|e| Error::Input(format!("checkpoint: {}: {e}", path.display())))?;
     trainer.set_time(side.time, side.next_dt);
     trainer.set_initial_alignment(side.initial);
     let mut curve = trainer.curve().to_vec();
