@@ -125,12 +125,24 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, Error> {
     let mut words = bytes
         .chunks_exact(8)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-    let want = 1
-        + meta.shapes.iter().map(|(r, c)| r * c).sum::<usize>()
-        + meta.state_lens.iter().sum::<usize>()
-        + 5 * meta.curve_rows
-        + meta.factor_shapes.iter().map(|(r, c)| r * c).sum::<usize>();
-    if bytes.len() != 8 * want {
+    // Checked: meta.json is read from disk, and a wrapped product could match the file's size.
+    let area = |s: &[(usize, usize)]| {
+        s.iter()
+            .try_fold(0usize, |a, &(r, c)| a.checked_add(r.checked_mul(c)?))
+    };
+    let want = (|| {
+        1usize
+            .checked_add(area(&meta.shapes)?)?
+            .checked_add(
+                meta.state_lens
+                    .iter()
+                    .try_fold(0usize, |a, &n| a.checked_add(n))?,
+            )?
+            .checked_add(meta.curve_rows.checked_mul(5)?)?
+            .checked_add(area(&meta.factor_shapes)?)?
+            .checked_mul(8)
+    })();
+    if want != Some(bytes.len()) {
         return Err(Error::Input(format!(
             "checkpoint {}: data.bin has the wrong size",
             dir.display()
