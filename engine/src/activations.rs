@@ -279,7 +279,8 @@ fn stem(p: &Path) -> String {
 /// Read an export folder: `labels.npy` (N,), `layers/*.npy` (N x d each, name order), optional
 /// `weights/*.npy` (out x in, name order) and `logits.npy` (N x K).
 pub fn read_export(dir: &Path, max_bytes: u64) -> Result<External, String> {
-    let labels = crate::data::read_npy_labels(&dir.join("labels.npy"), max_bytes)?;
+    let labels = crate::data::read_npy_labels(&dir.join("labels.npy"), max_bytes)
+        .map_err(|e| e.to_string())?;
     let labels = labels
         .iter()
         .enumerate()
@@ -301,7 +302,10 @@ pub fn read_export(dir: &Path, max_bytes: u64) -> Result<External, String> {
     }
     let mut layers = Vec::new();
     for p in npy_files(&layer_dir)? {
-        layers.push((stem(&p), crate::data::read_npy_rows(&p, max_bytes)?));
+        layers.push((
+            stem(&p),
+            crate::data::read_npy_rows(&p, max_bytes).map_err(|e| e.to_string())?,
+        ));
     }
     if layers.is_empty() {
         return Err(format!("{}: no .npy files", layer_dir.display()));
@@ -310,12 +314,15 @@ pub fn read_export(dir: &Path, max_bytes: u64) -> Result<External, String> {
     let wdir = dir.join("weights");
     if wdir.is_dir() {
         for p in npy_files(&wdir)? {
-            weights.push((stem(&p), crate::data::read_npy_rows(&p, max_bytes)?));
+            weights.push((
+                stem(&p),
+                crate::data::read_npy_rows(&p, max_bytes).map_err(|e| e.to_string())?,
+            ));
         }
     }
     let lpath = dir.join("logits.npy");
     let logits = if lpath.exists() {
-        Some(crate::data::read_npy_rows(&lpath, max_bytes)?)
+        Some(crate::data::read_npy_rows(&lpath, max_bytes).map_err(|e| e.to_string())?)
     } else {
         None
     };

@@ -90,7 +90,7 @@ pub fn backbone_setup(
     };
     let max_bytes = (job.train.max_memory_gib * (1u64 << 30) as f64) as u64;
     let data = crate::data::prepare(d, base_dir, &spec.class_sizes, max_bytes)
-        .map_err(|e| Error::Input(format!("data: {e}")))?;
+        .map_err(|e| e.context("data"))?;
     let weight_decay = match b.regularization {
         crate::job::Regularization::Ufm => 0.0,
         crate::job::Regularization::Standard => spec.lambda_w,
@@ -282,10 +282,9 @@ pub fn execute_checkpointed(
     let key = checkpoint_key(job);
     let mut trainer = start(job, spec, base_dir)?;
     if ck.resume {
-        let c = crate::train::checkpoint::read(ck.dir, &key).map_err(Error::Input)?;
-        trainer.restore(c).map_err(Error::Input)?;
-        crate::report::dynamics::read_checkpoint_side(ck.dir, &mut trainer)
-            .map_err(Error::Input)?;
+        let c = crate::train::checkpoint::read(ck.dir, &key)?;
+        trainer.restore(c)?;
+        crate::train::checkpoint::read_checkpoint_side(ck.dir, &mut trainer)?;
     }
     let max = job.train.max_steps;
     let mut seconds = 0.0;
@@ -298,17 +297,15 @@ pub fn execute_checkpointed(
         let o = trainer.run(cancel, progress);
         seconds += o.seconds;
         if o.status == crate::train::Status::MaxSteps && trainer.steps() < max {
-            crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)
-                .map_err(Error::Runtime)?;
-            crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer)
-                .map_err(Error::Runtime)?;
+            crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
+            crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)?;
             continue;
         }
         break o;
     };
     trainer.set_max_steps(max);
-    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key).map_err(Error::Runtime)?;
-    crate::report::dynamics::write_checkpoint_side(ck.dir, &trainer).map_err(Error::Runtime)?;
+    crate::train::checkpoint::write(ck.dir, &trainer.checkpoint(), &key)?;
+    crate::train::checkpoint::write_checkpoint_side(ck.dir, &trainer)?;
     let outcome = crate::train::Outcome { seconds, ..outcome };
     Ok(finish_owned(job, trainer, outcome, cancel, progress))
 }

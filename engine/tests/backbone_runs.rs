@@ -237,3 +237,34 @@ fn sweeps_over_backbone_fields_run() {
     let runs = std::fs::read_to_string(dir.join("out/runs.jsonl")).unwrap();
     assert_eq!(runs.lines().count(), 4, "{runs}");
 }
+
+#[test]
+fn data_file_errors_reach_the_run_with_the_data_prefix_and_their_kind() {
+    let fail = |v: Value| {
+        let job = parse_value(v).unwrap();
+        let spec = validate(&job).unwrap();
+        match execute(&job, &spec, &base_dir(), None, &mut |_| {}) {
+            Ok(_) => panic!("the run should fail"),
+            Err(e) => e,
+        }
+    };
+    let mut v = job(json!({"name": "gd", "lr": 0.05}), "ufm");
+    v["data"]["train"]["x"] = json!("no-such-file.npy");
+    let e = fail(v);
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    let m = e.to_string();
+    assert!(
+        m.starts_with("data: cannot open ") && m.contains("no-such-file.npy"),
+        "{m}"
+    );
+    // More samples than a class has: still Input, still "data: ".
+    let mut v = job(json!({"name": "gd", "lr": 0.05}), "ufm");
+    v["model"]["per_class"] = json!(100_000);
+    let e = fail(v);
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    let m = e.to_string();
+    assert!(
+        m.starts_with("data: ") && m.contains("asks for 100000"),
+        "{m}"
+    );
+}

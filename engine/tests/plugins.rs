@@ -482,4 +482,76 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         .err()
         .expect("refused");
     assert!(e.to_string().contains("made for another job"), "{e}");
+    // A refused checkpoint is the resumed run's input (exit status 2); a missing one too.
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    let none = scratch().join("ck-none");
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &none,
+        every: 0,
+        resume: true,
+    };
+    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    assert!(e.to_string().starts_with("cannot read checkpoint "), "{e}");
+    // Shapes whose product overflows are refused, not wrapped: r x c with c = 2^63 + 1 (its own
+    // inverse mod 2^64) and r = A c wraps to A, the true area of the first matrix, so unchecked
+    // arithmetic would pass the size check and then try to allocate r x c.
+    let meta_path = dir.join("meta.json");
+    let good_meta = std::fs::read_to_string(&meta_path).unwrap();
+    let mut meta: Value = serde_json::from_str(&good_meta).unwrap();
+    let area = meta["shapes"][0][0].as_u64().unwrap() * meta["shapes"][0][1].as_u64().unwrap();
+    let c = (1u64 << 63) + 1;
+    let r = area.wrapping_mul(c);
+    assert_eq!(r.wrapping_mul(c), area);
+    meta["shapes"][0] = json!([r, c]);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let gd = parse_value(job(gaussian(), json!({"name": "gd", "lr": 0.1}))).unwrap();
+    let gd_spec = validate(&gd).unwrap();
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &dir,
+        every: 0,
+        resume: true,
+    };
+    let e =
+        ufm_engine::run::execute_checkpointed(&gd, &gd_spec, Path::new(""), None, &mut |_| {}, ck)
+            .err()
+            .expect("refused");
+    assert!(e.to_string().contains("data.bin has the wrong size"), "{e}");
+    std::fs::write(&meta_path, good_meta).unwrap();
+    // A malformed side file (dynamics.json) beside a good checkpoint is Input, naming it.
+    std::fs::write(dir.join("dynamics.json"), b"{not json").unwrap();
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &dir,
+        every: 0,
+        resume: true,
+    };
+    let e =
+        ufm_engine::run::execute_checkpointed(&gd, &gd_spec, Path::new(""), None, &mut |_| {}, ck)
+            .err()
+            .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
+    assert!(
+        e.to_string().starts_with("checkpoint: ") && e.to_string().contains("dynamics.json"),
+        "{e}"
+    );
+    // A checkpoint that cannot be written (its parent is a file) is an Io error naming it.
+    let file = scratch().join("ck-parent-is-a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("ck");
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir: &under,
+        every: 0,
+        resume: false,
+    };
+    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind(), ufm_engine::ErrorKind::Io);
+    assert!(e.to_string().starts_with("cannot write checkpoint "), "{e}");
+    match e {
+        ufm_engine::Error::Io { path, .. } => assert_eq!(path, under),
+        other => panic!("{other:?}"),
+    }
 }

@@ -19,6 +19,7 @@ pub use npy::{read_npy_labels, read_npy_pair, read_npy_rows, read_npz_pair};
 pub use prepare::{prepare, standardise, subsample, Prepared, Standardize};
 pub use section::{DataSection, DataSource};
 
+use crate::Error;
 use faer::Mat;
 use std::io::Read;
 use std::path::Path;
@@ -70,29 +71,33 @@ impl Dataset {
 }
 
 /// Read a whole file, inflating it when it starts with the gzip magic bytes (MNIST ships as
-/// `.gz`). Refuses files (compressed or not) whose contents would exceed `max_bytes`.
-pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+/// `.gz`). Refuses files (compressed or not) whose contents would exceed `max_bytes`
+/// ([`Error::Limit`]). A file that cannot be opened or read is [`Error::Input`], not
+/// [`Error::Io`]: the job named it, so it is the job's input that is wrong (exit status and the
+/// job-file prefix of `ufm run` follow the kind).
+pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
     let name = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Input(format!("cannot open {name}: {e}")))?;
     if meta.len() > max_bytes {
-        return Err(format!(
+        return Err(Error::Limit(format!(
             "{name}: {} bytes, above the memory limit of {max_bytes} bytes \
              (train.max_memory_gib; raise it to read this file)",
             meta.len()
-        ));
+        )));
     }
-    let raw = std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let raw = std::fs::read(path).map_err(|e| Error::Input(format!("cannot read {name}: {e}")))?;
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .take(max_bytes + 1)
             .read_to_end(&mut out)
-            .map_err(|e| format!("{name}: gzip data is corrupt or truncated: {e}"))?;
+            .map_err(|e| Error::Input(format!("{name}: gzip data is corrupt or truncated: {e}")))?;
         if out.len() as u64 > max_bytes {
-            return Err(format!(
+            return Err(Error::Limit(format!(
                 "{name}: inflates to more than the memory limit of {max_bytes} bytes \
                  (train.max_memory_gib; raise it to read this file)"
-            ));
+            )));
         }
         return Ok(out);
     }
@@ -107,14 +112,14 @@ pub(crate) fn slice<'a>(
     len: usize,
     name: &str,
     what: &str,
-) -> Result<&'a [u8], String> {
+) -> Result<&'a [u8], Error> {
     let end = offset.checked_add(len);
     match end {
         Some(end) if end <= bytes.len() => Ok(&bytes[offset..end]),
-        _ => Err(format!(
+        _ => Err(Error::Input(format!(
             "{name}: truncated at offset {offset}: expected {len} bytes of {what}, found {}",
             bytes.len().saturating_sub(offset)
-        )),
+        ))),
     }
 }
 

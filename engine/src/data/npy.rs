@@ -3,6 +3,7 @@
 //! (or (N, ...) flattened per sample) and y of shape (N,).
 
 use super::{read_bytes, slice, RawData, Values};
+use crate::Error;
 use std::io::Read;
 use std::path::Path;
 
@@ -16,13 +17,13 @@ struct Header {
     data_offset: usize,
 }
 
-fn parse_header(bytes: &[u8], name: &str) -> Result<Header, String> {
+fn parse_header(bytes: &[u8], name: &str) -> Result<Header, Error> {
     let magic = slice(bytes, 0, 8, name, "the .npy magic and version")?;
     if &magic[..6] != b"\x93NUMPY" {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "{name}: not a .npy file: offset 0: expected the magic bytes \\x93NUMPY, found {:?}",
             String::from_utf8_lossy(&magic[..6])
-        ));
+        )));
     }
     let (len, start) = match magic[6] {
         1 => {
@@ -34,17 +35,17 @@ fn parse_header(bytes: &[u8], name: &str) -> Result<Header, String> {
             (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
         }
         v => {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{name}: offset 6: expected .npy format version 1, 2 or 3, found {v}"
-            ))
+            )))
         }
     };
     let text = slice(bytes, start, len, name, "the header")?;
     let text = String::from_utf8_lossy(text);
-    let field = |key: &str| -> Result<String, String> {
+    let field = |key: &str| -> Result<String, Error> {
         let at = text
             .find(&format!("'{key}'"))
-            .ok_or_else(|| format!("{name}: header has no '{key}' entry: {text}"))?;
+            .ok_or_else(|| Error::Input(format!("{name}: header has no '{key}' entry: {text}")))?;
         let rest = &text[at + key.len() + 2..];
         let rest = rest.trim_start().trim_start_matches(':').trim_start();
         Ok(rest.to_string())
@@ -53,43 +54,49 @@ fn parse_header(bytes: &[u8], name: &str) -> Result<Header, String> {
     let descr = descr
         .strip_prefix('\'')
         .and_then(|d| d.split('\'').next())
-        .ok_or_else(|| format!("{name}: header 'descr' is not a plain dtype string: {text}"))?
+        .ok_or_else(|| {
+            Error::Input(format!(
+                "{name}: header 'descr' is not a plain dtype string: {text}"
+            ))
+        })?
         .to_string();
     let fortran = field("fortran_order")?.starts_with("True");
     let shape_text = field("shape")?;
     let inner = shape_text
         .strip_prefix('(')
         .and_then(|s| s.split(')').next())
-        .ok_or_else(|| format!("{name}: header 'shape' is not a tuple: {text}"))?;
+        .ok_or_else(|| Error::Input(format!("{name}: header 'shape' is not a tuple: {text}")))?;
     let shape = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.trim_end_matches('L')
-                .parse::<usize>()
-                .map_err(|_| format!("{name}: header 'shape' has a non-integer entry {s:?}"))
+            s.trim_end_matches('L').parse::<usize>().map_err(|_| {
+                Error::Input(format!(
+                    "{name}: header 'shape' has a non-integer entry {s:?}"
+                ))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut chars = descr.chars();
     let (order, kind) = match (chars.next(), chars.next()) {
         (Some(o @ ('<' | '>' | '|' | '=')), Some(k)) => (o, k),
-        _ => return Err(format!("{name}: unsupported dtype {descr:?}")),
+        _ => return Err(Error::Input(format!("{name}: unsupported dtype {descr:?}"))),
     };
     let size: usize = chars
         .as_str()
         .parse()
-        .map_err(|_| format!("{name}: unsupported dtype {descr:?}"))?;
+        .map_err(|_| Error::Input(format!("{name}: unsupported dtype {descr:?}")))?;
     let ok = match kind {
         'u' | 'i' => matches!(size, 1 | 2 | 4 | 8),
         'f' => matches!(size, 4 | 8),
         _ => false,
     };
     if !ok {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "{name}: dtype {descr:?} is not supported: expected a plain integer (i1..i8, u1..u8) \
              or float (f4, f8) dtype"
-        ));
+        )));
     }
     Ok(Header {
         kind,
@@ -126,27 +133,27 @@ fn element(h: &Header, data: &[u8], i: usize) -> f64 {
 }
 
 /// The array in `bytes` as row-major (C order) values with its shape.
-fn parse_array(bytes: &[u8], name: &str) -> Result<(Vec<usize>, Header, Vec<u8>), String> {
+fn parse_array(bytes: &[u8], name: &str) -> Result<(Vec<usize>, Header, Vec<u8>), Error> {
     let h = parse_header(bytes, name)?;
     let count = h
         .shape
         .iter()
         .try_fold(1usize, |a, &s| a.checked_mul(s))
-        .ok_or_else(|| format!("{name}: shape {:?} overflows", h.shape))?;
+        .ok_or_else(|| Error::Input(format!("{name}: shape {:?} overflows", h.shape)))?;
     let need = count
         .checked_mul(h.size)
-        .ok_or_else(|| format!("{name}: shape {:?} overflows", h.shape))?;
+        .ok_or_else(|| Error::Input(format!("{name}: shape {:?} overflows", h.shape)))?;
     let data = slice(bytes, h.data_offset, need, name, "array data")?.to_vec();
     Ok((h.shape.clone(), h, data))
 }
 
 /// The inputs X: shape (N, d0), or (N, a, b, ...) flattened to d0 = a b ... per sample.
-fn x_from(bytes: &[u8], name: &str) -> Result<(usize, usize, Values), String> {
+fn x_from(bytes: &[u8], name: &str) -> Result<(usize, usize, Values), Error> {
     let (shape, h, data) = parse_array(bytes, name)?;
     if shape.len() < 2 {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "{name}: X must have shape (N, d0) (or (N, ...) per-sample arrays), found shape {shape:?}"
-        ));
+        )));
     }
     let n = shape[0];
     let d0: usize = shape[1..].iter().product();
@@ -193,14 +200,14 @@ fn x_from(bytes: &[u8], name: &str) -> Result<(usize, usize, Values), String> {
 }
 
 /// The labels y: shape (N,) (or (N, 1)), integer values (floats must be whole numbers).
-fn y_from(bytes: &[u8], name: &str) -> Result<Vec<i64>, String> {
+fn y_from(bytes: &[u8], name: &str) -> Result<Vec<i64>, Error> {
     let (shape, h, data) = parse_array(bytes, name)?;
     let n = match shape.as_slice() {
         [n] | [n, 1] => *n,
         _ => {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{name}: y must have shape (N,), found shape {shape:?}"
-            ))
+            )))
         }
     };
     (0..n)
@@ -209,9 +216,9 @@ fn y_from(bytes: &[u8], name: &str) -> Result<Vec<i64>, String> {
             if v.fract() == 0.0 && v.abs() < 9.0e15 {
                 Ok(v as i64)
             } else {
-                Err(format!(
+                Err(Error::Input(format!(
                     "{name}: label at index {i} is {v}, expected a whole number (a class index)"
-                ))
+                )))
             }
         })
         .collect()
@@ -222,13 +229,13 @@ fn pair(
     y: Vec<i64>,
     xname: &str,
     yname: &str,
-) -> Result<RawData, String> {
+) -> Result<RawData, Error> {
     let (n, d0, values) = x;
     if y.len() != n {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "{yname}: expected {n} labels (one per row of {xname}), found {}",
             y.len()
-        ));
+        )));
     }
     Ok(RawData {
         n,
@@ -240,7 +247,7 @@ fn pair(
 }
 
 /// X and y from two `.npy` files.
-pub fn read_npy_pair(x: &Path, y: &Path, max_bytes: u64) -> Result<RawData, String> {
+pub fn read_npy_pair(x: &Path, y: &Path, max_bytes: u64) -> Result<RawData, Error> {
     let (xn, yn) = (x.display().to_string(), y.display().to_string());
     let xa = x_from(&read_bytes(x, max_bytes)?, &xn)?;
     let ya = y_from(&read_bytes(y, max_bytes)?, &yn)?;
@@ -254,15 +261,17 @@ pub fn read_npz_pair(
     x_key: &str,
     y_key: &str,
     max_bytes: u64,
-) -> Result<RawData, String> {
+) -> Result<RawData, Error> {
     let name = file.display().to_string();
     let bytes = read_bytes(file, max_bytes)?;
     let members = zip_members(&bytes, &name)?;
-    let get = |key: &str| -> Result<Vec<u8>, String> {
+    let get = |key: &str| -> Result<Vec<u8>, Error> {
         let want = format!("{key}.npy");
         let m = members.iter().find(|m| m.name == want).ok_or_else(|| {
             let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
-            format!("{name}: no member {want:?}; the archive holds {names:?}")
+            Error::Input(format!(
+                "{name}: no member {want:?}; the archive holds {names:?}"
+            ))
         })?;
         m.read(&bytes, &name, max_bytes)
     };
@@ -294,14 +303,16 @@ fn le64(b: &[u8], at: usize) -> u64 {
 }
 
 /// The members listed in the archive's central directory (zip64 sizes and offsets honoured).
-fn zip_members(bytes: &[u8], name: &str) -> Result<Vec<Member>, String> {
+fn zip_members(bytes: &[u8], name: &str) -> Result<Vec<Member>, Error> {
     // The end-of-central-directory record is the last 22 bytes plus a comment of <= 65535.
     let lo = bytes.len().saturating_sub(22 + 65535);
     let eocd = (lo..bytes.len().saturating_sub(21))
         .rev()
         .find(|&i| le32(bytes, i) == 0x0605_4b50)
         .ok_or_else(|| {
-            format!("{name}: not a zip (.npz) archive: no end-of-central-directory record")
+            Error::Input(format!(
+                "{name}: not a zip (.npz) archive: no end-of-central-directory record"
+            ))
         })?;
     let count = le16(bytes, eocd + 10) as usize;
     let mut at = le32(bytes, eocd + 16) as usize;
@@ -309,10 +320,10 @@ fn zip_members(bytes: &[u8], name: &str) -> Result<Vec<Member>, String> {
     for _ in 0..count {
         let head = slice(bytes, at, 46, name, "a central-directory entry")?;
         if le32(head, 0) != 0x0201_4b50 {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{name}: offset {at}: expected a central-directory entry (PK\\1\\2), found {:?}",
                 &head[..4]
-            ));
+            )));
         }
         let method = le16(head, 10);
         let mut compressed = le32(head, 20) as u64;
@@ -353,14 +364,14 @@ fn zip_members(bytes: &[u8], name: &str) -> Result<Vec<Member>, String> {
 }
 
 impl Member {
-    fn read(&self, bytes: &[u8], name: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+    fn read(&self, bytes: &[u8], name: &str, max_bytes: u64) -> Result<Vec<u8>, Error> {
         let off = self.local_offset as usize;
         let local = slice(bytes, off, 30, name, "a local file header")?;
         if le32(local, 0) != 0x0403_4b50 {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{name}: offset {off}: expected a local file header (PK\\3\\4), found {:?}",
                 &local[..4]
-            ));
+            )));
         }
         let start = off + 30 + le16(local, 26) as usize + le16(local, 28) as usize;
         let data = slice(
@@ -371,10 +382,10 @@ impl Member {
             &format!("member {}", self.name),
         )?;
         if self.size > max_bytes {
-            return Err(format!(
+            return Err(Error::Limit(format!(
                 "{name}: member {} is {} bytes, above the memory limit of {max_bytes} bytes",
                 self.name, self.size
-            ));
+            )));
         }
         match self.method {
             0 => Ok(data.to_vec()),
@@ -383,28 +394,30 @@ impl Member {
                 flate2::read::DeflateDecoder::new(data)
                     .take(self.size)
                     .read_to_end(&mut out)
-                    .map_err(|e| format!("{name}: member {} is corrupt: {e}", self.name))?;
+                    .map_err(|e| {
+                        Error::Input(format!("{name}: member {} is corrupt: {e}", self.name))
+                    })?;
                 if out.len() as u64 != self.size {
-                    return Err(format!(
+                    return Err(Error::Input(format!(
                         "{name}: member {} inflates to {} bytes, expected {}",
                         self.name,
                         out.len(),
                         self.size
-                    ));
+                    )));
                 }
                 Ok(out)
             }
-            m => Err(format!(
+            m => Err(Error::Input(format!(
                 "{name}: member {} uses compression method {m}; expected 0 (stored) or 8 (deflate)",
                 self.name
-            )),
+            ))),
         }
     }
 }
 
 /// A `.npy` array of shape (N, ...) as an N x d matrix (d = product of the trailing axes), any
 /// plain dtype; used by `ufm analyze` for exported activations and weights.
-pub fn read_npy_rows(path: &Path, max_bytes: u64) -> Result<faer::Mat<f64>, String> {
+pub fn read_npy_rows(path: &Path, max_bytes: u64) -> Result<faer::Mat<f64>, Error> {
     let name = path.display().to_string();
     let (n, d, values) = x_from(&read_bytes(path, max_bytes)?, &name)?;
     Ok(match values {
@@ -414,6 +427,6 @@ pub fn read_npy_rows(path: &Path, max_bytes: u64) -> Result<faer::Mat<f64>, Stri
 }
 
 /// A `.npy` vector of whole numbers (shape (N,) or (N, 1)).
-pub fn read_npy_labels(path: &Path, max_bytes: u64) -> Result<Vec<i64>, String> {
+pub fn read_npy_labels(path: &Path, max_bytes: u64) -> Result<Vec<i64>, Error> {
     y_from(&read_bytes(path, max_bytes)?, &path.display().to_string())
 }

@@ -4,6 +4,7 @@
 
 use super::{read_cifar10, read_idx_pair, read_npy_pair, read_npz_pair, Dataset, RawData};
 use super::{DataSection, DataSource};
+use crate::Error;
 use faer::Mat;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -42,16 +43,16 @@ pub fn subsample(
     raw: &RawData,
     class_sizes: &[usize],
     seed: u64,
-) -> Result<(Dataset, Vec<usize>), String> {
+) -> Result<(Dataset, Vec<usize>), Error> {
     let k = class_sizes.len();
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
     for (i, &y) in raw.labels.iter().enumerate() {
         if y < 0 || y as usize >= k {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{}: label {y} of sample {i} is outside 0..{} (model.classes = {k})",
                 raw.source,
                 k - 1
-            ));
+            )));
         }
         by_class[y as usize].push(i);
     }
@@ -60,12 +61,12 @@ pub fn subsample(
     let mut chosen = Vec::with_capacity(class_sizes.iter().sum());
     for (c, (idx, &want)) in by_class.iter_mut().zip(class_sizes).enumerate() {
         if want > idx.len() {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{}: class {c} has {} samples, the model asks for {want} \
                  (model.per_class / model.class_sizes)",
                 raw.source,
                 idx.len()
-            ));
+            )));
         }
         // Partial Fisher-Yates: the first `want` positions become a uniform random subset.
         for i in 0..want {
@@ -81,16 +82,16 @@ pub fn subsample(
 }
 
 /// The samples at `indices` as a d0 x N matrix, refusing non-finite values.
-fn gather(raw: &RawData, indices: &[usize]) -> Result<Dataset, String> {
+fn gather(raw: &RawData, indices: &[usize]) -> Result<Dataset, Error> {
     let mut x = Mat::zeros(raw.d0, indices.len());
     for (col, &i) in indices.iter().enumerate() {
         for j in 0..raw.d0 {
             let v = raw.value(i, j);
             if !v.is_finite() {
-                return Err(format!(
+                return Err(Error::Input(format!(
                     "{}: sample {i} has the non-finite value {v} at feature {j}",
                     raw.source
-                ));
+                )));
             }
             x[(j, col)] = v;
         }
@@ -142,7 +143,7 @@ pub fn standardise(how: Standardize, train: &mut Dataset, others: &mut [&mut Dat
     }
 }
 
-fn read_source(src: &DataSource, base_dir: &Path, max_bytes: u64) -> Result<RawData, String> {
+fn read_source(src: &DataSource, base_dir: &Path, max_bytes: u64) -> Result<RawData, Error> {
     let p = |s: &str| base_dir.join(s);
     match src {
         DataSource::Npy { x, y } => read_npy_pair(&p(x), &p(y), max_bytes),
@@ -164,26 +165,26 @@ pub fn prepare(
     base_dir: &Path,
     class_sizes: &[usize],
     max_bytes: u64,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, Error> {
     let raw = read_source(&sec.train, base_dir, max_bytes)?;
     let (mut train, chosen) = subsample(&raw, class_sizes, sec.seed)?;
     let mut test = if let Some(t) = &sec.test {
         let traw = read_source(t, base_dir, max_bytes)?;
         if traw.d0 != raw.d0 {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{}: test samples have {} values each, the training samples {} ({})",
                 traw.source, traw.d0, raw.d0, raw.source
-            ));
+            )));
         }
         let all: Vec<usize> = (0..traw.n).collect();
         let k = class_sizes.len() as i64;
         if let Some(i) = traw.labels.iter().position(|&y| y < 0 || y >= k) {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "{}: label {} of sample {i} is outside 0..{} (model.classes = {k})",
                 traw.source,
                 traw.labels[i],
                 k - 1
-            ));
+            )));
         }
         Some(gather(&traw, &all)?)
     } else if sec.holdout {
@@ -193,10 +194,10 @@ pub fn prepare(
         }
         let rest: Vec<usize> = (0..raw.n).filter(|&i| !used[i]).collect();
         if rest.is_empty() {
-            return Err(format!(
+            return Err(Error::Input(format!(
                 "data.holdout: every sample of {} is used for training; lower model.per_class",
                 raw.source
-            ));
+            )));
         }
         Some(gather(&raw, &rest)?)
     } else {

@@ -123,7 +123,7 @@ fn malformed_npy_files_name_file_offset_expected_and_found() {
     // Truncated data: 6 f8 values need 48 bytes, 40 are there.
     let full = npy_bytes("<f8", false, &[2, 3], &f64s(&[0.0; 6]));
     let x = write("trunc.npy", &full[..full.len() - 8]);
-    let e = read_npy_pair(&x, &y, MAX).unwrap_err();
+    let e = read_npy_pair(&x, &y, MAX).unwrap_err().to_string();
     assert!(
         e.contains("trunc.npy")
             && e.contains("offset 128")
@@ -133,7 +133,7 @@ fn malformed_npy_files_name_file_offset_expected_and_found() {
     );
     // Not a .npy file at all.
     let x = write("junk.npy", b"hello world, not numpy");
-    let e = read_npy_pair(&x, &y, MAX).unwrap_err();
+    let e = read_npy_pair(&x, &y, MAX).unwrap_err().to_string();
     assert!(
         e.contains("junk.npy") && e.contains("offset 0") && e.contains("NUMPY"),
         "{e}"
@@ -143,7 +143,7 @@ fn malformed_npy_files_name_file_offset_expected_and_found() {
         "three_rows.npy",
         &npy_bytes("<f8", false, &[3, 1], &f64s(&[0.0; 3])),
     );
-    let e = read_npy_pair(&x, &y, MAX).unwrap_err();
+    let e = read_npy_pair(&x, &y, MAX).unwrap_err().to_string();
     assert!(
         e.contains("y_ok.npy") && e.contains("expected 3 labels") && e.contains("found 2"),
         "{e}"
@@ -156,14 +156,31 @@ fn malformed_npy_files_name_file_offset_expected_and_found() {
     );
     assert!(read_npy_pair(&x1, &yf, MAX)
         .unwrap_err()
+        .to_string()
         .contains("whole number"));
     let xc = write("complex.npy", &npy_bytes("<c16", false, &[1, 1], &[0; 16]));
     assert!(read_npy_pair(&xc, &yf, MAX)
         .unwrap_err()
+        .to_string()
         .contains("not supported"));
     // The memory limit refuses a file before reading it.
-    let e = read_npy_pair(&x1, &yf, 10).unwrap_err();
+    let e = read_npy_pair(&x1, &yf, 10).unwrap_err().to_string();
     assert!(e.contains("memory limit"), "{e}");
+    // Kinds: a size limit is Limit, malformed contents and unreadable files are Input.
+    use crate::ErrorKind;
+    assert_eq!(
+        read_npy_pair(&x1, &yf, 10).unwrap_err().kind(),
+        ErrorKind::Limit
+    );
+    assert_eq!(
+        read_npy_pair(&x1, &yf, MAX).unwrap_err().kind(),
+        ErrorKind::Input
+    );
+    let missing = std::env::temp_dir().join("ufm-no-such-file.npy");
+    assert_eq!(
+        read_npy_pair(&missing, &yf, MAX).unwrap_err().kind(),
+        ErrorKind::Input
+    );
 }
 
 /// A zip archive of (name, bytes, deflate?) members with a central directory.
@@ -228,13 +245,17 @@ fn npz_archives_stored_and_deflated() {
         let raw = read_npz_pair(&f, "X", "y", MAX).unwrap();
         assert_eq!((raw.n, raw.d0, raw.labels.clone()), (2, 2, vec![1, 0]));
         assert_eq!(raw.value(1, 0), 3.0);
-        let e = read_npz_pair(&f, "inputs", "y", MAX).unwrap_err();
+        let e = read_npz_pair(&f, "inputs", "y", MAX)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("no member \"inputs.npy\"") && e.contains("X.npy"),
             "{e}"
         );
     }
-    let e = read_npz_pair(&write("notzip.npz", b"plain text"), "X", "y", MAX).unwrap_err();
+    let e = read_npz_pair(&write("notzip.npz", b"plain text"), "X", "y", MAX)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a zip"), "{e}");
 }
 
@@ -280,7 +301,7 @@ fn idx_files_raw_and_gzip() {
     // Truncated images: 12 pixels expected after the 16-byte header, 10 found.
     let i = write("img_trunc.idx", &images[..images.len() - 2]);
     let l = write("lab3.idx", &labels);
-    let e = read_idx_pair(&i, &l, MAX).unwrap_err();
+    let e = read_idx_pair(&i, &l, MAX).unwrap_err().to_string();
     assert!(
         e.contains("img_trunc.idx")
             && e.contains("offset 16")
@@ -291,19 +312,23 @@ fn idx_files_raw_and_gzip() {
     // Label count mismatch.
     let i = write("img3.idx", &images);
     let l = write("lab2.idx", &idx(0x08, &[2], &[0, 1]));
-    let e = read_idx_pair(&i, &l, MAX).unwrap_err();
+    let e = read_idx_pair(&i, &l, MAX).unwrap_err().to_string();
     assert!(
         e.contains("lab2.idx") && e.contains("expected 3 labels") && e.contains("found 2"),
         "{e}"
     );
     // Bad magic; a truncated gzip stream.
-    let e = read_idx_pair(&write("bad.idx", &[1, 2, 3, 4, 5]), &l, MAX).unwrap_err();
+    let e = read_idx_pair(&write("bad.idx", &[1, 2, 3, 4, 5]), &l, MAX)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("not an IDX file") && e.contains("offset 0"),
         "{e}"
     );
     let z = gz(&images);
-    let e = read_idx_pair(&write("cut.gz", &z[..z.len() / 2]), &l, MAX).unwrap_err();
+    let e = read_idx_pair(&write("cut.gz", &z[..z.len() / 2]), &l, MAX)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cut.gz") && e.contains("gzip"), "{e}");
 }
 
@@ -324,12 +349,16 @@ fn cifar_batches() {
     assert_eq!((raw.value(0, 3071), raw.value(2, 0)), (7.0, 200.0));
     let mut bytes = [rec(1, 0), rec(2, 0)].concat();
     bytes.pop();
-    let e = read_cifar10(&[&write("short.bin", &bytes)], MAX).unwrap_err();
+    let e = read_cifar10(&[&write("short.bin", &bytes)], MAX)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("short.bin") && e.contains("offset 3073") && e.contains("1 whole records"),
         "{e}"
     );
-    let e = read_cifar10(&[&write("badlabel.bin", &rec(12, 0))], MAX).unwrap_err();
+    let e = read_cifar10(&[&write("badlabel.bin", &rec(12, 0))], MAX)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("label byte 0..9") && e.contains("found 12"),
         "{e}"
@@ -365,17 +394,17 @@ fn subsample_is_per_class_seeded_and_in_class_order() {
     assert_eq!(subsample(&r, &[4, 2, 5], 1).unwrap().1, idx);
     assert_ne!(subsample(&r, &[4, 2, 5], 2).unwrap().1, idx);
     // Asking for more than a class has; labels outside 0..K-1.
-    let e = subsample(&r, &[21, 1, 1], 0).unwrap_err();
+    let e = subsample(&r, &[21, 1, 1], 0).unwrap_err().to_string();
     assert!(
         e.contains("class 0 has 20 samples") && e.contains("asks for 21"),
         "{e}"
     );
-    let e = subsample(&r, &[1, 1], 0).unwrap_err();
+    let e = subsample(&r, &[1, 1], 0).unwrap_err().to_string();
     assert!(e.contains("label 2") && e.contains("outside 0..1"), "{e}");
     // Non-finite values are refused with the sample and feature.
     let mut bad = raw(&[0, 1]);
     bad.values = Values::F64(vec![0.0, 1.0, f64::NAN, 2.0]);
-    let e = subsample(&bad, &[1, 1], 0).unwrap_err();
+    let e = subsample(&bad, &[1, 1], 0).unwrap_err().to_string();
     assert!(
         e.contains("sample 1") && e.contains("feature 0") && e.contains("NaN"),
         "{e}"
@@ -477,6 +506,6 @@ fn prepare_with_holdout_splits_the_file() {
     let mut sec2 = sec.clone();
     sec2.holdout = false;
     assert!(prepare(&sec2, &d, &[100; 10], MAX).unwrap().test.is_none());
-    let e = prepare(&sec, &d, &[175; 10], MAX).unwrap_err();
+    let e = prepare(&sec, &d, &[175; 10], MAX).unwrap_err().to_string();
     assert!(e.contains("class 8 has 174 samples"), "{e}");
 }

@@ -3,9 +3,13 @@
 //! one. On disk (a folder, replaced atomically): `meta.json` (shapes, counts, sampler, and the
 //! job sections that must not change) and `data.bin` (every float as its little-endian IEEE
 //! bits: window start, parameters column-major, state buffers, curve rows).
+//!
+//! Beside it, the side file `dynamics.json` ([`write_checkpoint_side`]) holds what the binary
+//! format does not: the integration time and the curve rows' time and logit columns.
 
 use super::{CurveRow, Sampler};
 use crate::model::Params;
+use crate::Error;
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,9 +46,15 @@ struct Meta {
 const FORMAT: u32 = 1;
 
 /// Write `c` into `dir` (created or replaced atomically: a sibling temporary folder is
-/// renamed into place). `job` identifies the run (compared on resume).
-pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), String> {
-    let ctx = |e: std::io::Error| format!("cannot write checkpoint {}: {e}", dir.display());
+/// renamed into place). `job` identifies the run (compared on resume). A failed write is
+/// [`Error::Io`].
+pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), Error> {
+    let ctx = |e: std::io::Error| {
+        Error::io(
+            dir,
+            format!("cannot write checkpoint {}: {e}", dir.display()),
+        )
+    };
     let meta = Meta {
         format: FORMAT,
         step: c.step,
@@ -84,44 +94,59 @@ pub fn write(dir: &Path, c: &Checkpoint, job: &serde_json::Value) -> Result<(), 
         }
     }
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Runtime(e.to_string()))?;
     crate::io::replace_dir(dir, &[("data.bin", &bytes), ("meta.json", json.as_bytes())])
         .map_err(ctx)?;
     Ok(())
 }
 
 /// Read the checkpoint in `dir`, refusing one made for another model, initialiser or optimiser.
-pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
-    let ctx = |e: std::io::Error| format!("cannot read checkpoint {}: {e}", dir.display());
+/// Every failure (a missing or unreadable folder too) is [`Error::Input`]: the checkpoint is the
+/// resumed run's input, so `ufm run --resume` exits with status 2 as it always has.
+pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, Error> {
+    let ctx =
+        |e: std::io::Error| Error::Input(format!("cannot read checkpoint {}: {e}", dir.display()));
     let meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).map_err(ctx)?)
-        .map_err(|e| format!("checkpoint {}: meta.json: {e}", dir.display()))?;
+        .map_err(|e| Error::Input(format!("checkpoint {}: meta.json: {e}", dir.display())))?;
     if meta.format != FORMAT {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "checkpoint {}: format {} (this ufm reads {FORMAT})",
             dir.display(),
             meta.format
-        ));
+        )));
     }
     if &meta.job != job {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "checkpoint {}: made for another job (model, init or optimizer differ)",
             dir.display()
-        ));
+        )));
     }
     let bytes = std::fs::read(dir.join("data.bin")).map_err(ctx)?;
     let mut words = bytes
         .chunks_exact(8)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-    let want = 1
-        + meta.shapes.iter().map(|(r, c)| r * c).sum::<usize>()
-        + meta.state_lens.iter().sum::<usize>()
-        + 5 * meta.curve_rows
-        + meta.factor_shapes.iter().map(|(r, c)| r * c).sum::<usize>();
-    if bytes.len() != 8 * want {
-        return Err(format!(
+    // Checked: meta.json is read from disk, and a wrapped product could match the file's size.
+    let area = |s: &[(usize, usize)]| {
+        s.iter()
+            .try_fold(0usize, |a, &(r, c)| a.checked_add(r.checked_mul(c)?))
+    };
+    let want = (|| {
+        1usize
+            .checked_add(area(&meta.shapes)?)?
+            .checked_add(
+                meta.state_lens
+                    .iter()
+                    .try_fold(0usize, |a, &n| a.checked_add(n))?,
+            )?
+            .checked_add(meta.curve_rows.checked_mul(5)?)?
+            .checked_add(area(&meta.factor_shapes)?)?
+            .checked_mul(8)
+    })();
+    if want != Some(bytes.len()) {
+        return Err(Error::Input(format!(
             "checkpoint {}: data.bin has the wrong size",
             dir.display()
-        ));
+        )));
     }
     let mut f = || f64::from_bits(words.next().expect("size checked"));
     let window_start = f();
@@ -166,4 +191,69 @@ pub fn read(dir: &Path, job: &serde_json::Value) -> Result<Checkpoint, String> {
         sampler: meta.sampler,
         factors,
     })
+}
+
+/// What a checkpoint's binary format does not hold: the integration time, the next step size
+/// of a multi-stage rule, the step-0 alignment and the curve rows' time and logit columns.
+/// Written as `dynamics.json` beside the checkpoint (after it), read on resume.
+#[derive(Serialize, Deserialize)]
+struct CheckpointSide {
+    time: f64,
+    next_dt: f64,
+    initial: Option<super::Alignment>,
+    /// (step, time, logits) per curve row.
+    rows: Vec<(u64, f64, Option<super::LogitState>)>,
+}
+
+/// File name of the side file in the checkpoint folder.
+pub const CHECKPOINT_SIDE_FILE: &str = "dynamics.json";
+
+/// Write the side file of `trainer`'s checkpoint into `dir` (a failed write is [`Error::Io`]).
+pub fn write_checkpoint_side(dir: &std::path::Path, trainer: &super::Trainer) -> Result<(), Error> {
+    let side = CheckpointSide {
+        time: trainer.time(),
+        next_dt: trainer.next_dt(),
+        initial: trainer.initial_alignment(),
+        rows: trainer
+            .curve()
+            .iter()
+            .map(|r| (r.step, r.time, r.logits))
+            .collect(),
+    };
+    let text = serde_json::to_string(&side).map_err(|e| Error::Runtime(e.to_string()))?;
+    let path = dir.join(CHECKPOINT_SIDE_FILE);
+    crate::io::write_atomic(&path, text.as_bytes()).map_err(|e| {
+        Error::io(
+            &path,
+            format!("checkpoint: cannot write {CHECKPOINT_SIDE_FILE}: {e}"),
+        )
+    })
+}
+
+/// Restore what [`write_checkpoint_side`] saved into a trainer just restored from the
+/// checkpoint in `dir`. A missing side file (a checkpoint of an older ufm) leaves the time at
+/// NaN and the logit columns empty for the rows before the resume; a malformed one is
+/// [`Error::Input`], as a malformed checkpoint is.
+pub fn read_checkpoint_side(
+    dir: &std::path::Path,
+    trainer: &mut super::Trainer,
+) -> Result<(), Error> {
+    let path = dir.join(CHECKPOINT_SIDE_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        trainer.set_time(f64::NAN, trainer.next_dt());
+        return Ok(());
+    };
+    let side: CheckpointSide = serde_json::from_str(&text)
+        .map_err(|e| Error::Input(format!("checkpoint: {}: {e}", path.display())))?;
+    trainer.set_time(side.time, side.next_dt);
+    trainer.set_initial_alignment(side.initial);
+    let mut curve = trainer.curve().to_vec();
+    for (row, (step, time, logits)) in curve.iter_mut().zip(side.rows) {
+        if row.step == step {
+            row.time = time;
+            row.logits = logits;
+        }
+    }
+    trainer.set_curve(curve);
+    Ok(())
 }

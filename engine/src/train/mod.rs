@@ -453,7 +453,7 @@ impl Trainer {
     }
 
     /// Continue from `c` (made by [`Trainer::checkpoint`] for the same model and optimiser).
-    pub fn restore(&mut self, c: checkpoint::Checkpoint) -> Result<(), String> {
+    pub fn restore(&mut self, c: checkpoint::Checkpoint) -> Result<(), crate::Error> {
         let shapes: Vec<(usize, usize)> = c
             .params
             .mats
@@ -461,15 +461,21 @@ impl Trainer {
             .map(|m| (m.nrows(), m.ncols()))
             .collect();
         if shapes != self::shapes(&self.bufs[self.cur]) {
-            return Err("checkpoint: parameter shapes differ from the model".into());
+            return Err(crate::Error::Input(
+                "checkpoint: parameter shapes differ from the model".into(),
+            ));
         }
         let lens: Vec<usize> = c.state.iter().map(Vec::len).collect();
         let want: Vec<usize> = self.state.iter().map(Vec::len).collect();
         if lens != want {
-            return Err("checkpoint: optimiser state sizes differ from this optimiser's".into());
+            return Err(crate::Error::Input(
+                "checkpoint: optimiser state sizes differ from this optimiser's".into(),
+            ));
         }
         if c.sampler.is_some() != self.sampler.is_some() {
-            return Err("checkpoint: mini-batch settings differ".into());
+            return Err(crate::Error::Input(
+                "checkpoint: mini-batch settings differ".into(),
+            ));
         }
         if let Some(s) = &c.sampler {
             let batch = s.current().to_vec();
