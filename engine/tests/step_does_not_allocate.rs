@@ -12,6 +12,18 @@ use ufm_engine::model::{Activation, LossKind, ModelSpec, Params};
 use ufm_engine::optim::{Gd, LrSchedule, Optimizer};
 use ufm_engine::train::{TrainOptions, Trainer};
 
+/// The seeded start every measurement here uses: N(0, 0.3^2) entries, one stream per matrix.
+fn start(spec: &ModelSpec) -> Params {
+    Params {
+        mats: spec
+            .shapes()
+            .iter()
+            .enumerate()
+            .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
+            .collect(),
+    }
+}
+
 fn allocations_in_steps(act: Activation, loss: LossKind, path: GradPath, layers: usize) -> usize {
     allocations_with(act, loss, path, layers, |_| Box::new(Gd), None)
 }
@@ -26,14 +38,7 @@ fn allocations_with(
 ) -> usize {
     // The counter is global: tests in this binary run on parallel threads, so measure one at a time.
     let spec = ModelSpec::balanced(5, 4, 24, layers, act, loss, 1e-3);
-    let params = Params {
-        mats: spec
-            .shapes()
-            .iter()
-            .enumerate()
-            .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
-            .collect(),
-    };
+    let params = start(&spec);
     let opts = TrainOptions {
         max_steps: 100,
         tol: 0.0,
@@ -137,14 +142,7 @@ fn fused_steps_allocate_nothing() {
             LossKind::CrossEntropy,
             1e-3,
         );
-        let params = Params {
-            mats: spec
-                .shapes()
-                .iter()
-                .enumerate()
-                .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
-                .collect(),
-        };
+        let params = start(&spec);
         let opts = TrainOptions {
             max_steps: 100,
             tol: 0.0,
@@ -205,14 +203,7 @@ fn record_step_measurements_allocate_nothing() {
         (Activation::Relu, 3, false),
     ] {
         let spec = ModelSpec::balanced(5, 4, 24, layers, act, LossKind::CrossEntropy, 1e-3);
-        let params = Params {
-            mats: spec
-                .shapes()
-                .iter()
-                .enumerate()
-                .map(|(i, &(r, c))| gaussian_matrix(r, c, 0.3, &mut stream(0, i)))
-                .collect(),
-        };
+        let params = start(&spec);
         let opts = TrainOptions {
             max_steps: 100,
             tol: 0.0,
