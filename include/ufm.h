@@ -469,8 +469,9 @@ ufm_status ufm_result_array(const ufm_result *result,
 
 // Write the result's run folder into `dir` exactly as `ufm run JOB --out DIR` writes it:
 // `result.json` (the text of `ufm_result_json`), `curve.csv` and `params/*.npy` (the final
-// parameters: `H1.npy`, `W1.npy`, ...), each file written to a temporary name and renamed into
-// place, result.json last (the engine's own writer, so the files are those of `ufm run` byte for
+// parameters: `H1.npy`, `W1.npy`, ...), and `spectra.csv` when the job sets
+// `train.record_spectra`, each file written to a temporary name and renamed into place,
+// result.json last (the engine's own writer, so the files are those of `ufm run` byte for
 // byte apart from result.json's wall-clock `seconds`). `dir` and its parents are created when
 // missing; existing files of those names are replaced.
 //

@@ -308,8 +308,9 @@ pub extern "C" fn ufm_result_array(
 
 /// Write the result's run folder into `dir` exactly as `ufm run JOB --out DIR` writes it:
 /// `result.json` (the text of `ufm_result_json`), `curve.csv` and `params/*.npy` (the final
-/// parameters: `H1.npy`, `W1.npy`, ...), each file written to a temporary name and renamed into
-/// place, result.json last (the engine's own writer, so the files are those of `ufm run` byte for
+/// parameters: `H1.npy`, `W1.npy`, ...), and `spectra.csv` when the job sets
+/// `train.record_spectra`, each file written to a temporary name and renamed into place,
+/// result.json last (the engine's own writer, so the files are those of `ufm run` byte for
 /// byte apart from result.json's wall-clock `seconds`). `dir` and its parents are created when
 /// missing; existing files of those names are replaced.
 ///
@@ -330,6 +331,6 @@ pub extern "C" fn ufm_result_write(
         let dir = std::path::Path::new(c_str(dir, "dir")?);
         let o = &r.output;
         // An unwritable folder is an Io error: UFM_STATUS_RUNTIME through the one mapping.
-        engine::report::write_run(dir, &o.result, &o.curve, &o.params).map_err(Error::from)
+        engine::run::write_folder(dir, o).map_err(Error::from)
     })
 }

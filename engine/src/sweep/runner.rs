@@ -189,14 +189,7 @@ pub fn run_sweep(
             }
             if opts.keep_runs {
                 let run_dir = dir.join("runs").join(format!("{index:06}"));
-                if let Err(m) = crate::run::write_extras(&run_dir, &output).and_then(|()| {
-                    crate::report::write_run(
-                        &run_dir,
-                        &output.result,
-                        &output.curve,
-                        &output.params,
-                    )
-                }) {
+                if let Err(m) = crate::run::write_folder(&run_dir, &output) {
                     return fail(m);
                 }
             }

@@ -123,8 +123,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     }
     .map_err(|e| e.in_file(&a.job))?;
     writing(&pb);
-    ufm::run::write_extras(&out, &output)?;
-    ufm::report::write_run(&out, &output.result, &output.curve, &output.params)?;
+    ufm::run::write_folder(&out, &output)?;
     pb.finish_and_clear();
     if a.json {
         println!(
