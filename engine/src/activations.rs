@@ -12,6 +12,7 @@ use crate::analysis::{
 };
 use crate::report::Reference;
 use crate::theory::effective_lambda;
+use crate::Error;
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -70,44 +71,47 @@ pub struct ExternalReport {
     pub reference: Option<Reference>,
 }
 
-/// Measure `e`; `rank_tol` as `analysis.rank_tol` of a job.
-pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<ExternalReport, String> {
+/// Measure `e`; `rank_tol` as `analysis.rank_tol` of a job. An export that does not fit
+/// together (labels, row counts, shapes, non-finite values) is [`Error::Input`], its message
+/// naming the array; a bad `lambda_h` / `lambda_w` is [`Error::Argument`].
+pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<ExternalReport, Error> {
+    let bad = Error::Input;
     let n = e.labels.len();
     if n == 0 {
-        return Err("labels: no samples".into());
+        return Err(bad("labels: no samples".into()));
     }
     let k = e.labels.iter().max().map_or(0, |&m| m + 1);
     let k = e.logits.as_ref().map_or(k, |z| z.ncols().max(k));
     if k < 2 {
-        return Err(format!("labels: need >= 2 classes, found {k}"));
+        return Err(bad(format!("labels: need >= 2 classes, found {k}")));
     }
     let mut sizes = vec![0usize; k];
     for &y in &e.labels {
         sizes[y] += 1;
     }
     if let Some(c) = sizes.iter().position(|&s| s == 0) {
-        return Err(format!(
+        return Err(bad(format!(
             "labels: class {c} has no samples (classes are 0..{})",
             k - 1
-        ));
+        )));
     }
     // Stable order by class: column j of every measured matrix is sample order[j].
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| e.labels[i]);
-    let by_class = |name: &str, m: &Mat<f64>| -> Result<Mat<f64>, String> {
+    let by_class = |name: &str, m: &Mat<f64>| -> Result<Mat<f64>, Error> {
         if m.nrows() != n {
-            return Err(format!(
+            return Err(bad(format!(
                 "{name}: expected {n} rows (one per label), found {}",
                 m.nrows()
-            ));
+            )));
         }
         if let Some((i, j)) = (0..m.ncols())
             .flat_map(|j| (0..n).map(move |i| (i, j)))
             .find(|&(i, j)| !m[(i, j)].is_finite())
         {
-            return Err(format!(
+            return Err(bad(format!(
                 "{name}: non-finite value at sample {i}, column {j}"
-            ));
+            )));
         }
         Ok(Mat::from_fn(m.ncols(), n, |r, c| m[(order[c], r)]))
     };
@@ -129,25 +133,25 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
         feats.push(h);
     }
     if e.weights.len() > feats.len() {
-        return Err(format!(
+        return Err(bad(format!(
             "weights: {} matrices but only {} layers; weight i needs layer i as its input",
             e.weights.len(),
             feats.len()
-        ));
+        )));
     }
     let mut weights = Vec::with_capacity(e.weights.len());
     for (i, (wname, w)) in e.weights.iter().enumerate() {
         if (0..w.ncols()).any(|j| w.col(j).iter().any(|v| !v.is_finite())) {
-            return Err(format!("{wname}: non-finite entry"));
+            return Err(bad(format!("{wname}: non-finite entry")));
         }
         if w.ncols() != feats[i].nrows() {
-            return Err(format!(
+            return Err(bad(format!(
                 "{wname}: has {} columns (inputs), but layer {} ({}) has {} features",
                 w.ncols(),
                 i + 1,
                 e.layers[i].0,
                 feats[i].nrows()
-            ));
+            )));
         }
         let (sv, info) = spectrum(w.as_ref(), rank_tol);
         weights.push(WeightReport {
@@ -161,10 +165,10 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
     let (mut logits, mut classification, mut train_accuracy, mut fit) = (None, None, None, None);
     if let Some(z) = &e.logits {
         if z.ncols() != k {
-            return Err(format!(
+            return Err(bad(format!(
                 "logits: expected {k} columns (classes), found {}",
                 z.ncols()
-            ));
+            )));
         }
         let zc = by_class("logits", z)?;
         let (report, class, correct) =
@@ -185,7 +189,10 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
         (Some(lh), Some(lw)) => {
             for (what, v) in [("lambda_h", lh), ("lambda_w", lw)] {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err(format!("{what}: must be finite and >= 0, got {v}"));
+                    return Err(Error::argument(
+                        what,
+                        format!("must be finite and >= 0, got {v}"),
+                    ));
                 }
             }
             let l = e.weights.len();
@@ -219,7 +226,17 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
             }
         }
         (None, None) => {}
-        _ => return Err("give both lambda_h and lambda_w, or neither".into()),
+        _ => {
+            let missing = if e.lambda_h.is_none() {
+                "lambda_h"
+            } else {
+                "lambda_w"
+            };
+            return Err(Error::argument(
+                missing,
+                "give both lambda_h and lambda_w, or neither",
+            ));
+        }
     }
     Ok(ExternalReport {
         ufm_version: crate::version().to_string(),
@@ -238,8 +255,9 @@ pub fn analyze_external(e: &External, name: &str, rank_tol: f64) -> Result<Exter
 }
 
 /// `.npy` files of `dir` in name order (natural: `layer2` before `layer10`).
-fn npy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
-    let rd = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+fn npy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Error> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", dir.display())))?;
     let mut files: Vec<_> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "npy"))
@@ -277,52 +295,49 @@ fn stem(p: &Path) -> String {
 }
 
 /// Read an export folder: `labels.npy` (N,), `layers/*.npy` (N x d each, name order), optional
-/// `weights/*.npy` (out x in, name order) and `logits.npy` (N x K).
-pub fn read_export(dir: &Path, max_bytes: u64) -> Result<External, String> {
-    let labels = crate::data::read_npy_labels(&dir.join("labels.npy"), max_bytes)
-        .map_err(|e| e.to_string())?;
+/// `weights/*.npy` (out x in, name order) and `logits.npy` (N x K). A missing or malformed file
+/// is [`Error::Input`], a file over `max_bytes` [`Error::Limit`] (the data readers' kinds).
+pub fn read_export(dir: &Path, max_bytes: u64) -> Result<External, Error> {
+    let labels = crate::data::read_npy_labels(&dir.join("labels.npy"), max_bytes)?;
     let labels = labels
         .iter()
         .enumerate()
         .map(|(i, &y)| {
             usize::try_from(y).map_err(|_| {
-                format!(
+                Error::Input(format!(
                     "{}: label {y} at index {i} is negative",
                     dir.join("labels.npy").display()
-                )
+                ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let layer_dir = dir.join("layers");
     if !layer_dir.is_dir() {
-        return Err(format!(
+        return Err(Error::Input(format!(
             "{}: missing folder (one .npy per layer)",
             layer_dir.display()
-        ));
+        )));
     }
     let mut layers = Vec::new();
     for p in npy_files(&layer_dir)? {
-        layers.push((
-            stem(&p),
-            crate::data::read_npy_rows(&p, max_bytes).map_err(|e| e.to_string())?,
-        ));
+        layers.push((stem(&p), crate::data::read_npy_rows(&p, max_bytes)?));
     }
     if layers.is_empty() {
-        return Err(format!("{}: no .npy files", layer_dir.display()));
+        return Err(Error::Input(format!(
+            "{}: no .npy files",
+            layer_dir.display()
+        )));
     }
     let mut weights = Vec::new();
     let wdir = dir.join("weights");
     if wdir.is_dir() {
         for p in npy_files(&wdir)? {
-            weights.push((
-                stem(&p),
-                crate::data::read_npy_rows(&p, max_bytes).map_err(|e| e.to_string())?,
-            ));
+            weights.push((stem(&p), crate::data::read_npy_rows(&p, max_bytes)?));
         }
     }
     let lpath = dir.join("logits.npy");
     let logits = if lpath.exists() {
-        Some(crate::data::read_npy_rows(&lpath, max_bytes).map_err(|e| e.to_string())?)
+        Some(crate::data::read_npy_rows(&lpath, max_bytes)?)
     } else {
         None
     };

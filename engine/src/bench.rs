@@ -153,7 +153,12 @@ pub fn machine() -> Machine {
 }
 
 /// Initial parameters: from `init_dir` when given, else `scaled` (std 1/sqrt(d)) with `seed`.
-pub fn initial_params(s: &Setting, init_dir: Option<&Path>, seed: u64) -> Result<Params, String> {
+/// Errors are those of [`crate::init`] (an unreadable `init_dir` is Input).
+pub fn initial_params(
+    s: &Setting,
+    init_dir: Option<&Path>,
+    seed: u64,
+) -> Result<Params, crate::Error> {
     let spec = s.spec();
     match init_dir {
         Some(dir) => crate::init::read_dir(&spec, dir),
@@ -167,7 +172,6 @@ pub fn initial_params(s: &Setting, init_dir: Option<&Path>, seed: u64) -> Result
             Path::new("."),
         ),
     }
-    .map_err(|e| e.to_string())
 }
 
 /// Time `steps` GD updates (excluding set-up and the step-0 evaluation).
@@ -402,7 +406,7 @@ pub fn scaling_point(
     analyse: bool,
     low_rank_start: bool,
     threads: usize,
-) -> Result<ScalingPoint, String> {
+) -> Result<ScalingPoint, crate::Error> {
     let s = scaling_setting(width);
     let spec = s.spec();
     // `scaled` (i.i.d. N(0, 1/d): full-rank weights) or the paper's paired low-rank solution
@@ -417,8 +421,7 @@ pub fn scaling_point(
                 multiplier: 1.0,
             }),
             Path::new("."),
-        )
-        .map_err(|e| e.to_string())?
+        )?
     } else {
         initial_params(&s, None, 0)?
     };

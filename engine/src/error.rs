@@ -60,6 +60,22 @@ pub enum Error {
         /// The full message (names the library, the id and what went wrong).
         message: String,
     },
+    /// A loaded plugin's optimiser or initialiser failed while in use: a nonzero status from
+    /// `update`, `stage`, `control`, `fill`, `state_len` or `init_state`, or a value out of its
+    /// contract. Its kind is [`ErrorKind::Runtime`]: the library loaded and accepted its params
+    /// (what [`Error::Plugin`] covers), so the failure belongs to the run, as any other
+    /// run-time failure (exit status 1, `UFM_STATUS_RUNTIME`; a run records it as `failed`).
+    #[error("{message}")]
+    PluginCall {
+        /// The library as the job names it (or `built-in (ufm-plugin-std)`).
+        library: String,
+        /// The optimiser or initialiser id.
+        id: String,
+        /// The status code the plugin returned, when it returned one.
+        code: Option<i32>,
+        /// The full message (names the library, the id, the call and the plugin's words).
+        message: String,
+    },
     /// An argument of a call is out of range: a parameter of a library function (the theory
     /// reports' `classes`, `lambda`, ...) as the caller passed it. `name` is the argument as the
     /// engine spells it, so the CLI can show its flag (`--classes`) and the C API its parameter
@@ -119,7 +135,7 @@ impl Error {
             Error::Limit(_) => ErrorKind::Limit,
             Error::Io { .. } => ErrorKind::Io,
             Error::Numerical(_) => ErrorKind::Numerical,
-            Error::Runtime(_) => ErrorKind::Runtime,
+            Error::Runtime(_) | Error::PluginCall { .. } => ErrorKind::Runtime,
             Error::RunEnded(_) => ErrorKind::RunEnded,
             Error::Cancelled(_) => ErrorKind::Cancelled,
             Error::InFile { source, .. } => source.kind(),
@@ -176,6 +192,17 @@ impl Error {
                 id,
                 code,
                 detail,
+                message: pre(message),
+            },
+            Error::PluginCall {
+                library,
+                id,
+                code,
+                message,
+            } => Error::PluginCall {
+                library,
+                id,
+                code,
                 message: pre(message),
             },
             Error::Argument { name, message } => Error::Argument {

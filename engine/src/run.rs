@@ -189,8 +189,7 @@ fn build_trainer(
         max_steps: t.max_steps,
     };
     let trainer = match setup {
-        None => Trainer::with_update(spec, params, optimizer, lr, opts, t.update)
-            .map_err(Error::Input)?,
+        None => Trainer::with_update(spec, params, optimizer, lr, opts, t.update)?,
         Some(s) => {
             let want = crate::backbone::trainable_shapes(spec, &s.arch);
             let got: Vec<_> = params.mats.iter().map(|m| (m.nrows(), m.ncols())).collect();
@@ -206,8 +205,7 @@ fn build_trainer(
                 s.data.test,
                 opts.path,
                 opts.par,
-            )
-            .map_err(Error::Input)?;
+            )?;
             let objective = Objective::Backbone(Box::new(bb));
             Trainer::with_objective(spec, params, objective, optimizer, lr, opts)
         }

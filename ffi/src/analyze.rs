@@ -14,7 +14,8 @@ struct Options {
     name: Option<String>,
 }
 
-fn parse_options(text: Option<&str>) -> Result<Options, String> {
+/// The options; a malformed one is `UFM_STATUS_INVALID_ARGUMENT` naming `options_json.<field>`.
+fn parse_options(text: Option<&str>) -> Result<Options, Error> {
     let mut o = Options {
         rank_tol: 1e-6,
         lambda_h: None,
@@ -24,13 +25,15 @@ fn parse_options(text: Option<&str>) -> Result<Options, String> {
         name: None,
     };
     let Some(text) = text else { return Ok(o) };
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("options_json: not valid JSON: {e}"))?;
-    let map = v.as_object().ok_or("options_json: must be a JSON object")?;
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::arg(format!("options_json: not valid JSON: {e}")))?;
+    let map = v
+        .as_object()
+        .ok_or_else(|| Error::arg("options_json: must be a JSON object"))?;
     for (k, val) in map {
         let num = || {
             val.as_f64()
-                .ok_or_else(|| format!("options_json.{k}: must be a number"))
+                .ok_or_else(|| Error::arg(format!("options_json.{k}: must be a number")))
         };
         match k.as_str() {
             "rank_tol" => o.rank_tol = num()?,
@@ -40,24 +43,38 @@ fn parse_options(text: Option<&str>) -> Result<Options, String> {
             "plots" => {
                 o.plots = val
                     .as_bool()
-                    .ok_or("options_json.plots: must be true or false")?
+                    .ok_or_else(|| Error::arg("options_json.plots: must be true or false"))?
             }
             "name" => {
                 o.name = Some(
                     val.as_str()
-                        .ok_or("options_json.name: must be a string")?
+                        .ok_or_else(|| Error::arg("options_json.name: must be a string"))?
                         .to_string(),
                 )
             }
             other => {
-                return Err(format!(
+                return Err(Error::arg(format!(
                     "options_json: unknown field `{other}`, expected one of rank_tol, lambda_h, \
                      lambda_w, max_memory_gib, plots, name"
-                ))
+                )))
             }
         }
     }
     Ok(o)
+}
+
+/// An error of reading or measuring the export folder. The folder (`dir`) and `options_json`
+/// are this call's arguments, so an export that is malformed, too large or inconsistent with
+/// the options (kinds Input, Limit, Job, Argument) is `UFM_STATUS_INVALID_ARGUMENT`, as
+/// documented below; any other kind follows the one mapping (`From<engine::Error>`).
+fn export(e: engine::Error) -> Error {
+    use engine::ErrorKind as K;
+    match e.kind() {
+        K::Input | K::Limit | K::Job | K::Argument => {
+            Error::new(ufm_status::UFM_STATUS_INVALID_ARGUMENT, e.to_string())
+        }
+        _ => Error::from(e),
+    }
 }
 
 /// Measure the activations exported in folder `dir` (`labels.npy`, `layers/*.npy`, optional
@@ -88,7 +105,7 @@ pub extern "C" fn ufm_analyze(
         } else {
             Some(c_str(options_json, "options_json")?)
         };
-        let opts = parse_options(text).map_err(bad)?;
+        let opts = parse_options(text)?;
         if !(opts.rank_tol > 0.0 && opts.rank_tol < 1.0) {
             return Err(bad(format!(
                 "options_json.rank_tol: must be in (0, 1), got {}",
@@ -102,7 +119,7 @@ pub extern "C" fn ufm_analyze(
             )));
         }
         let max_bytes = (opts.max_memory_gib * (1u64 << 30) as f64) as u64;
-        let mut e = engine::activations::read_export(dir, max_bytes).map_err(bad)?;
+        let mut e = engine::activations::read_export(dir, max_bytes).map_err(export)?;
         e.lambda_h = opts.lambda_h;
         e.lambda_w = opts.lambda_w;
         let name = opts.name.unwrap_or_else(|| {
@@ -110,7 +127,7 @@ pub extern "C" fn ufm_analyze(
                 .map_or("export".into(), |n| n.to_string_lossy().into_owned())
         });
         let report =
-            engine::activations::analyze_external(&e, &name, opts.rank_tol).map_err(bad)?;
+            engine::activations::analyze_external(&e, &name, opts.rank_tol).map_err(export)?;
         let runtime = |m: String| Error::new(ufm_status::UFM_STATUS_RUNTIME, m);
         std::fs::create_dir_all(out)
             .map_err(|e| runtime(format!("cannot create {}: {e}", out.display())))?;
@@ -118,7 +135,9 @@ pub extern "C" fn ufm_analyze(
         engine::io::write_atomic(&out.join("result.json"), json.as_bytes())
             .map_err(|e| runtime(format!("cannot write into {}: {e}", out.display())))?;
         if opts.plots {
-            engine::plot::plot_dir(out, None).map_err(runtime)?;
+            // Reading back the result.json just written cannot fail on its input; a figure
+            // that cannot be written is Io / Runtime: UFM_STATUS_RUNTIME through the mapping.
+            engine::plot::plot_dir(out, None)?;
         }
         Ok(())
     })

@@ -96,10 +96,14 @@ pub(crate) fn parse(text: &str) -> Res<(Job, ModelSpec, u64)> {
 }
 
 /// Everything `ufm validate` checks: the job, every sweep point, and each run's inputs
-/// (plugins, `.npy` headers, structured starts), relative paths against `base_dir`.
+/// (plugins, `.npy` headers, structured starts), relative paths against `base_dir`. A plugin
+/// that cannot be loaded, lacks the id or refuses its params is `UFM_STATUS_PLUGIN`, as for
+/// `ufm_trainer_new` (the engine's Plugin kind, through the one mapping).
 pub(crate) fn check(text: &str, base_dir: &std::path::Path) -> Res<()> {
     let job = parse_job(text).map_err(bad)?;
-    engine::job::check(&job, base_dir).map_err(bad).map(|_| ())
+    engine::job::check(&job, base_dir)
+        .map(|_| ())
+        .map_err(Error::from)
 }
 
 fn trainer<'a>(t: *mut ufm_trainer) -> Res<&'a mut ufm_trainer> {
@@ -372,7 +376,8 @@ pub extern "C" fn ufm_trainer_step(
                 Ok(true) => made += 1,
                 Ok(false) => break,
                 Err(e) => {
-                    result = Err(Error::new(ufm_status::UFM_STATUS_RUNTIME, e));
+                    // A plugin's failed update: Error::PluginCall, of kind Runtime.
+                    result = Err(Error::from(e));
                     break;
                 }
             }

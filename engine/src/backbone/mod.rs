@@ -108,7 +108,7 @@ pub struct BackboneObjective {
 
 impl BackboneObjective {
     /// `head_spec` is the head's model (its class sizes must match `train`'s labels, in class
-    /// order); `train.x` is d0 x N.
+    /// order); `train.x` is d0 x N. A mismatch is a [`crate::Error::Job`] at `backbone`.
     pub fn new(
         head_spec: &ModelSpec,
         arch: BackboneSpec,
@@ -116,23 +116,24 @@ impl BackboneObjective {
         test: Option<Dataset>,
         path: GradPath,
         par: Par,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::Error> {
+        let bad = |message: String| crate::JobError::new("backbone", message).into();
         let n = head_spec.samples();
         if train.x.ncols() != n || train.labels != head_spec.labels() {
-            return Err(format!(
-                "backbone: the training data ({} samples) does not match the model's class sizes \
+            return Err(bad(format!(
+                "the training data ({} samples) does not match the model's class sizes \
                  ({n} samples in class order)",
                 train.x.ncols()
-            ));
+            )));
         }
         if train.x.nrows() != arch.input || arch.output != head_spec.width {
-            return Err(format!(
-                "backbone: input {} / output {} do not match the data's d0 = {} / model.width = {}",
+            return Err(bad(format!(
+                "input {} / output {} do not match the data's d0 = {} / model.width = {}",
                 arch.input,
                 arch.output,
                 train.x.nrows(),
                 head_spec.width
-            ));
+            )));
         }
         let hidden = if arch.layers > 1 { arch.width } else { 0 };
         let buf = |r: usize| Mat::zeros(r, if r == 0 { 0 } else { n });

@@ -208,5 +208,8 @@ fn mismatched_data_is_refused() {
     let e = BackboneObjective::new(&spec, a, d, None, GradPath::Auto, Par::Seq)
         .err()
         .unwrap();
+    assert_eq!(e.kind(), crate::ErrorKind::Job);
+    let e = e.to_string();
+    assert!(e.starts_with("backbone: input "), "{e}");
     assert!(e.contains("d0 = 6"), "{e}");
 }

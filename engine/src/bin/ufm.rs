@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // UFM_SIMD forces the engine's SIMD level; a value the CPU cannot run is an input error.
     let result = match ufm::simd::requested() {
-        Err(e) => Err(Failure::Input(e)),
+        Err(e) => Err(e),
         Ok(_) => dispatch(cli.command),
     };
     finish(result)

@@ -114,7 +114,7 @@ pub fn from_plugin(
 ) -> Result<Params, Error> {
     let mut params = Params::zeros(spec);
     for (i, m) in params.mats.iter_mut().enumerate() {
-        init.fill(seed, i, m.as_mut()).map_err(Error::Runtime)?;
+        init.fill(seed, i, m.as_mut())?;
     }
     Ok(params)
 }

@@ -20,52 +20,53 @@ pub struct NpyHeader {
 /// Open `path` and read its header: a 2-D float64 array whose file holds rows x cols values
 /// (checked arithmetic: a header may declare any shape). Returns the header and the reader,
 /// positioned at the first value.
-fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>>), String> {
-    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>>), Error> {
+    let file =
+        File::open(path).map_err(|e| input(format!("cannot open {}: {e}", path.display())))?;
     let file_len = file
         .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?
         .len();
     let mut reader = BufReader::new(file);
     let header = npyz::NpyHeader::from_reader(&mut reader)
-        .map_err(|e| format!("{}: not a .npy file: {e}", path.display()))?;
+        .map_err(|e| input(format!("{}: not a .npy file: {e}", path.display())))?;
     let shape = header.shape().to_vec();
     if shape.len() != 2 {
-        return Err(format!(
+        return Err(input(format!(
             "{}: must be a 2-D array, got shape {shape:?}",
             path.display()
-        ));
+        )));
     }
     let dtype = header.dtype();
     let is_f64 = matches!(&dtype, npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float && t.size_field() == 8);
     if !is_f64 {
-        return Err(format!(
+        return Err(input(format!(
             "{}: must hold float64, got {}",
             path.display(),
             dtype.descr()
-        ));
+        )));
     }
     let (rows, cols) = (shape[0], shape[1]);
     if rows == 0 || cols == 0 {
         // Every matrix ufm reads has at least one row and column; an empty array with a huge
         // other axis would otherwise pass the length check below with 0 bytes of data.
-        return Err(format!(
+        return Err(input(format!(
             "{}: must have at least one row and one column, got shape ({rows}, {cols})",
             path.display()
-        ));
+        )));
     }
     let offset = reader
         .stream_position()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
     let have = file_len.saturating_sub(offset);
     let need = rows.checked_mul(cols).and_then(|n| n.checked_mul(8));
     if need.is_none_or(|need| need > have) {
-        return Err(format!(
+        return Err(input(format!(
             "{}: the header declares shape ({rows}, {cols}), but the file holds only {have} \
              bytes of data ({} values)",
             path.display(),
             have / 8
-        ));
+        )));
     }
     let h = NpyHeader {
         rows,
@@ -75,30 +76,32 @@ fn open_checked(path: &Path) -> Result<(NpyHeader, npyz::NpyFile<BufReader<File>
     Ok((h, npyz::NpyFile::with_header(header, reader)))
 }
 
+/// A malformed or unreadable `.npy` file: it is an input of the job (a start, a data file),
+/// so the job is what is wrong.
+fn input(message: String) -> Error {
+    Error::Input(message)
+}
+
 /// Read and check the header of a 2-D float64 `.npy` file without reading its data.
 pub fn read_header(path: &Path) -> Result<NpyHeader, Error> {
-    open_checked(path).map(|(h, _)| h).map_err(Error::Input)
+    open_checked(path).map(|(h, _)| h)
 }
 
 /// Read a 2-D float64 array (C or Fortran order) into a column-major matrix. The header is
 /// checked against the file's length first, so no allocation exceeds the file's size.
 pub fn read_matrix(path: &Path) -> Result<Mat<f64>, Error> {
-    read_values(path).map_err(Error::Input)
-}
-
-fn read_values(path: &Path) -> Result<Mat<f64>, String> {
     let (h, npy) = open_checked(path)?;
     let (rows, cols) = (h.rows as usize, h.cols as usize);
     let data: Vec<f64> = npy
         .into_vec()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| input(format!("{}: {e}", path.display())))?;
     if data.len() != rows * cols {
-        return Err(format!(
+        return Err(input(format!(
             "{}: expected {} values, read {}",
             path.display(),
             rows * cols,
             data.len()
-        ));
+        )));
     }
     Ok(if h.fortran {
         Mat::from_fn(rows, cols, |i, j| data[j * rows + i])
@@ -109,24 +112,22 @@ fn read_values(path: &Path) -> Result<Mat<f64>, String> {
 
 /// Write a matrix as a 2-D float64 `.npy` in Fortran (column-major) order, numpy-readable.
 pub fn write_matrix(path: &Path, m: MatRef<'_, f64>) -> Result<(), Error> {
-    write_values(path, m).map_err(|e| Error::io(path, e))
-}
-
-fn write_values(path: &Path, m: MatRef<'_, f64>) -> Result<(), String> {
-    let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let fail = |e: &dyn std::fmt::Display| Error::io(path, format!("{}: {e}", path.display()));
+    let file = File::create(path)
+        .map_err(|e| Error::io(path, format!("cannot create {}: {e}", path.display())))?;
     let mut w = npyz::WriteOptions::new()
         .default_dtype()
         .shape(&[m.nrows() as u64, m.ncols() as u64])
         .order(npyz::Order::Fortran)
         .writer(BufWriter::new(file))
         .begin_nd()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| fail(&e))?;
     for j in 0..m.ncols() {
         for &x in m.col(j).iter() {
-            w.push(&x).map_err(|e| format!("{}: {e}", path.display()))?;
+            w.push(&x).map_err(|e| fail(&e))?;
         }
     }
-    w.finish().map_err(|e| format!("{}: {e}", path.display()))
+    w.finish().map_err(|e| fail(&e))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub use validate::{
     update_memory, validate, UpdateMemory,
 };
 
+use crate::Error;
 use std::path::{Path, PathBuf};
 
 /// A job read from a file, validated, with the folder that relative paths in it refer to.
@@ -29,8 +30,10 @@ pub struct LoadedJob {
 }
 
 /// Read, parse and validate the job file at `path`, expanding and validating its sweep, and
-/// make the checks a run makes before training ([`check_run_inputs`]) for every point.
-pub fn load(path: &Path) -> Result<LoadedJob, JobError> {
+/// make the checks a run makes before training ([`check_run_inputs`]) for every point. A plugin
+/// that cannot be loaded, lacks the id or refuses its params is [`Error::Plugin`]; anything
+/// else wrong with the job is [`Error::Job`].
+pub fn load(path: &Path) -> Result<LoadedJob, Error> {
     let job = read(path)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut grid = Vec::with_capacity(count_points(&job)? as usize);
@@ -66,12 +69,13 @@ pub struct Checked {
 /// grid: the job, every sweep point one at a time (grids are counted before they are walked),
 /// and each run's inputs (plugins, `.npy` headers, structured starts). Relative paths are
 /// resolved against `base_dir`.
-pub fn check(job: &Job, base_dir: &Path) -> Result<Checked, JobError> {
+/// Errors as for [`load`].
+pub fn check(job: &Job, base_dir: &Path) -> Result<Checked, Error> {
     check_with(job, base_dir, |_| {})
 }
 
 /// Check the job file at `path` as [`check`] does.
-pub fn check_file(path: &Path) -> Result<Checked, JobError> {
+pub fn check_file(path: &Path) -> Result<Checked, Error> {
     let job = read(path)?;
     check(&job, path.parent().unwrap_or(Path::new("")))
 }
@@ -86,7 +90,7 @@ fn check_with(
     job: &Job,
     base_dir: &Path,
     mut keep: impl FnMut(GridPoint),
-) -> Result<Checked, JobError> {
+) -> Result<Checked, Error> {
     let base = validate(job)?;
     if job.sweep.is_none() {
         check_run_inputs(job, &base, base_dir)?;
@@ -106,17 +110,19 @@ fn check_with(
                 .iter()
                 .map(|(k, v)| format!("{k} = {v}"))
                 .collect();
-            JobError::new(
-                format!("{} (sweep point {index}: {})", e.path, at.join(", ")),
-                e.message,
-            )
+            let at = format!("sweep point {index}: {}", at.join(", "));
+            match e {
+                Error::Job(j) => JobError::new(format!("{} ({at})", j.path), j.message).into(),
+                // A plugin's failure keeps its kind (UFM_STATUS_PLUGIN).
+                e => e.context(&format!("({at})")),
+            }
         })?;
         let bytes = job_bytes(&point.job, &spec);
         if largest.as_ref().is_none_or(|(b, _)| bytes > *b) {
             largest = Some((bytes, spec));
         }
         keep(point);
-        Ok(())
+        Ok::<_, Error>(())
     })?;
     let (largest_bytes, largest) = largest.unwrap_or_else(|| (job_bytes(job, &base), base.clone()));
     Ok(Checked {

@@ -6,11 +6,13 @@
 use super::errors::JobError;
 use super::schema::{BuiltinInit, InitChoice, Job, OptimizerChoice, StructuredInit};
 use crate::model::{ModelSpec, Params};
+use crate::Error;
 use std::path::Path;
 
 /// Make every check that starting a run of `job` makes, short of drawing the start and
-/// training. Relative paths are resolved against `base_dir` (the job file's folder).
-pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<(), JobError> {
+/// training. Relative paths are resolved against `base_dir` (the job file's folder). A plugin
+/// failure is [`Error::Plugin`] (what starting the run reports), the rest [`Error::Job`].
+pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<(), Error> {
     match &job.init {
         InitChoice::Plugin(p) => check_plugin(base_dir, true, &p.plugin, &p.id, &p.params)?,
         InitChoice::Builtin(BuiltinInit::Npy(n)) => {
@@ -27,42 +29,48 @@ pub fn check_run_inputs(job: &Job, spec: &ModelSpec, base_dir: &Path) -> Result<
 }
 
 /// Open the plugin `library` of the job's `init` (`initializer`) or `optimizer` section and
-/// create its initialiser or optimiser `id` from `params`, as starting the run will.
+/// create its initialiser or optimiser `id` from `params`, as starting the run will. Every
+/// failure is [`Error::Plugin`], its message starting with the field (`optimizer.plugin`,
+/// `optimizer.id`, `optimizer.params`).
 fn check_plugin(
     base_dir: &Path,
     initializer: bool,
     library: &str,
     id: &str,
     params: &serde_json::Value,
-) -> Result<(), JobError> {
+) -> Result<(), Error> {
     let (section, kind) = if initializer {
         ("init", "initializer")
     } else {
         ("optimizer", "optimizer")
     };
     let lib = crate::plugin::load(&crate::plugin::path(base_dir, library))
-        .map_err(|e| JobError::new(format!("{section}.plugin"), e.to_string()))?;
+        .map_err(|e| e.context(&format!("{section}.plugin")))?;
     let ids = if initializer {
         lib.initializer_ids()
     } else {
         lib.optimizer_ids()
     };
     if !ids.contains(&id) {
-        return Err(JobError::new(
-            format!("{section}.id"),
-            format!(
-                "plugin {} has no {kind} `{id}` (it has: {})",
-                lib.label,
-                ids.join(", ")
-            ),
-        ));
+        let detail = format!(
+            "plugin {} has no {kind} `{id}` (it has: {})",
+            lib.label,
+            ids.join(", ")
+        );
+        return Err(Error::Plugin {
+            library: lib.label.clone(),
+            id: Some(id.to_string()),
+            code: None,
+            message: format!("{section}.id: {detail}"),
+            detail,
+        });
     }
     let created = if initializer {
         lib.initializer(id, params).map(drop)
     } else {
         lib.optimizer(id, params).map(drop)
     };
-    created.map_err(|e| JobError::new(format!("{section}.params"), e.to_string()))
+    created.map_err(|e| e.context(&format!("{section}.params")))
 }
 
 /// H1.npy, W1.npy, ... in `dir`: each a float64 2-D array of the model's shape whose file

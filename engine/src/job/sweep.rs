@@ -102,11 +102,12 @@ fn axes(job: &Job) -> Result<Option<(Vec<Axis<'_>>, u64)>, JobError> {
 }
 
 /// Visit the grid's points one at a time, each parsed and validated (nothing is materialised
-/// beyond the current point). `visit` may stop early by returning an error.
-pub fn for_each_point(
+/// beyond the current point). `visit` may stop early by returning an error, of its own type
+/// (the grid's own errors are [`JobError`]s converted into it).
+pub fn for_each_point<E: From<JobError>>(
     job: &Job,
-    mut visit: impl FnMut(u64, GridPoint, ModelSpec) -> Result<(), JobError>,
-) -> Result<u64, JobError> {
+    mut visit: impl FnMut(u64, GridPoint, ModelSpec) -> Result<(), E>,
+) -> Result<u64, E> {
     let Some((axes, total)) = axes(job)? else {
         return Ok(0);
     };
@@ -116,8 +117,7 @@ pub fn for_each_point(
     }
     for a in &axes {
         // Every path must name a place for a scalar in the base job.
-        set_path(&mut base.clone(), a.key)
-            .map_err(|m| JobError::new(format!("sweep.{}", a.key), m))?;
+        set_path(&mut base.clone(), a.key)?;
     }
     let mut picks = vec![0u64; axes.len()];
     for index in 0..total {
@@ -130,8 +130,7 @@ pub fn for_each_point(
         let mut value = base.clone();
         let mut assignments = IndexMap::new();
         for (axis, &pick) in axes.iter().zip(&picks) {
-            set_path(&mut value, axis.key)
-                .map_err(|m| JobError::new(format!("sweep.{}", axis.key), m))?;
+            set_path(&mut value, axis.key)?;
             let v = axis.value(pick);
             *lookup_mut(&mut value, axis.key) = v.clone();
             assignments.insert(axis.key.to_string(), v);
@@ -157,7 +156,7 @@ pub fn expand_sweep(job: &Job) -> Result<Vec<GridPoint>, JobError> {
     let mut points = Vec::with_capacity(total as usize);
     for_each_point(job, |_, p, _| {
         points.push(p);
-        Ok(())
+        Ok::<_, JobError>(())
     })?;
     Ok(points)
 }
@@ -176,20 +175,22 @@ fn swept_error(e: &JobError, axes: &[Axis<'_>], picks: &[u64]) -> JobError {
 }
 
 /// Make sure `dotted` names a place for a scalar: every parent is an object that exists.
-fn set_path(root: &mut Value, dotted: &str) -> Result<(), String> {
+/// Errors are at `sweep.<dotted>`, the sweep key that names the place.
+fn set_path(root: &mut Value, dotted: &str) -> Result<(), JobError> {
+    let bad = |message: String| JobError::new(format!("sweep.{dotted}"), message);
     let parts: Vec<&str> = dotted.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err("must be a dotted path like model.width".into());
+        return Err(bad("must be a dotted path like model.width".into()));
     }
     let mut cur = &mut *root;
     for (i, part) in parts.iter().enumerate() {
         let obj = cur
             .as_object_mut()
-            .ok_or_else(|| format!("`{}` is not an object", parts[..i].join(".")))?;
+            .ok_or_else(|| bad(format!("`{}` is not an object", parts[..i].join("."))))?;
         if i + 1 == parts.len() {
             if let Some(existing) = obj.get(*part) {
                 if existing.is_object() || existing.is_array() {
-                    return Err("must name a scalar field, not an object or list".into());
+                    return Err(bad("must name a scalar field, not an object or list".into()));
                 }
             } else {
                 obj.insert(part.to_string(), Value::Null);
@@ -198,7 +199,7 @@ fn set_path(root: &mut Value, dotted: &str) -> Result<(), String> {
         }
         cur = obj
             .get_mut(*part)
-            .ok_or_else(|| format!("no section `{}` in the job", parts[..=i].join(".")))?;
+            .ok_or_else(|| bad(format!("no section `{}` in the job", parts[..=i].join("."))))?;
     }
     Ok(())
 }

@@ -8,30 +8,44 @@ pub fn step_class_sizes(
     ratio: f64,
     rho: f64,
     n_min: usize,
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, crate::Error> {
+    use crate::Error;
     if classes < 2 {
-        return Err(format!("classes: must be >= 2, got {classes}"));
+        return Err(Error::argument(
+            "classes",
+            format!("must be >= 2, got {classes}"),
+        ));
     }
     if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(format!("ratio: must be >= 1, got {ratio}"));
+        return Err(Error::argument(
+            "ratio",
+            format!("must be >= 1, got {ratio}"),
+        ));
     }
     if !(rho > 0.0 && rho < 1.0) {
-        return Err(format!("rho: must be in (0, 1), got {rho}"));
+        return Err(Error::argument(
+            "rho",
+            format!("must be in (0, 1), got {rho}"),
+        ));
     }
     if n_min == 0 {
-        return Err("n_min: must be >= 1, got 0".into());
+        return Err(Error::argument("n_min", "must be >= 1, got 0"));
     }
     let minority = (rho * classes as f64).round() as usize;
     if minority == 0 || minority == classes {
-        return Err(format!(
-            "rho: rho * classes must round to between 1 and {} minority classes, got {minority}",
-            classes - 1
+        return Err(Error::argument(
+            "rho",
+            format!(
+                "rho * classes must round to between 1 and {} minority classes, got {minority}",
+                classes - 1
+            ),
         ));
     }
     let major = ratio * n_min as f64;
     if (major - major.round()).abs() > 1e-9 {
-        return Err(format!(
-            "ratio: ratio * n_min must be a whole number, got {major}"
+        return Err(Error::argument(
+            "ratio",
+            format!("ratio * n_min must be a whole number, got {major}"),
         ));
     }
     let major = major.round() as usize;
@@ -53,19 +67,32 @@ mod tests {
         assert_eq!(step_class_sizes(4, 2.0, 0.25, 3).unwrap(), [6, 6, 6, 3]);
     }
 
+    /// The name of the argument an error blames (the kind, not the message, carries it).
+    fn blamed(e: crate::Error) -> String {
+        match e {
+            crate::Error::Argument { name, .. } => name,
+            other => panic!("expected an Argument error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn step_sizes_reject_bad_arguments_by_name() {
-        assert!(step_class_sizes(10, 0.5, 0.5, 5)
-            .unwrap_err()
-            .starts_with("ratio"));
-        assert!(step_class_sizes(10, 2.0, 1.0, 5)
-            .unwrap_err()
-            .starts_with("rho"));
-        assert!(step_class_sizes(3, 2.0, 0.1, 5)
-            .unwrap_err()
-            .starts_with("rho"));
+        assert_eq!(
+            blamed(step_class_sizes(10, 0.5, 0.5, 5).unwrap_err()),
+            "ratio"
+        );
+        assert_eq!(
+            blamed(step_class_sizes(10, 2.0, 1.0, 5).unwrap_err()),
+            "rho"
+        );
+        assert_eq!(blamed(step_class_sizes(3, 2.0, 0.1, 5).unwrap_err()), "rho");
+        assert_eq!(
+            blamed(step_class_sizes(4, 1.5, 0.5, 3).unwrap_err()),
+            "ratio"
+        );
         assert!(step_class_sizes(4, 1.5, 0.5, 3)
             .unwrap_err()
-            .starts_with("ratio"));
+            .to_string()
+            .starts_with("ratio: "));
     }
 }

@@ -103,26 +103,34 @@ impl ModelSpec {
         self.shapes().iter().map(|(r, c)| r * c).sum()
     }
 
-    /// Invariants the numerical code relies on, as a message naming the offending field.
-    pub fn check(&self) -> Result<(), String> {
+    /// Invariants the numerical code relies on: a [`crate::Error::Job`] naming the offending
+    /// field (`model.width`, ...), since every spec comes from a job's `model` section.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let bad = |path: &str, message: String| crate::JobError::new(path, message).into();
         if self.class_sizes.len() < 2 {
-            return Err(format!(
-                "model.classes: must be >= 2, got {}",
-                self.class_sizes.len()
+            return Err(bad(
+                "model.classes",
+                format!("must be >= 2, got {}", self.class_sizes.len()),
             ));
         }
         if let Some(i) = self.class_sizes.iter().position(|&n| n == 0) {
-            return Err(format!("model.class_sizes[{i}]: must be >= 1, got 0"));
+            return Err(bad(
+                &format!("model.class_sizes[{i}]"),
+                "must be >= 1, got 0".into(),
+            ));
         }
         if self.width == 0 {
-            return Err("model.width: must be >= 1, got 0".into());
+            return Err(bad("model.width", "must be >= 1, got 0".into()));
         }
         if self.layers == 0 {
-            return Err("model.layers: must be >= 1, got 0".into());
+            return Err(bad("model.layers", "must be >= 1, got 0".into()));
         }
         for (name, v) in [("lambda_h", self.lambda_h), ("lambda_w", self.lambda_w)] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("model.{name}: must be finite and >= 0, got {v}"));
+                return Err(bad(
+                    &format!("model.{name}"),
+                    format!("must be finite and >= 0, got {v}"),
+                ));
             }
         }
         Ok(())

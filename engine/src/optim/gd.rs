@@ -17,7 +17,7 @@ impl Optimizer for Gd {
         param_out: MatMut<'_, f64>,
         grad: MatRef<'_, f64>,
         _state: &mut [f64],
-    ) -> Result<(), String> {
+    ) -> Result<(), crate::Error> {
         dispatch(
             #[inline(always)]
             || descend(at.lr, param_in, param_out, grad),

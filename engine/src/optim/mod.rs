@@ -12,6 +12,7 @@ mod schedule;
 pub use gd::Gd;
 pub use schedule::{LrSchedule, Schedule};
 
+use crate::Error;
 use faer::{MatMut, MatRef};
 
 /// Where an update happens: `step` is 1-based, `lr` the learning rate for this step, `tensor`
@@ -33,7 +34,8 @@ pub trait Optimizer: Send {
         state.fill(0.0);
     }
 
-    /// param_out = update(param_in, grad, state) for the step described by `at`.
+    /// param_out = update(param_in, grad, state) for the step described by `at`. A plugin's
+    /// failure is an [`Error::PluginCall`] (the built-in rules cannot fail).
     fn update(
         &mut self,
         at: StepInfo,
@@ -41,7 +43,7 @@ pub trait Optimizer: Send {
         param_out: MatMut<'_, f64>,
         grad: MatRef<'_, f64>,
         state: &mut [f64],
-    ) -> Result<(), String>;
+    ) -> Result<(), Error>;
 
     /// The rule this optimiser computes, when the trainer may apply it inside the fused step
     /// for wide linear models ([`crate::train::fused`]). `None` (the default, and every plugin
@@ -67,14 +69,16 @@ pub trait Optimizer: Send {
         _grad: MatRef<'_, f64>,
         _state: &mut [f64],
         _err_sq: &mut f64,
-    ) -> Result<(), String> {
-        Err("this optimizer has no stages".into())
+    ) -> Result<(), Error> {
+        Err(Error::Runtime("this optimizer has no stages".into()))
     }
 
     /// Accept or reject a multi-stage step of size `lr` with RMS error `err_rms`, and the step
     /// size to try next.
-    fn control(&mut self, _lr: f64, _err_rms: f64) -> Result<(bool, f64), String> {
-        Err("this optimizer has no step-size control".into())
+    fn control(&mut self, _lr: f64, _err_rms: f64) -> Result<(bool, f64), Error> {
+        Err(Error::Runtime(
+            "this optimizer has no step-size control".into(),
+        ))
     }
 }
 
@@ -99,7 +103,7 @@ impl Optimizer for WithFusedRule {
         param_out: MatMut<'_, f64>,
         grad: MatRef<'_, f64>,
         state: &mut [f64],
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         self.inner.update(at, param_in, param_out, grad, state)
     }
     fn fused_rule(&self) -> Option<FusedRule> {

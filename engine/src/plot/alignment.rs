@@ -15,12 +15,12 @@ pub fn plot_alignment(
     title: &dyn Fn(&str) -> String,
     set: &str,
     summary: &Summary,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     // The typed records (a renamed field fails here, not as a silently empty plot); a sweep
     // folder without runs.jsonl has nothing to draw.
     let path = dir.join(crate::sweep::store::RUNS_FILE);
     let records = if path.exists() {
-        read_runs(&path).map_err(|e| e.to_string())?.0
+        read_runs(&path)?.0
     } else {
         vec![]
     };

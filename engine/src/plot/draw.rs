@@ -1,18 +1,22 @@
 //! Shared drawing helpers: render one figure to both SVG and PNG.
 
+use crate::Error;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-pub type DrawResult = Result<(), String>;
+pub type DrawResult = Result<(), Error>;
 
-pub fn err<E: std::fmt::Display>(e: E) -> String {
-    format!("plotting failed: {e}")
+/// A failure of plotters while drawing or writing a figure: [`Error::Runtime`] (plotters'
+/// errors do not say which file, and the folder was created before drawing).
+pub fn err<E: std::fmt::Display>(e: E) -> Error {
+    Error::Runtime(format!("plotting failed: {e}"))
 }
 
 /// Create `out` and return the SVG and PNG paths of figure `name`.
-pub fn paths(out: &Path, name: &str) -> Result<(PathBuf, PathBuf), String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+pub fn paths(out: &Path, name: &str) -> Result<(PathBuf, PathBuf), Error> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io(out, format!("cannot create {}: {e}", out.display())))?;
     Ok((
         out.join(format!("{name}.svg")),
         out.join(format!("{name}.png")),
@@ -105,7 +109,7 @@ pub fn header<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
     setting: &str,
-) -> Result<DrawingArea<DB, plotters::coord::Shift>, String> {
+) -> Result<DrawingArea<DB, plotters::coord::Shift>, Error> {
     let (w, _) = root.dim_in_pixel();
     let (top, rest) = root.split_vertically(52);
     let centre = |size: u32| {

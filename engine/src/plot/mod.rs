@@ -38,8 +38,9 @@ fn register_font() {
 }
 
 /// Plot the folder `dir` (a run or a sweep) into `out` (default `dir/plots`). Returns the files
-/// written.
-pub fn plot_dir(dir: &Path, out: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+/// written. A folder that is neither, or whose files do not match the typed reports, is
+/// [`crate::Error::Input`]; an output that cannot be written is Io or Runtime.
+pub fn plot_dir(dir: &Path, out: Option<&Path>) -> Result<Vec<PathBuf>, crate::Error> {
     register_font();
     let out = out.map_or_else(|| dir.join("plots"), Path::to_path_buf);
     if dir.join("summary.json").exists() {
@@ -47,9 +48,9 @@ pub fn plot_dir(dir: &Path, out: Option<&Path>) -> Result<Vec<PathBuf>, String> 
     } else if dir.join("result.json").exists() {
         plot_run(dir, &out)
     } else {
-        Err(format!(
+        Err(crate::Error::Input(format!(
             "{}: neither a run folder (result.json) nor a sweep folder (summary.json)",
             dir.display()
-        ))
+        )))
     }
 }

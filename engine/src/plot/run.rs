@@ -16,9 +16,14 @@ struct Curve {
     fit: Vec<f64>,
 }
 
-fn read_curve(path: &Path) -> Result<Curve, String> {
+/// An input file of the plots (curve.csv, result.json) that cannot be read or does not match.
+fn input(message: String) -> crate::Error {
+    crate::Error::Input(message)
+}
+
+fn read_curve(path: &Path) -> Result<Curve, crate::Error> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
     let mut c = Curve {
         step: vec![],
         loss: vec![],
@@ -32,20 +37,20 @@ fn read_curve(path: &Path) -> Result<Curve, String> {
             .take(5)
             .map(|x| x.trim().parse::<f64>())
             .collect::<Result<_, _>>()
-            .map_err(|_| format!("{} line {}: not numbers", path.display(), i + 1))?;
+            .map_err(|_| input(format!("{} line {}: not numbers", path.display(), i + 1)))?;
         if f.len() < 3 {
-            return Err(format!(
+            return Err(input(format!(
                 "{} line {}: too few columns",
                 path.display(),
                 i + 1
-            ));
+            )));
         }
         c.step.push(f[0]);
         c.loss.push(f[1]);
         c.fit.push(f[2]);
     }
     if c.step.is_empty() {
-        return Err(format!("{}: no rows", path.display()));
+        return Err(input(format!("{}: no rows", path.display())));
     }
     Ok(c)
 }
@@ -74,16 +79,16 @@ fn class_name(c: Classification) -> String {
         .unwrap_or_default()
 }
 
-fn read_result(path: &Path) -> Result<Plotted, String> {
+fn read_result(path: &Path) -> Result<Plotted, crate::Error> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
     let v: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
+        .map_err(|e| input(format!("{}: invalid JSON: {e}", path.display())))?;
     let bad = |what: &str, e: serde_json::Error| {
-        format!(
+        input(format!(
             "{}: not a result.json of {what} from this ufm: {e}",
             path.display()
-        )
+        ))
     };
     let layers = |l: &[LayerReport]| {
         l.iter()
@@ -96,7 +101,7 @@ fn read_result(path: &Path) -> Result<Plotted, String> {
         Ok(Plotted {
             name: r.job.name.clone(),
             class: class_name(r.analysis.classification),
-            job: serde_json::to_value(&r.job).map_err(|e| e.to_string())?,
+            job: serde_json::to_value(&r.job).map_err(|e| crate::Error::Runtime(e.to_string()))?,
             relu: r.job.model.activation == Activation::Relu,
             reference: Some(r.reference),
             layers: layers(&r.analysis.layers),
@@ -117,7 +122,7 @@ fn read_result(path: &Path) -> Result<Plotted, String> {
 }
 
 /// Plot a run folder into `out`.
-pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn plot_run(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, crate::Error> {
     let result = read_result(&dir.join("result.json"))?;
     // `ufm analyze` folders have no curve.
     let curve_path = dir.join("curve.csv");
@@ -141,7 +146,7 @@ fn loss_plot(
     set: &str,
     result: &Plotted,
     c: &Curve,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     let dnc = result.reference.as_ref().and_then(|r| r.dnc_loss);
     let lr = result.reference.as_ref().and_then(|r| r.low_rank_loss);
     // The closed forms are the linear model's: for ReLU the DNC value is a lower bound on the
@@ -293,7 +298,7 @@ fn singular_value_plot(
     name: &str,
     set: &str,
     result: &Plotted,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     let mut series: Vec<(String, Vec<f64>)> = result.layers.clone();
     series.push((
         "Z".into(),
@@ -374,7 +379,7 @@ fn logit_heat_map(
     class: &str,
     set: &str,
     result: &Plotted,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     let means: Vec<Vec<f64>> = result
         .logits
         .as_ref()
@@ -443,7 +448,7 @@ fn logit_heat_map(
 fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     scale: f64,
-) -> Result<(), String> {
+) -> Result<(), crate::Error> {
     let mut chart = ChartBuilder::on(area)
         .margin_top(12)
         .margin_bottom(52)

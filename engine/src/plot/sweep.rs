@@ -38,7 +38,7 @@ fn label(v: &Value) -> String {
     number(v)
 }
 
-fn layout(summary: &Summary) -> Result<Layout, String> {
+fn layout(summary: &Summary) -> Result<Layout, crate::Error> {
     let group_by = &summary.group_by;
     let points = &summary.points;
     let x_key = group_by
@@ -138,17 +138,17 @@ fn layout(summary: &Summary) -> Result<Layout, String> {
 }
 
 /// Plot a sweep folder into `out`.
-pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn plot_sweep(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, crate::Error> {
     let path = dir.join("summary.json");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| crate::Error::Input(format!("cannot read {}: {e}", path.display())))?;
     // The typed model `ufm sweep` writes: a renamed or missing field is an error naming it,
     // never a silently empty plot.
     let summary: Summary = serde_json::from_str(&text).map_err(|e| {
-        format!(
+        crate::Error::Input(format!(
             "{}: not a summary.json this ufm writes: {e}",
             path.display()
-        )
+        ))
     })?;
     // The job (sweep.json) names the sweep and gives the setting line; the folder name is only
     // the fallback for a folder without it.
@@ -298,7 +298,7 @@ fn xy_plot(
     set: &str,
     lay: &Layout,
     metric: Metric,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     let n_series = lay.series_labels.len().max(1);
     let y_max = match metric {
         Metric::PDnc => 1.05,
@@ -419,7 +419,7 @@ fn histogram(
     title: &dyn Fn(&str) -> String,
     set: &str,
     lay: &Layout,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, crate::Error> {
     // Stacked bars: one colour per x value (at most 8 distinct colours).
     let xs: Vec<f64> = {
         let mut v: Vec<f64> = lay.pts.iter().map(|p| p.x).collect();

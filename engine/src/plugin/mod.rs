@@ -80,6 +80,8 @@ impl Library {
             vt: *vt,
             cfg,
             what,
+            library: self.label.clone(),
+            id: id.to_string(),
             err: vec![0; ERR_CAP],
             pending: Default::default(),
         })
@@ -112,7 +114,13 @@ impl Library {
                 e
             },
         )?;
-        Ok(PluginInitializer { vt: *vt, cfg, what })
+        Ok(PluginInitializer {
+            vt: *vt,
+            cfg,
+            what,
+            library: self.label.clone(),
+            id: id.to_string(),
+        })
     }
 }
 
@@ -223,7 +231,7 @@ pub fn load(path: &Path) -> Result<Arc<Library>, Error> {
     // SAFETY: calling the entry as the ABI specifies.
     let entry = unsafe { entry_fn() };
     // SAFETY: the pointer comes from the library's entry function.
-    let checked = Arc::new(unsafe { check_entry(&shown, entry) }.map_err(fail)?);
+    let checked = Arc::new(unsafe { check_entry(&shown, entry) }?);
     reg.insert(key, checked.clone());
     Ok(checked)
 }
@@ -241,23 +249,26 @@ unsafe fn c_str(p: *const c_char) -> Option<String> {
 ///
 /// # Safety
 /// `entry` must be null or point to a readable entry whose pointers follow the ABI.
-pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<Library, String> {
+pub unsafe fn check_entry(label: &str, entry: *const UfmPluginEntry) -> Result<Library, Error> {
+    let bad = |m: String| plugin_error(label, None, None, m);
     if entry.is_null() {
-        return Err(format!("plugin {label}: the entry function returned NULL"));
+        return Err(bad(format!(
+            "plugin {label}: the entry function returned NULL"
+        )));
     }
     // Read the two leading fields first: they are the same in every ABI version.
     // SAFETY: the entry starts with {u32 abi_major, u32 struct_size}.
     let (major, size) = unsafe { (*entry.cast::<u32>(), *entry.cast::<u32>().add(1)) };
     if major != UFM_PLUGIN_ABI_MAJOR {
-        return Err(format!(
+        return Err(bad(format!(
             "plugin {label}: ABI major version {major}, this ufm needs {UFM_PLUGIN_ABI_MAJOR}"
-        ));
+        )));
     }
     let need = std::mem::size_of::<UfmPluginEntry>();
     if (size as usize) < need {
-        return Err(format!(
+        return Err(bad(format!(
             "plugin {label}: entry struct_size {size} is smaller than {need} (built against an older header?)"
-        ));
+        )));
     }
     // SAFETY: large enough, per struct_size.
     let e = unsafe { &*entry };
@@ -324,10 +335,12 @@ unsafe fn read_table<V: Copy>(
     count: usize,
     min_size: usize,
     fields: impl Fn(&V) -> (*const c_char, Vec<(&'static str, bool)>),
-) -> Result<Vec<(String, V)>, String> {
+) -> Result<Vec<(String, V)>, Error> {
+    let bad = |id: Option<&str>, m: String| plugin_error(label, id, None, m);
     if count > 0 && table.is_null() {
-        return Err(format!(
-            "plugin {label}: null function pointer or table `{kind}s`"
+        return Err(bad(
+            None,
+            format!("plugin {label}: null function pointer or table `{kind}s`"),
         ));
     }
     let mut out: Vec<(String, V)> = Vec::with_capacity(count);
@@ -335,14 +348,20 @@ unsafe fn read_table<V: Copy>(
         // SAFETY: `count` pointers, per the ABI.
         let p = unsafe { *table.add(i) };
         if p.is_null() {
-            return Err(format!("plugin {label}: {kind} {i}: null vtable pointer"));
+            return Err(bad(
+                None,
+                format!("plugin {label}: {kind} {i}: null vtable pointer"),
+            ));
         }
         // SAFETY: every vtable starts with its struct_size; checked before reading further.
         let size = unsafe { *p.cast::<usize>() };
         let need = min_size.min(std::mem::size_of::<V>());
         if size < need {
-            return Err(format!(
-                "plugin {label}: {kind} {i}: vtable struct_size {size} is smaller than {need}"
+            return Err(bad(
+                None,
+                format!(
+                    "plugin {label}: {kind} {i}: vtable struct_size {size} is smaller than {need}"
+                ),
             ));
         }
         // SAFETY: non-null, `size` readable bytes (at least `need`); V is a repr(C) struct of
@@ -356,20 +375,26 @@ unsafe fn read_table<V: Copy>(
         let (id_ptr, pointers) = fields(&vt);
         // SAFETY: id is NUL-terminated static storage or null, per the ABI.
         let id = unsafe { c_str(id_ptr) }
-            .ok_or_else(|| format!("plugin {label}: {kind} {i}: null id"))?;
+            .ok_or_else(|| bad(None, format!("plugin {label}: {kind} {i}: null id")))?;
         let nulls: Vec<&str> = pointers
             .iter()
             .filter(|(_, n)| *n)
             .map(|(name, _)| *name)
             .collect();
         if !nulls.is_empty() {
-            return Err(format!(
-                "plugin {label}: {kind} `{id}`: null function pointer {}",
-                nulls.join(", ")
+            return Err(bad(
+                Some(&id),
+                format!(
+                    "plugin {label}: {kind} `{id}`: null function pointer {}",
+                    nulls.join(", ")
+                ),
             ));
         }
         if out.iter().any(|(j, _)| *j == id) {
-            return Err(format!("plugin {label}: duplicate {kind} id `{id}`"));
+            return Err(bad(
+                Some(&id),
+                format!("plugin {label}: duplicate {kind} id `{id}`"),
+            ));
         }
         out.push((id, vt));
     }
@@ -402,9 +427,24 @@ pub struct PluginOptimizer {
     vt: UfmOptimizerVtable,
     cfg: *mut c_void,
     what: String,
+    /// The library's label and the optimiser's id, for [`Error::PluginCall`].
+    library: String,
+    id: String,
     err: Vec<u8>,
     /// An error from `state_len` / `init_state`, reported by the first `update`.
-    pending: std::cell::RefCell<Option<String>>,
+    pending: std::cell::RefCell<Option<Error>>,
+}
+
+impl PluginOptimizer {
+    /// The optimiser failed in a call (status `code`, when the call returned one).
+    fn failed(&self, code: Option<i32>, message: String) -> Error {
+        Error::PluginCall {
+            library: self.library.clone(),
+            id: self.id.clone(),
+            code,
+            message,
+        }
+    }
 }
 
 // SAFETY: a cfg is used by one thread at a time (the ABI's threading rule); the vtable is static.
@@ -428,9 +468,12 @@ impl Optimizer for PluginOptimizer {
         if n == usize::MAX || n / 1024 > rows.saturating_mul(cols).max(1) {
             let mut pending = self.pending.borrow_mut();
             if pending.is_none() {
-                *pending = Some(format!(
-                    "{}: state_len failed for a {rows} x {cols} matrix (returned {n})",
-                    self.what
+                *pending = Some(self.failed(
+                    None,
+                    format!(
+                        "{}: state_len failed for a {rows} x {cols} matrix (returned {n})",
+                        self.what
+                    ),
                 ));
             }
             return 0;
@@ -452,11 +495,15 @@ impl Optimizer for PluginOptimizer {
             )
         };
         if code != 0 && self.pending.get_mut().is_none() {
-            *self.pending.get_mut() = Some(format!(
-                "{}: init_state failed: {}",
-                self.what,
-                message(&self.err, code)
-            ));
+            let e = self.failed(
+                Some(code),
+                format!(
+                    "{}: init_state failed: {}",
+                    self.what,
+                    message(&self.err, code)
+                ),
+            );
+            *self.pending.get_mut() = Some(e);
         }
     }
 
@@ -467,7 +514,7 @@ impl Optimizer for PluginOptimizer {
         mut param_out: MatMut<'_, f64>,
         grad: MatRef<'_, f64>,
         state: &mut [f64],
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         if let Some(e) = self.pending.get_mut().take() {
             return Err(e);
         }
@@ -488,12 +535,15 @@ impl Optimizer for PluginOptimizer {
             )
         };
         if code != 0 {
-            return Err(format!(
-                "{}: update failed at step {} (matrix {}): {}",
-                self.what,
-                at.step,
-                at.tensor,
-                message(&self.err, code)
+            return Err(self.failed(
+                Some(code),
+                format!(
+                    "{}: update failed at step {} (matrix {}): {}",
+                    self.what,
+                    at.step,
+                    at.tensor,
+                    message(&self.err, code)
+                ),
             ));
         }
         Ok(())
@@ -514,12 +564,12 @@ impl Optimizer for PluginOptimizer {
         grad: MatRef<'_, f64>,
         state: &mut [f64],
         err_sq: &mut f64,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         if let Some(e) = self.pending.get_mut().take() {
             return Err(e);
         }
         let Some(f) = self.vt.stage else {
-            return Err(format!("{}: no stage function", self.what));
+            return Err(self.failed(None, format!("{}: no stage function", self.what)));
         };
         // SAFETY: as in `update`; err_sq is a valid f64 for the call.
         let code = unsafe {
@@ -538,20 +588,23 @@ impl Optimizer for PluginOptimizer {
             )
         };
         if code != 0 {
-            return Err(format!(
-                "{}: stage {stage} failed at step {} (matrix {}): {}",
-                self.what,
-                at.step,
-                at.tensor,
-                message(&self.err, code)
+            return Err(self.failed(
+                Some(code),
+                format!(
+                    "{}: stage {stage} failed at step {} (matrix {}): {}",
+                    self.what,
+                    at.step,
+                    at.tensor,
+                    message(&self.err, code)
+                ),
             ));
         }
         Ok(())
     }
 
-    fn control(&mut self, lr: f64, err_rms: f64) -> Result<(bool, f64), String> {
+    fn control(&mut self, lr: f64, err_rms: f64) -> Result<(bool, f64), Error> {
         let Some(f) = self.vt.control else {
-            return Err(format!("{}: no control function", self.what));
+            return Err(self.failed(None, format!("{}: no control function", self.what)));
         };
         let (mut accept, mut next) = (0i32, f64::NAN);
         // SAFETY: cfg from create; out-pointers valid for the call.
@@ -567,16 +620,22 @@ impl Optimizer for PluginOptimizer {
             )
         };
         if code != 0 {
-            return Err(format!(
-                "{}: control failed: {}",
-                self.what,
-                message(&self.err, code)
+            return Err(self.failed(
+                Some(code),
+                format!(
+                    "{}: control failed: {}",
+                    self.what,
+                    message(&self.err, code)
+                ),
             ));
         }
         if !(next.is_finite() && next > 0.0) {
-            return Err(format!(
-                "{}: control returned the step size {next} (must be finite and > 0)",
-                self.what
+            return Err(self.failed(
+                None,
+                format!(
+                    "{}: control returned the step size {next} (must be finite and > 0)",
+                    self.what
+                ),
             ));
         }
         Ok((accept != 0, next))
@@ -588,6 +647,9 @@ pub struct PluginInitializer {
     vt: UfmInitializerVtable,
     cfg: *mut c_void,
     what: String,
+    /// The library's label and the initialiser's id, for [`Error::PluginCall`].
+    library: String,
+    id: String,
 }
 
 impl Drop for PluginInitializer {
@@ -601,7 +663,8 @@ impl Drop for PluginInitializer {
 
 impl PluginInitializer {
     /// Fill matrix `tensor` for run seed `seed`.
-    pub fn fill(&self, seed: u64, tensor: usize, m: MatMut<'_, f64>) -> Result<(), String> {
+    /// A nonzero status is an [`Error::PluginCall`] (a run-time failure).
+    pub fn fill(&self, seed: u64, tensor: usize, m: MatMut<'_, f64>) -> Result<(), Error> {
         let mut err = vec![0u8; ERR_CAP];
         // SAFETY: as the ABI specifies.
         let code = unsafe {
@@ -615,11 +678,16 @@ impl PluginInitializer {
             )
         };
         if code != 0 {
-            return Err(format!(
-                "{}: fill of matrix {tensor} failed: {}",
-                self.what,
-                message(&err, code)
-            ));
+            return Err(Error::PluginCall {
+                library: self.library.clone(),
+                id: self.id.clone(),
+                code: Some(code),
+                message: format!(
+                    "{}: fill of matrix {tensor} failed: {}",
+                    self.what,
+                    message(&err, code)
+                ),
+            });
         }
         Ok(())
     }

@@ -38,6 +38,11 @@ fn malformed_entries_are_refused_with_reasons() {
     let e = unsafe { check_entry("lib.so", std::ptr::null()) }
         .err()
         .unwrap();
+    assert!(
+        matches!(&e, Error::Plugin { library, id: None, code: None, .. } if library == "lib.so"),
+        "{e:?}"
+    );
+    let e = e.to_string();
     assert_eq!(e, "plugin lib.so: the entry function returned NULL");
 
     let vt = std_gd();
@@ -46,7 +51,8 @@ fn malformed_entries_are_refused_with_reasons() {
     let table = [&no_id as *const _];
     let e = unsafe { check_entry("lib.so", &entry_with(&table)) }
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert_eq!(e, "plugin lib.so: optimizer 0: null id");
 
     let mut small = vt;
@@ -54,7 +60,8 @@ fn malformed_entries_are_refused_with_reasons() {
     let table = [&small as *const _];
     let e = unsafe { check_entry("lib.so", &entry_with(&table)) }
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(
         e.contains("optimizer 0: vtable struct_size 8 is smaller than"),
         "{e}"
@@ -66,7 +73,8 @@ fn malformed_entries_are_refused_with_reasons() {
     let table = [&nulls as *const _];
     let e = unsafe { check_entry("lib.so", &entry_with(&table)) }
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert_eq!(
         e,
         "plugin lib.so: optimizer `gd`: null function pointer create, state_len"
@@ -75,13 +83,17 @@ fn malformed_entries_are_refused_with_reasons() {
     let table = [std::ptr::null()];
     let e = unsafe { check_entry("lib.so", &entry_with(&table)) }
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert_eq!(e, "plugin lib.so: optimizer 0: null vtable pointer");
 
     let mut entry = entry_with(&[]);
     entry.optimizer_count = 2;
     entry.optimizers = std::ptr::null();
-    let e = unsafe { check_entry("lib.so", &entry) }.err().unwrap();
+    let e = unsafe { check_entry("lib.so", &entry) }
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("`optimizers`"), "{e}");
 
     let table = [&vt as *const _];

@@ -57,8 +57,9 @@ pub fn detected() -> Level {
 }
 
 /// The level `UFM_SIMD` asks for: `Ok(None)` when unset or empty, an error naming the variable
-/// and the allowed values when it is not one of them or the CPU lacks the level.
-pub fn requested() -> Result<Option<Level>, String> {
+/// and the allowed values when it is not one of them or the CPU lacks the level (an
+/// [`crate::Error::Input`]: the environment is the command's input).
+pub fn requested() -> Result<Option<Level>, crate::Error> {
     let Ok(v) = std::env::var("UFM_SIMD") else {
         return Ok(None);
     };
@@ -68,14 +69,14 @@ pub fn requested() -> Result<Option<Level>, String> {
     let best = detected();
     match Level::parse(&v) {
         Some(l) if l <= best => Ok(Some(l)),
-        Some(l) => Err(format!(
+        Some(l) => Err(crate::Error::Input(format!(
             "UFM_SIMD: this CPU supports up to {}, got {}",
             best.name(),
             l.name()
-        )),
-        None => Err(format!(
+        ))),
+        None => Err(crate::Error::Input(format!(
             "UFM_SIMD: must be one of scalar, avx2, avx512, got {v:?}"
-        )),
+        ))),
     }
 }
 

@@ -98,10 +98,11 @@ pub struct HessianOp {
 
 impl HessianOp {
     /// The Hessian at `params` (shapes must match `spec`; `spec.check()` must pass).
-    /// Errors are [`crate::Error::Runtime`]: the caller built `params` for `spec`.
+    /// A spec that fails [`ModelSpec::check`] is its [`crate::Error::Job`]; params of other
+    /// shapes are [`crate::Error::Runtime`]: the caller built `params` for `spec`.
     pub fn new(spec: &ModelSpec, params: &Params) -> Result<Self, crate::Error> {
         use crate::Error;
-        spec.check().map_err(Error::Runtime)?;
+        spec.check()?;
         if params.mats.len() != spec.layers + 1 {
             return Err(Error::Runtime(format!(
                 "params: expected {} matrices, got {}",

@@ -178,7 +178,7 @@ impl Trainer {
         lr: f64,
         opts: TrainOptions,
         mode: UpdateMode,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::Error> {
         let rule = Self::fused_rule_for(spec, optimizer.as_ref(), opts.path, mode)?;
         let ws = Objective::Ufm(Workspace::new(spec, opts.path, opts.par));
         Ok(Self::build(spec, params, ws, optimizer, lr, opts, rule))
@@ -190,7 +190,7 @@ impl Trainer {
         optimizer: &dyn Optimizer,
         path: GradPath,
         mode: UpdateMode,
-    ) -> Result<Option<FusedRule>, String> {
+    ) -> Result<Option<FusedRule>, crate::Error> {
         let factored = path != GradPath::Layered && fused::Fused::applies(spec);
         let rule = optimizer.fused_rule();
         match mode {
@@ -199,16 +199,17 @@ impl Trainer {
                 Ok(rule.filter(|_| factored && spec.width >= fused::FUSED_AUTO_WIDTH))
             }
             UpdateMode::Fused => {
+                let bad = |message: String| crate::JobError::new("train.update", message).into();
                 if !factored {
-                    return Err(format!(
-                        "train.update: `fused` needs a linear model with layers >= 2 and the factored gradient (grad_path auto or factored); this job has activation {}, layers {}, grad_path {}",
+                    return Err(bad(format!(
+                        "`fused` needs a linear model with layers >= 2 and the factored gradient (grad_path auto or factored); this job has activation {}, layers {}, grad_path {}",
                         serde_label(&spec.activation),
                         spec.layers,
                         serde_label(&path)
-                    ));
+                    )));
                 }
                 rule.map(Some).ok_or_else(|| {
-                    "train.update: `fused` needs an optimizer with a fused form (gd, sgd, momentum by name); plugins loaded by path use the separate update".to_string()
+                    bad("`fused` needs an optimizer with a fused form (gd, sgd, momentum by name); plugins loaded by path use the separate update".to_string())
                 })
             }
         }
@@ -619,7 +620,7 @@ impl Trainer {
     /// One optimiser update and the evaluation at the new point. On a non-finite loss the new
     /// point is discarded (the state stays at the last finite one) and
     /// `Ok(false)` is returned.
-    pub fn advance(&mut self) -> Result<bool, String> {
+    pub fn advance(&mut self) -> Result<bool, crate::Error> {
         if self.fused.is_some() {
             return self.advance_fused();
         }
@@ -667,7 +668,7 @@ impl Trainer {
     /// step-size control; a rejected step is retried from the same start with the smaller step
     /// size. The gradient after the last evaluation is the one at the accepted point (the
     /// rules are first-same-as-last), so the next step starts without an extra evaluation.
-    fn advance_staged(&mut self) -> Result<bool, String> {
+    fn advance_staged(&mut self) -> Result<bool, crate::Error> {
         const MAX_REJECTIONS: usize = 200;
         let count: usize = self.bufs[self.cur]
             .mats
@@ -755,7 +756,7 @@ impl Trainer {
 
     /// [`Trainer::advance`] with the fused step (see [`fused`]): the optimiser updates H1 and
     /// W_L out of place, the d x d matrices are proposed, checked and only then written.
-    fn advance_fused(&mut self) -> Result<bool, String> {
+    fn advance_fused(&mut self) -> Result<bool, crate::Error> {
         let layers = self.spec.layers;
         let lr = self.schedule.lr(self.step + 1);
         let step = self.step + 1;
@@ -851,7 +852,7 @@ impl Trainer {
                     break Status::Diverged;
                 }
                 Err(e) => {
-                    message = Some(e);
+                    message = Some(e.to_string());
                     break Status::Failed;
                 }
             }

@@ -53,7 +53,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<(), Failure> {
         )));
     }
     let max_bytes = (a.max_memory_gib * (1u64 << 30) as f64) as u64;
-    let mut e = ufm::activations::read_export(&a.dir, max_bytes).map_err(Failure::Input)?;
+    let mut e = ufm::activations::read_export(&a.dir, max_bytes)?;
     e.lambda_h = a.lambda_h;
     e.lambda_w = a.lambda_w;
     let name = a
@@ -62,8 +62,15 @@ pub fn analyze(a: AnalyzeArgs) -> Result<(), Failure> {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "export".into());
+    // A bad lambda is shown as the flag that gave it (`lambda_h` as `--lambda-h`).
     let report =
-        ufm::activations::analyze_external(&e, &name, a.rank_tol).map_err(Failure::Input)?;
+        ufm::activations::analyze_external(&e, &name, a.rank_tol).map_err(|e| match e {
+            Failure::Argument { name, message } => Failure::Argument {
+                name: format!("--{}", name.replace('_', "-")),
+                message,
+            },
+            e => e,
+        })?;
     let out = a.out.unwrap_or_else(|| a.dir.join("analysis"));
     std::fs::create_dir_all(&out)
         .map_err(|err| Failure::Runtime(format!("cannot create {}: {err}", out.display())))?;
@@ -74,7 +81,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<(), Failure> {
     let plots = if a.no_plots {
         vec![]
     } else {
-        ufm::plot::plot_dir(&out, None).map_err(Failure::Runtime)?
+        ufm::plot::plot_dir(&out, None)?
     };
     if a.json {
         println!("{json}");

@@ -101,8 +101,7 @@ fn scaling(a: &BenchArgs) -> Result<(), Failure> {
             !a.no_analysis,
             a.low_rank_start,
             a.threads[0],
-        )
-        .map_err(Failure::Runtime)?;
+        )?;
         p.peak_bytes = ufm::bench::peak_rss_bytes();
         println!(
             "{}",
@@ -279,7 +278,7 @@ pub fn bench(a: BenchArgs) -> Result<(), Failure> {
         );
     }
     for s in chosen {
-        let params = initial_params(&s, a.init_dir.as_deref(), a.seed).map_err(Failure::Input)?;
+        let params = initial_params(&s, a.init_dir.as_deref(), a.seed)?;
         let steps = match a.steps {
             Some(n) => n,
             None => {

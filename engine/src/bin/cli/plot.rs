@@ -20,7 +20,7 @@ pub fn plot(a: PlotArgs) -> Result<(), Failure> {
             a.dir.display()
         )));
     }
-    let files = ufm::plot::plot_dir(&a.dir, a.out.as_deref()).map_err(Failure::Input)?;
+    let files = ufm::plot::plot_dir(&a.dir, a.out.as_deref())?;
     for f in files {
         println!("written     {}", f.display());
     }

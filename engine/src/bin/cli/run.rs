@@ -35,12 +35,11 @@ pub struct ValidateArgs {
 }
 
 fn load_job(path: &std::path::Path) -> Result<LoadedJob, Failure> {
-    load(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+    load(path).map_err(|e| e.in_file(path))
 }
 
 pub fn validate(a: ValidateArgs) -> Result<(), Failure> {
-    let checked = ufm::job::check_file(&a.job)
-        .map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
+    let checked = ufm::job::check_file(&a.job).map_err(|e| e.in_file(&a.job))?;
     let runs = checked.runs;
     if ufm::job::read(&a.job).is_ok_and(|j| j.backbone.is_some()) {
         // The backbone's size and the data's memory depend on the files, read at run time.

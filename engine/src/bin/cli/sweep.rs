@@ -50,8 +50,7 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
 pub fn sweep(a: SweepArgs) -> Result<(), Failure> {
     // Ctrl-C or SIGTERM: start no new run, abandon the runs in flight, write summary.json.
     let cancel = super::signals::install();
-    let loaded =
-        ufm::job::load(&a.job).map_err(|e| Failure::Input(format!("{}: {e}", a.job.display())))?;
+    let loaded = ufm::job::load(&a.job).map_err(|e| e.in_file(&a.job))?;
     let threads = match a.threads {
         Some(0) => return Err(Failure::Input("--threads: must be >= 1, got 0".into())),
         Some(n) => n,

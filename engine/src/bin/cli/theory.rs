@@ -578,10 +578,10 @@ fn hessian(a: HessianArgs) -> Result<(), Failure> {
                     )));
                 }
             }
-            let loaded = ufm::job::load(job)
-                .map_err(|e| Failure::Input(format!("--job: {}: {e}", job.display())))?;
-            let params = ufm::init::read_dir(&loaded.spec, dir)
-                .map_err(|e| Failure::Input(format!("--params: {e}")))?;
+            let loaded =
+                ufm::job::load(job).map_err(|e| e.context(&format!("--job: {}", job.display())))?;
+            let params =
+                ufm::init::read_dir(&loaded.spec, dir).map_err(|e| e.context("--params"))?;
             let what = format!("parameters {} (job {})", dir.display(), job.display());
             (loaded.spec, params, None, what, None)
         }
