@@ -296,7 +296,9 @@ void ufm_error_free(ufm_error *error);
 // width and scale. Relative paths are resolved against the current directory.
 //
 // Errors: `UFM_STATUS_NULL_POINTER`, `UFM_STATUS_INVALID_UTF8`, `UFM_STATUS_INVALID_JOB` (the
-// message names the field, e.g. `model.width: must be >= 1, got 0`).
+// message names the field, e.g. `model.width: must be >= 1, got 0`), `UFM_STATUS_PLUGIN` (a
+// plugin that cannot be loaded, lacks the id or refuses its params; the message starts with
+// the field, e.g. `optimizer.plugin: `).
 // Ownership: `job_json` is borrowed for the call. `err` may be NULL; otherwise on failure
 // `*err` receives a new error that the caller frees with `ufm_error_free`, and on success it is
 // left untouched. Thread safety: any thread.

@@ -262,6 +262,15 @@ fn invalid_jobs_name_the_field() {
         take(&mut err),
         "ufm_trainer_new: optimizer.plugin: plugin libx.so: no such file"
     );
+    // Validation makes the same check and reports it the same way (it said INVALID_JOB).
+    assert_eq!(
+        ufm_job_validate(j.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_PLUGIN
+    );
+    assert_eq!(
+        take(&mut err),
+        "ufm_job_validate: optimizer.plugin: plugin libx.so: no such file"
+    );
     // An initialiser plugin that is not there: the same status.
     let init_plugin = SMOKE.replace(
         "{\"name\": \"scaled\", \"scale\": 1.0, \"seed\": 1}",

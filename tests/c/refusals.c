@@ -23,6 +23,15 @@ static const char *JOB =
     " \"init\": {\"name\": \"scaled\", \"seed\": 3}, \"optimizer\": {\"name\": \"gd\", \"lr\": 0.5},"
     " \"train\": {\"max_steps\": 100, \"record_every\": 10}}";
 
+/* JOB with an optimiser plugin library that does not exist: a plugin failure, not an invalid
+ * job, from validation as from creating a trainer. */
+static const char *PLUGIN_JOB =
+    "{\"schema_version\": 1, \"model\": {\"classes\": 3, \"per_class\": 2, \"width\": 4,"
+    " \"layers\": 2, \"activation\": \"linear\", \"loss\": \"cross_entropy\", \"lambda\": 0.01},"
+    " \"init\": {\"name\": \"scaled\", \"seed\": 3},"
+    " \"optimizer\": {\"plugin\": \"nosuch-plugin.so\", \"id\": \"x\", \"lr\": 0.5},"
+    " \"train\": {\"max_steps\": 100, \"record_every\": 10}}";
+
 /* `call` must use `&e_` as its error slot: it must fail with `want` and a message. */
 #define EXPECT_ERR(call, want)                                                                  \
     do {                                                                                         \
@@ -50,6 +59,8 @@ int main(void) {
     EXPECT_ERR(ufm_trainer_new(NULL, NULL, &t, &e_), UFM_STATUS_NULL_POINTER);
     EXPECT_ERR(ufm_trainer_new("{\"schema_version\": 2}", NULL, &t, &e_), UFM_STATUS_INVALID_JOB);
     EXPECT_ERR(ufm_trainer_new(JOB, NULL, NULL, &e_), UFM_STATUS_NULL_POINTER);
+    EXPECT_ERR(ufm_job_validate(PLUGIN_JOB, &e_), UFM_STATUS_PLUGIN);
+    EXPECT_ERR(ufm_trainer_new(PLUGIN_JOB, NULL, &t, &e_), UFM_STATUS_PLUGIN);
     EXPECT(ufm_trainer_new(JOB, NULL, &dead, NULL), UFM_STATUS_OK);
     ufm_trainer_free(dead);
     EXPECT(ufm_trainer_steps(dead, &steps, NULL), UFM_STATUS_INVALID_HANDLE);
