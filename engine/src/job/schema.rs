@@ -434,6 +434,20 @@ impl BuiltinOptimizer {
         v
     }
 
+    /// The rule's own parameter ranges, checked by the rule's code in `ufm-plugin-std` (what
+    /// creating the rule checks too) on this typed section: the field comes apart from the
+    /// message, so validation names `optimizer.<field>` without reading the text.
+    pub fn check_params(&self) -> Result<(), ufm_plugin_std::optim::ParamError> {
+        match self {
+            BuiltinOptimizer::Gd(_) | BuiltinOptimizer::Sgd(_) => Ok(()),
+            BuiltinOptimizer::Momentum(c) => c.rule.check(),
+            BuiltinOptimizer::Nesterov(c) => c.rule.check(),
+            BuiltinOptimizer::Adam(c) => c.rule.check(),
+            BuiltinOptimizer::Adamw(c) => c.rule.check(),
+            BuiltinOptimizer::Flow(c) => ufm_plugin_std::flow::check_tolerances(c.rtol, c.atol),
+        }
+    }
+
     /// (lr, schedule, batch_size): what the host applies.
     pub fn host_settings(&self) -> (f64, Option<&Schedule>, Option<usize>) {
         match self {

@@ -472,3 +472,54 @@ fn train_threads_is_left_out_of_the_job_hash() {
     let other = parse_value(with("train.max_steps", serde_json::json!(7))).unwrap();
     assert_ne!(job_hash(&one), job_hash(&other));
 }
+
+#[test]
+fn builtin_rule_ranges_name_the_job_field() {
+    // Each rule's range check (plugin-std's `check`, what creating the rule runs) reports its
+    // field apart from the message; validation names it `optimizer.<field>`. The expected
+    // texts are written out here, not derived from the plugin's.
+    for (section, want) in [
+        (
+            serde_json::json!({"name": "momentum", "lr": 0.1, "dampening": 1.5}),
+            "optimizer.dampening: must be in [0, 1], got 1.5",
+        ),
+        (
+            serde_json::json!({"name": "nesterov", "lr": 0.1, "momentum": -0.1}),
+            "optimizer.momentum: must be in [0, 1], got -0.1",
+        ),
+        (
+            serde_json::json!({"name": "adam", "lr": 0.1, "eps": 0.0}),
+            "optimizer.eps: must be a finite number > 0, got 0",
+        ),
+        (
+            serde_json::json!({"name": "adamw", "lr": 0.1, "weight_decay": -1.0}),
+            "optimizer.weight_decay: must be a finite number >= 0, got -1",
+        ),
+        (
+            serde_json::json!({"name": "flow", "lr": 0.1, "rtol": 1.0}),
+            "optimizer.rtol: must be in (0, 1), got 1",
+        ),
+        (
+            serde_json::json!({"name": "flow", "lr": 0.1, "atol": -1.0}),
+            "optimizer.atol: must be finite and >= 0, got -1",
+        ),
+    ] {
+        let job = parse_value(with("optimizer", section)).unwrap();
+        let e = validate(&job).unwrap_err();
+        assert_eq!(e.to_string(), want);
+        // The same value refused by the rule itself, through the plugin ABI, in its words.
+        let b = match &job.optimizer {
+            OptimizerChoice::Builtin(b) => b,
+            other => panic!("expected a built-in optimiser, got {other:?}"),
+        };
+        let refused = crate::plugin::builtin()
+            .optimizer(b.id(), &b.plugin_params())
+            .err()
+            .expect("the rule refuses it too");
+        let tail = want.strip_prefix("optimizer.").unwrap();
+        assert!(
+            refused.to_string().ends_with(&format!("params.{tail}")),
+            "{refused}"
+        );
+    }
+}

@@ -448,22 +448,10 @@ fn validate_schedule(schedule: Option<&Schedule>) -> Result<(), JobError> {
 fn validate_optimizer(opt: &OptimizerChoice, spec: &ModelSpec) -> Result<(), JobError> {
     let (lr, schedule, batch) = match opt {
         OptimizerChoice::Builtin(b) => {
-            // The rule's own params are checked by the rule itself (the same code a plugin
-            // load runs); its messages name `params.X`, which is `optimizer.X` here.
-            if let Err(e) = crate::plugin::builtin().optimizer(b.id(), &b.plugin_params()) {
-                // The rule's own words (not the host's "plugin .. rejected its params: "
-                // wrapping); by the std rules' convention they start `params.X: `.
-                let msg = match &e {
-                    crate::Error::Plugin { detail, .. } => detail.clone(),
-                    other => other.to_string(),
-                };
-                return Err(match msg.strip_prefix("params.") {
-                    Some(rest) => match rest.split_once(": ") {
-                        Some((field, m)) => JobError::new(format!("optimizer.{field}"), m),
-                        None => JobError::new("optimizer", rest),
-                    },
-                    None => JobError::new("optimizer", msg),
-                });
+            // The rule's own params are checked by the rule's code (what a plugin load runs
+            // too), on the typed section: its field is `optimizer.<field>` here.
+            if let Err(e) = b.check_params() {
+                return Err(JobError::new(format!("optimizer.{}", e.field), e.message));
             }
             b.host_settings()
         }

@@ -166,8 +166,9 @@ fn create_cfg(
     // SAFETY: arguments as the ABI specifies; buffers owned here and valid during the call.
     let code = unsafe { create(text.as_ptr(), &mut cfg, err.as_mut_ptr().cast(), ERR_CAP) };
     if code != 0 {
-        // The plugin's own words are kept apart (`detail`) so that job validation can map a
-        // built-in rule's `params.X: ...` onto `optimizer.X` without cutting up this message.
+        // The plugin's own words are kept apart (`detail`) for a caller that shows them alone;
+        // no decision reads them (job validation checks the built-in rules' params through
+        // their typed `check`, not through this text).
         let detail = message(&err, code);
         let full = format!("{what} rejected its params: {detail}");
         return Err((Some(code), detail, full));

@@ -22,6 +22,7 @@
 //!
 //! State per matrix of n entries: y0 (n values) and the S stage derivatives (S n values).
 
+use crate::optim::ParamError;
 use serde::Deserialize;
 use ufm_plugin_sdk::{parse_params, MatMut, MatRef, Optimizer};
 
@@ -135,18 +136,28 @@ impl Flow {
     }
 }
 
+/// The tolerances' ranges `create` enforces: rtol in (0, 1), atol finite and >= 0 (a free
+/// function: the engine's job section for `flow` is its own type).
+pub fn check_tolerances(rtol: f64, atol: f64) -> Result<(), ParamError> {
+    if !(rtol.is_finite() && rtol > 0.0 && rtol < 1.0) {
+        return Err(ParamError {
+            field: "rtol",
+            message: format!("must be in (0, 1), got {rtol}"),
+        });
+    }
+    if !(atol.is_finite() && atol >= 0.0) {
+        return Err(ParamError {
+            field: "atol",
+            message: format!("must be finite and >= 0, got {atol}"),
+        });
+    }
+    Ok(())
+}
+
 impl Optimizer for Flow {
     fn create(params: &serde_json::Value) -> Result<Self, String> {
         let f: Self = parse_params(params)?;
-        if !(f.rtol.is_finite() && f.rtol > 0.0 && f.rtol < 1.0) {
-            return Err(format!("params.rtol: must be in (0, 1), got {}", f.rtol));
-        }
-        if !(f.atol.is_finite() && f.atol >= 0.0) {
-            return Err(format!(
-                "params.atol: must be finite and >= 0, got {}",
-                f.atol
-            ));
-        }
+        check_tolerances(f.rtol, f.atol)?;
         Ok(f)
     }
 

@@ -9,15 +9,40 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ufm_plugin_sdk::{elementwise, parse_params, MatMut, MatRef, Optimizer};
 
-fn in_range(name: &str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), String> {
+/// A parameter out of its range: the field and what is wrong, kept apart. Through the plugin
+/// ABI it travels as text (`params.<field>: <message>`, its Display); the engine, which links
+/// this crate, calls the rules' `check` directly on the job's typed section and names the job
+/// field (`optimizer.<field>`) from `field`, without reading the text back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamError {
+    /// The parameter, as the params object spells it (`momentum`, `beta1`, ...).
+    pub field: &'static str,
+    /// What is wrong with its value (`must be in [0, 1], got 2`).
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "params.{}: {}", self.field, self.message)
+    }
+}
+
+impl From<ParamError> for String {
+    fn from(e: ParamError) -> String {
+        e.to_string()
+    }
+}
+
+fn in_range(name: &'static str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), ParamError> {
     let ok = v.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
     if ok {
         Ok(())
     } else {
         let close = if hi_open { ')' } else { ']' };
-        Err(format!(
-            "params.{name}: must be in [{lo}, {hi}{close}, got {v}"
-        ))
+        Err(ParamError {
+            field: name,
+            message: format!("must be in [{lo}, {hi}{close}, got {v}"),
+        })
     }
 }
 
@@ -61,11 +86,18 @@ pub struct Momentum {
     pub dampening: f64,
 }
 
+impl Momentum {
+    /// The ranges `create` enforces: momentum and dampening in [0, 1].
+    pub fn check(&self) -> Result<(), ParamError> {
+        in_range("momentum", self.momentum, 0.0, 1.0, false)?;
+        in_range("dampening", self.dampening, 0.0, 1.0, false)
+    }
+}
+
 impl Optimizer for Momentum {
     fn create(params: &serde_json::Value) -> Result<Self, String> {
         let m: Self = parse_params(params)?;
-        in_range("momentum", m.momentum, 0.0, 1.0, false)?;
-        in_range("dampening", m.dampening, 0.0, 1.0, false)?;
+        m.check()?;
         Ok(m)
     }
     fn state_len(&self, rows: usize, cols: usize) -> usize {
@@ -102,10 +134,17 @@ pub struct Nesterov {
     pub momentum: f64,
 }
 
+impl Nesterov {
+    /// The range `create` enforces: momentum in [0, 1].
+    pub fn check(&self) -> Result<(), ParamError> {
+        in_range("momentum", self.momentum, 0.0, 1.0, false)
+    }
+}
+
 impl Optimizer for Nesterov {
     fn create(params: &serde_json::Value) -> Result<Self, String> {
         let m: Self = parse_params(params)?;
-        in_range("momentum", m.momentum, 0.0, 1.0, false)?;
+        m.check()?;
         Ok(m)
     }
     fn state_len(&self, rows: usize, cols: usize) -> usize {
@@ -154,14 +193,15 @@ pub struct Adam {
 }
 
 impl Adam {
-    fn check(&self) -> Result<(), String> {
+    /// The ranges `create` enforces: beta1, beta2 in [0, 1), eps finite and > 0.
+    pub fn check(&self) -> Result<(), ParamError> {
         in_range("beta1", self.beta1, 0.0, 1.0, true)?;
         in_range("beta2", self.beta2, 0.0, 1.0, true)?;
         if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(format!(
-                "params.eps: must be a finite number > 0, got {}",
-                self.eps
-            ));
+            return Err(ParamError {
+                field: "eps",
+                message: format!("must be a finite number > 0, got {}", self.eps),
+            });
         }
         Ok(())
     }
@@ -223,16 +263,24 @@ pub struct AdamW {
     pub weight_decay: f64,
 }
 
+impl AdamW {
+    /// The ranges `create` enforces: Adam's, and weight_decay finite and >= 0.
+    pub fn check(&self) -> Result<(), ParamError> {
+        self.adam().check()?;
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(ParamError {
+                field: "weight_decay",
+                message: format!("must be a finite number >= 0, got {}", self.weight_decay),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Optimizer for AdamW {
     fn create(params: &serde_json::Value) -> Result<Self, String> {
         let a: Self = parse_params(params)?;
-        a.adam().check()?;
-        if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
-            return Err(format!(
-                "params.weight_decay: must be a finite number >= 0, got {}",
-                a.weight_decay
-            ));
-        }
+        a.check()?;
         Ok(a)
     }
     fn state_len(&self, rows: usize, cols: usize) -> usize {
