@@ -34,6 +34,9 @@ pub(super) fn nested_message(field: &str, msg: &str) -> String {
 }
 
 /// Turn a top-level serde_path_to_error failure into a JobError with the full dotted path.
+/// The marker [`NESTED`] is this module's own encoding (see [`nested`]), carried through
+/// serde's string-only custom errors; serde's own words are then translated by
+/// [`serde_words`].
 pub(super) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> JobError {
     let outer = e.path().to_string();
     let msg = e.inner().to_string();
@@ -44,15 +47,30 @@ pub(super) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Jo
             } else {
                 format!("{outer}.{inner}")
             };
-            return with_unknown_field(path, strip_position(tail));
+            return serde_words(path, tail);
         }
     }
-    with_unknown_field(outer, strip_position(&msg))
+    serde_words(outer, &msg)
 }
 
-/// serde reports an unknown field inside a tagged enum at the enum's path; put the field's own
-/// name on the path, as it is for plain structs (`init.stdd: unknown field ...`).
-fn with_unknown_field(path: String, msg: String) -> JobError {
+/// The one place that reads serde's message text, to say it in a job author's words.
+///
+/// Why it is unavoidable: a `serde_json::Error` carries only a category, a line and a column;
+/// the name of an unknown field and the type a value should have exist only in its Display
+/// text (`unknown field `stdd`, expected one of ...`, `invalid type: ..., expected f64 at line
+/// 1 column 9`). This function (1) puts an unknown field's name on the path when serde
+/// reported it at the enclosing object's path (a tagged section: `init.stdd`, as for plain
+/// structs), (2) drops serde_json's ` at line L column C` (the path already says where) and
+/// (3) names JSON values instead of Rust types ([`plain_types`]).
+///
+/// Nothing is decided from it: the caller has already made the failure a [`JobError`] (kind
+/// Job, exit status 2, `UFM_STATUS_INVALID_JOB`); only the path and message shown change.
+fn serde_words(path: String, msg: &str) -> JobError {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => &msg[..i],
+        _ => msg,
+    };
+    let msg = plain_types(msg);
     let field = msg
         .strip_prefix("unknown field `")
         .and_then(|r| r.split_once('`'))
@@ -70,18 +88,9 @@ fn with_unknown_field(path: String, msg: String) -> JobError {
     }
 }
 
-/// serde_json appends " at line L column C" to messages from values; drop it when the path
-/// already says where.
-fn strip_position(msg: &str) -> String {
-    let msg = match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(" column ") => &msg[..i],
-        _ => msg,
-    };
-    plain_types(msg)
-}
-
 /// serde names Rust types in its messages (`invalid value: integer `-4`, expected usize`); a job
-/// file's author knows JSON, so say what JSON value is wanted instead.
+/// file's author knows JSON, so say what JSON value is wanted instead (part of
+/// [`serde_words`]).
 fn plain_types(msg: &str) -> String {
     const PLAIN: &[(&str, &str)] = &[
         ("usize", "a non-negative integer"),

@@ -319,28 +319,25 @@ impl<'de, R: serde::de::DeserializeOwned + JsonSchema> Deserialize<'de> for Rule
                 .map_err(|e| D::Error::custom(super::errors::nested_under("schedule", &e)))?,
             None => None,
         };
-        let rule: R =
-            serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
-                // R knows only its own fields; list the host's too, as a flat struct would.
-                let msg = e.inner().to_string();
-                match msg
-                    .strip_prefix("unknown field `")
-                    .and_then(|r| r.split_once('`'))
-                {
-                    Some((field, _)) => {
-                        let names: Vec<String> = std::iter::once("lr".to_string())
-                            .chain(rule_fields::<R>())
-                            .chain(std::iter::once("schedule".to_string()))
-                            .map(|n| format!("`{n}`"))
-                            .collect();
-                        D::Error::custom(format!(
-                            "unknown field `{field}`, expected one of {}",
-                            names.join(", ")
-                        ))
-                    }
-                    None => D::Error::custom(super::errors::nested(&e)),
-                }
-            })?;
+        // R knows only its own fields; an unknown one is found here, from the keys, and
+        // listed with the host's fields too, as a flat struct would list them.
+        let fields = rule_fields::<R>();
+        if let Some(field) = map.keys().find(|k| !fields.contains(k)) {
+            let names: Vec<String> = std::iter::once("lr".to_string())
+                .chain(fields.iter().cloned())
+                .chain(std::iter::once("schedule".to_string()))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            return Err(D::Error::custom(super::errors::nested_message(
+                field,
+                &format!(
+                    "unknown field `{field}`, expected one of {}",
+                    names.join(", ")
+                ),
+            )));
+        }
+        let rule: R = serde_path_to_error::deserialize(serde_json::Value::Object(map))
+            .map_err(|e| D::Error::custom(super::errors::nested(&e)))?;
         Ok(RuleConfig { lr, rule, schedule })
     }
 }
