@@ -26,24 +26,18 @@ pub struct RunOutput {
     pub spectra: Option<String>,
 }
 
-/// Write a finished run's folder as `ufm run` does: the optional extras (spectra.csv), then
-/// result.json, curve.csv and params/ ([`crate::report::write_run`], whose result.json, written
-/// last, marks the folder complete). The CLI, the sweep runner and `ufm_result_write` all call
-/// this, so the three write the same files.
+/// Write a finished run's folder as `ufm run` does, through the one writer
+/// [`crate::report::write_run`] (spectra.csv when recorded, params/, curve.csv, then
+/// result.json, which marks the folder complete). The CLI, the sweep runner and
+/// `ufm_result_write` all call this, so the three write the same files.
 pub fn write_folder(dir: &Path, output: &RunOutput) -> Result<(), Error> {
-    write_extras(dir, output)?;
-    crate::report::write_run(dir, &output.result, &output.curve, &output.params)
-}
-
-/// Write the optional extra files of a run (spectra.csv) into `dir` (call before
-/// [`crate::report::write_run`], whose result.json marks the folder complete).
-fn write_extras(dir: &Path, output: &RunOutput) -> Result<(), Error> {
-    if let Some(text) = &output.spectra {
-        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
-        let path = dir.join("spectra.csv");
-        crate::io::write_atomic(&path, text.as_bytes()).map_err(|e| Error::write(&path, e))?;
-    }
-    Ok(())
+    crate::report::write_run(
+        dir,
+        &output.result,
+        &output.curve,
+        &output.params,
+        output.spectra.as_deref(),
+    )
 }
 
 /// Build the initial parameters a job asks for (for a backbone run: the trainable layout of

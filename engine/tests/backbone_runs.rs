@@ -144,7 +144,7 @@ fn a_resumed_backbone_run_is_bit_identical() {
 fn npy_init_continues_from_a_finished_run() {
     let out = run(job(json!({"name": "gd", "lr": 0.05}), "ufm"));
     let dir = std::env::temp_dir().join(format!("ufm-backbone-npy-{}", std::process::id()));
-    ufm_engine::report::write_run(&dir, &out.result, &out.curve, &out.params).unwrap();
+    ufm_engine::run::write_folder(&dir, &out).unwrap();
     for name in ["H1", "W1", "W2", "B1_W", "B1_b", "B2_W", "B2_b"] {
         assert!(dir.join(format!("params/{name}.npy")).exists(), "{name}");
     }

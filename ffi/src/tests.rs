@@ -1182,3 +1182,58 @@ fn result_write_writes_the_run_folder() {
     ufm_trainer_free(t);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With `train.record_spectra`, `ufm_result_write` writes spectra.csv too, byte for byte the
+/// file the engine's run path (`ufm run`: `run::execute` then `run::write_folder`) writes; its
+/// steps are curve.csv's and each step lists min(rows, cols) values per matrix.
+#[test]
+fn result_write_writes_spectra_when_recorded() {
+    let text = SMOKE.replace(
+        "\"record_every\": 50",
+        "\"record_every\": 50, \"record_spectra\": true",
+    );
+    assert_ne!(text, SMOKE);
+    let mut err = null_mut();
+    let t = new_trainer(&text);
+    let mut status = ufm_run_status::UFM_RUN_FAILED;
+    ufm_trainer_run(t, None, None, null_mut(), &mut status, &mut err);
+    let mut r = null_mut();
+    ufm_trainer_result(t, &mut r, &mut err);
+    let root = std::env::temp_dir().join(format!("ufm-ffi-spectra-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (c_dir, engine_dir) = (root.join("c"), root.join("engine"));
+    let d = cstr(c_dir.to_str().unwrap());
+    assert_eq!(
+        ufm_result_write(r, d.as_ptr(), &mut err),
+        ufm_status::UFM_STATUS_OK
+    );
+    let job = engine::job::parse_job(&text).unwrap();
+    let spec = engine::job::validate(&job).unwrap();
+    let out =
+        engine::run::execute(&job, &spec, std::path::Path::new(""), None, &mut |_| {}).unwrap();
+    engine::run::write_folder(&engine_dir, &out).unwrap();
+    let spectra = std::fs::read_to_string(c_dir.join("spectra.csv")).unwrap();
+    assert_eq!(
+        spectra,
+        std::fs::read_to_string(engine_dir.join("spectra.csv")).unwrap()
+    );
+    // H1 is 8 x 12, W1 8 x 8, W2 4 x 8: 8 + 8 + 4 values per recorded step.
+    let curve = std::fs::read_to_string(c_dir.join("curve.csv")).unwrap();
+    let steps: Vec<&str> = curve
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let lines: Vec<&str> = spectra.lines().skip(1).collect();
+    assert_eq!(lines.len(), steps.len() * (8 + 8 + 4), "{spectra}");
+    for step in &steps {
+        let at = lines
+            .iter()
+            .filter(|l| l.split(',').next() == Some(step))
+            .count();
+        assert_eq!(at, 8 + 8 + 4, "step {step}");
+    }
+    ufm_result_free(r);
+    ufm_trainer_free(t);
+    let _ = std::fs::remove_dir_all(&root);
+}

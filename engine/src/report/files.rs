@@ -1,4 +1,6 @@
-//! Writing a run's files: result.json, curve.csv, params/*.npy. Every file is written to a
+//! Writing a run's files: result.json, curve.csv, params/*.npy and, when recorded,
+//! spectra.csv. [`write_run`] is the one writer of a run folder (the CLI, the sweep runner and
+//! `ufm_result_write` all reach it through `run::write_folder`). Every file is written to a
 //! temporary name and renamed into place, so a killed process never leaves a half-written file.
 
 use super::result::RunResult;
@@ -20,18 +22,24 @@ pub fn curve_csv(curve: &[CurveRow]) -> String {
     s
 }
 
-/// Write result.json, curve.csv and params/ into `dir` (created if needed). result.json is
-/// written last, so its presence means the run's files are complete.
+/// Write spectra.csv (when `spectra` is given: `train.record_spectra`), params/, curve.csv and
+/// result.json into `dir` (created if needed). result.json is written last, so its presence
+/// means the run's files are complete.
 pub fn write_run(
     dir: &Path,
     result: &RunResult,
     curve: &[CurveRow],
     params: &Params,
+    spectra: Option<&str>,
 ) -> Result<(), Error> {
     let ctx =
         |e: std::io::Error| Error::io(dir, format!("cannot write into {}: {e}", dir.display()));
     let pdir = dir.join("params");
     std::fs::create_dir_all(&pdir).map_err(ctx)?;
+    if let Some(text) = spectra {
+        let path = dir.join("spectra.csv");
+        write_atomic(&path, text.as_bytes()).map_err(|e| Error::write(&path, e))?;
+    }
     // A backbone run's files: H1 = h(X), the head's W_l, then the backbone's B<i>_W, B<i>_b.
     let names = match &result.data {
         Some(d) => std::iter::once("H1".to_string())
