@@ -446,6 +446,30 @@ impl PluginOptimizer {
             message,
         }
     }
+
+    /// Ok for status 0; otherwise "<what>: <call> failed[ at step S (matrix T)]: <the
+    /// plugin's message>". `call` is formatted only on failure (no allocation in the step).
+    fn status(
+        &self,
+        code: i32,
+        call: std::fmt::Arguments<'_>,
+        at: Option<StepInfo>,
+    ) -> Result<(), Error> {
+        if code == 0 {
+            return Ok(());
+        }
+        let at = at.map_or(String::new(), |a| {
+            format!(" at step {} (matrix {})", a.step, a.tensor)
+        });
+        Err(self.failed(
+            Some(code),
+            format!(
+                "{}: {call} failed{at}: {}",
+                self.what,
+                message(&self.err, code)
+            ),
+        ))
+    }
 }
 
 // SAFETY: a cfg is used by one thread at a time (the ABI's threading rule); the vtable is static.
@@ -495,16 +519,8 @@ impl Optimizer for PluginOptimizer {
                 ERR_CAP,
             )
         };
-        if code != 0 && self.pending.get_mut().is_none() {
-            let e = self.failed(
-                Some(code),
-                format!(
-                    "{}: init_state failed: {}",
-                    self.what,
-                    message(&self.err, code)
-                ),
-            );
-            *self.pending.get_mut() = Some(e);
+        if let Err(e) = self.status(code, format_args!("init_state"), None) {
+            self.pending.get_mut().get_or_insert(e);
         }
     }
 
@@ -535,19 +551,7 @@ impl Optimizer for PluginOptimizer {
                 ERR_CAP,
             )
         };
-        if code != 0 {
-            return Err(self.failed(
-                Some(code),
-                format!(
-                    "{}: update failed at step {} (matrix {}): {}",
-                    self.what,
-                    at.step,
-                    at.tensor,
-                    message(&self.err, code)
-                ),
-            ));
-        }
-        Ok(())
+        self.status(code, format_args!("update"), Some(at))
     }
     fn stages(&self) -> u32 {
         match (self.vt.stages, self.vt.stage, self.vt.control) {
@@ -588,19 +592,7 @@ impl Optimizer for PluginOptimizer {
                 ERR_CAP,
             )
         };
-        if code != 0 {
-            return Err(self.failed(
-                Some(code),
-                format!(
-                    "{}: stage {stage} failed at step {} (matrix {}): {}",
-                    self.what,
-                    at.step,
-                    at.tensor,
-                    message(&self.err, code)
-                ),
-            ));
-        }
-        Ok(())
+        self.status(code, format_args!("stage {stage}"), Some(at))
     }
 
     fn control(&mut self, lr: f64, err_rms: f64) -> Result<(bool, f64), Error> {
@@ -620,16 +612,7 @@ impl Optimizer for PluginOptimizer {
                 ERR_CAP,
             )
         };
-        if code != 0 {
-            return Err(self.failed(
-                Some(code),
-                format!(
-                    "{}: control failed: {}",
-                    self.what,
-                    message(&self.err, code)
-                ),
-            ));
-        }
+        self.status(code, format_args!("control"), None)?;
         if !(next.is_finite() && next > 0.0) {
             return Err(self.failed(
                 None,
