@@ -15,6 +15,11 @@ fn ufm(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A command line's arguments, split at spaces (none of the arguments here contains one).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn json(args: &[&str]) -> serde_json::Value {
     let (code, out, err) = ufm(args);
     assert_eq!(code, 0, "{args:?}: {err}");
@@ -133,60 +138,22 @@ fn invalid_input_exits_2_naming_the_argument() {
         assert_eq!(code, 2, "{a:?}");
         assert!(err.contains(flag), "{a:?}: {err}");
     }
-    let (code, _, err) = ufm(&[
-        "theory",
-        "compare",
-        "--classes",
-        "1",
-        "--per-class",
-        "5",
-        "--layers",
-        "2",
-        "--lambda",
-        "0.1",
-    ]);
+    let (code, _, err) = ufm(&words(
+        "theory compare --classes 1 --per-class 5 --layers 2 --lambda 0.1",
+    ));
     assert_eq!(code, 2);
     assert!(err.contains("--classes"), "{err}");
-    let (code, _, err) = ufm(&[
-        "theory",
-        "region",
-        "--theorem",
-        "3",
-        "--classes",
-        "2..4",
-        "--layers",
-        "1..2",
-    ]);
+    let (code, _, err) = ufm(&words(
+        "theory region --theorem 3 --classes 2..4 --layers 1..2",
+    ));
     assert_eq!(code, 2);
     assert!(err.contains("--theorem"), "{err}");
-    let (code, _, err) = ufm(&[
-        "theory",
-        "region",
-        "--theorem",
-        "1",
-        "--classes",
-        "6..4",
-        "--layers",
-        "1..2",
-    ]);
+    let (code, _, err) = ufm(&words(
+        "theory region --theorem 1 --classes 6..4 --layers 1..2",
+    ));
     assert_eq!(code, 2);
     assert!(err.contains("--classes"), "{err}");
-    let (code, _, err) = ufm(&[
-        "theory",
-        "hessian",
-        "--classes",
-        "4",
-        "--per-class",
-        "2",
-        "--layers",
-        "2",
-        "--lambda",
-        "0.5",
-        "--structure",
-        "dnc",
-        "--width",
-        "6",
-    ]);
+    let (code, _, err) = ufm(&words("theory hessian --classes 4 --per-class 2 --layers 2 --lambda 0.5 --structure dnc --width 6"));
     assert_eq!(code, 2);
     assert!(err.contains("--lambda"), "{err}");
     let (code, _, err) = ufm(&["theory", "hessian", "--params", "/nonexistent"]);
@@ -322,32 +289,14 @@ fn region_theorem4_grid() {
     assert_eq!(hit["check"]["spectrum_verdict"], "strict_saddle");
     assert_eq!(hit["check"]["paper_b6_holds"], true);
     assert!(r["saddles_where_paper_b6_holds"].as_u64().unwrap() >= 1);
-    let (code, _, err) = ufm(&[
-        "theory",
-        "region",
-        "--theorem",
-        "1",
-        "--classes",
-        "4",
-        "--layers",
-        "2",
-        "--lambda",
-        "1e-3",
-    ]);
+    let (code, _, err) = ufm(&words(
+        "theory region --theorem 1 --classes 4 --layers 2 --lambda 1e-3",
+    ));
     assert_eq!(code, 2);
     assert!(err.contains("--lambda"), "{err}");
-    let (code, _, err) = ufm(&[
-        "theory",
-        "region",
-        "--theorem",
-        "4",
-        "--classes",
-        "4",
-        "--layers",
-        "2",
-        "--lambda",
-        "1e-3",
-    ]);
+    let (code, _, err) = ufm(&words(
+        "theory region --theorem 4 --classes 4 --layers 2 --lambda 1e-3",
+    ));
     assert_eq!(code, 2);
     assert!(err.contains("--per-class"), "{err}");
 }
@@ -375,42 +324,12 @@ fn text_reports_use_the_option_names_not_rust_variants() {
         let want = format!("constructed {structure} critical point, {root} root, scale");
         assert!(out.starts_with(&want), "{out}");
     }
-    let (code, out, err) = ufm(&[
-        "theory",
-        "hessian",
-        "--classes",
-        "6",
-        "--per-class",
-        "1",
-        "--layers",
-        "2",
-        "--lambda",
-        "1e-3",
-        "--structure",
-        "pair_simplex",
-        "--pairs",
-        "1",
-        "--width",
-        "6",
-    ]);
+    let (code, out, err) = ufm(&words("theory hessian --classes 6 --per-class 1 --layers 2 --lambda 1e-3 --structure pair_simplex --pairs 1 --width 6"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(", large roots, beta"), "{out}");
-    let (code, out, err) = ufm(&[
-        "theory",
-        "region",
-        "--theorem",
-        "4",
-        "--classes",
-        "4",
-        "--layers",
-        "2",
-        "--per-class",
-        "1",
-        "--lambda",
-        "1e-3",
-        "--root",
-        "small",
-    ]);
+    let (code, out, err) = ufm(&words(
+        "theory region --theorem 4 --classes 4 --layers 2 --per-class 1 --lambda 1e-3 --root small",
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("Theorem 4: DNC small root"), "{out}");
     for v in ["Dnc", "LowRank", "Large", "Small", "PairSimplex"] {

@@ -383,6 +383,31 @@ pub(crate) mod test_util {
         m
     }
 
+    /// A member of the pair + simplex family, built directly from its definition (independent
+    /// of the code under test): classes relabelled by `perm`, pairs (perm[0], perm[1]), ...,
+    /// (perm[2p-2], perm[2p-1]) with blocks beta [[1, -1], [-1, 1]], and gamma (I - 11^T / q)
+    /// on the q = K - 2p classes left (nothing for q < 2: one class left over is all zero).
+    pub fn member(k: usize, p: usize, beta: f64, gamma: f64, perm: &[usize]) -> Mat<f64> {
+        let q = k - 2 * p;
+        let mut m = Mat::zeros(k, k);
+        for j in 0..p {
+            let (a, b) = (perm[2 * j], perm[2 * j + 1]);
+            m[(a, a)] = beta;
+            m[(b, a)] = -beta;
+            m[(b, b)] = beta;
+            m[(a, b)] = -beta;
+        }
+        if q >= 2 {
+            let s: Vec<usize> = perm[2 * p..].to_vec();
+            for &c in &s {
+                for &i in &s {
+                    m[(i, c)] = if i == c { gamma } else { 0.0 } - gamma / q as f64;
+                }
+            }
+        }
+        m
+    }
+
     /// S = I - 11^T / K.
     pub fn simplex(k: usize) -> Mat<f64> {
         Mat::from_fn(k, k, |i, j| {

@@ -187,27 +187,7 @@ mod tests {
     use super::*;
     use faer::Mat;
 
-    /// Independent construction: classes permuted by `perm`, pairs (perm[0], perm[1]), ...
-    fn member(k: usize, p: usize, beta: f64, gamma: f64, perm: &[usize]) -> Mat<f64> {
-        let q = k - 2 * p;
-        let mut m = Mat::zeros(k, k);
-        for j in 0..p {
-            let (a, b) = (perm[2 * j], perm[2 * j + 1]);
-            m[(a, a)] = beta;
-            m[(b, a)] = -beta;
-            m[(b, b)] = beta;
-            m[(a, b)] = -beta;
-        }
-        if q >= 2 {
-            let s: Vec<usize> = perm[2 * p..].to_vec();
-            for &c in &s {
-                for &i in &s {
-                    m[(i, c)] = if i == c { gamma } else { 0.0 } - gamma / q as f64;
-                }
-            }
-        }
-        m
-    }
+    use crate::analysis::test_util::member;
 
     #[test]
     fn every_member_is_identified_under_relabelling_and_offsets() {

@@ -536,24 +536,7 @@ mod tests {
         }
     }
 
-    /// A member of the family with pairs (perm[0], perm[1]), ... and the simplex over the rest.
-    fn member(k: usize, p: usize, beta: f64, gamma: f64, perm: &[usize]) -> Mat<f64> {
-        let q = k - 2 * p;
-        let mut m = Mat::zeros(k, k);
-        for j in 0..p {
-            let (a, b) = (perm[2 * j], perm[2 * j + 1]);
-            m[(a, a)] = beta;
-            m[(b, a)] = -beta;
-            m[(b, b)] = beta;
-            m[(a, b)] = -beta;
-        }
-        for &c in &perm[2 * p..] {
-            for &i in &perm[2 * p..] {
-                m[(i, c)] = gamma * (f64::from(u8::from(i == c)) - 1.0 / q as f64);
-            }
-        }
-        m
-    }
+    use crate::analysis::test_util::member;
 
     /// min over every perfect-or-partial pairing with p pairs, every p and beta, gamma >= 0, by
     /// enumeration (independent of the greedy pairing), with a generic least-squares fit.
