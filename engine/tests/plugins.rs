@@ -436,6 +436,24 @@ fn checkpointed(v: Value, dir: &Path, every: u64, resume: bool) -> RunOutput {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The error a checkpointed run of `job` is refused with, checkpointing into (or, with
+/// `resume`, resuming from) `dir`.
+fn checkpoint_refusal(
+    job: &ufm_engine::job::Job,
+    spec: &ufm_engine::model::ModelSpec,
+    dir: &Path,
+    resume: bool,
+) -> Error {
+    let ck = ufm_engine::run::CheckpointOptions {
+        dir,
+        every: 0,
+        resume,
+    };
+    ufm_engine::run::execute_checkpointed(job, spec, Path::new(""), None, &mut |_| {}, ck)
+        .err()
+        .expect("refused")
+}
+
 #[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let optimizers = [
@@ -473,26 +491,12 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     );
     let j = parse_value(job(gaussian(), json!({"name": "adam", "lr": 0.1}))).unwrap();
     let spec = validate(&j).unwrap();
-    let ck = ufm_engine::run::CheckpointOptions {
-        dir: &dir,
-        every: 0,
-        resume: true,
-    };
-    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
-        .err()
-        .expect("refused");
+    let e = checkpoint_refusal(&j, &spec, &dir, true);
     assert!(e.to_string().contains("made for another job"), "{e}");
     // A refused checkpoint is the resumed run's input (exit status 2); a missing one too.
     assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
     let none = scratch().join("ck-none");
-    let ck = ufm_engine::run::CheckpointOptions {
-        dir: &none,
-        every: 0,
-        resume: true,
-    };
-    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
-        .err()
-        .expect("refused");
+    let e = checkpoint_refusal(&j, &spec, &none, true);
     assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
     assert!(e.to_string().starts_with("cannot read checkpoint "), "{e}");
     // Shapes whose product overflows are refused, not wrapped: r x c with c = 2^63 + 1 (its own
@@ -509,28 +513,12 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     std::fs::write(&meta_path, meta.to_string()).unwrap();
     let gd = parse_value(job(gaussian(), json!({"name": "gd", "lr": 0.1}))).unwrap();
     let gd_spec = validate(&gd).unwrap();
-    let ck = ufm_engine::run::CheckpointOptions {
-        dir: &dir,
-        every: 0,
-        resume: true,
-    };
-    let e =
-        ufm_engine::run::execute_checkpointed(&gd, &gd_spec, Path::new(""), None, &mut |_| {}, ck)
-            .err()
-            .expect("refused");
+    let e = checkpoint_refusal(&gd, &gd_spec, &dir, true);
     assert!(e.to_string().contains("data.bin has the wrong size"), "{e}");
     std::fs::write(&meta_path, good_meta).unwrap();
     // A malformed side file (dynamics.json) beside a good checkpoint is Input, naming it.
     std::fs::write(dir.join("dynamics.json"), b"{not json").unwrap();
-    let ck = ufm_engine::run::CheckpointOptions {
-        dir: &dir,
-        every: 0,
-        resume: true,
-    };
-    let e =
-        ufm_engine::run::execute_checkpointed(&gd, &gd_spec, Path::new(""), None, &mut |_| {}, ck)
-            .err()
-            .expect("refused");
+    let e = checkpoint_refusal(&gd, &gd_spec, &dir, true);
     assert_eq!(e.kind(), ufm_engine::ErrorKind::Input);
     assert!(
         e.to_string().starts_with("checkpoint: ") && e.to_string().contains("dynamics.json"),
@@ -540,14 +528,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let file = scratch().join("ck-parent-is-a-file");
     std::fs::write(&file, b"x").unwrap();
     let under = file.join("ck");
-    let ck = ufm_engine::run::CheckpointOptions {
-        dir: &under,
-        every: 0,
-        resume: false,
-    };
-    let e = ufm_engine::run::execute_checkpointed(&j, &spec, Path::new(""), None, &mut |_| {}, ck)
-        .err()
-        .expect("refused");
+    let e = checkpoint_refusal(&j, &spec, &under, false);
     assert_eq!(e.kind(), ufm_engine::ErrorKind::Io);
     assert!(e.to_string().starts_with("cannot write checkpoint "), "{e}");
     match e {
