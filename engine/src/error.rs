@@ -218,7 +218,12 @@ impl Error {
             Error::Runtime(m) => Error::Runtime(pre(m)),
             Error::RunEnded(m) => Error::RunEnded(pre(m)),
             Error::Cancelled(m) => Error::Cancelled(pre(m)),
-            e @ Error::InFile { .. } => Error::Runtime(pre(e.to_string())),
+            // The file stays first (it is what the user opens); the context goes between it and
+            // the inner message, and the inner error keeps deciding the kind.
+            Error::InFile { file, source } => Error::InFile {
+                file,
+                source: Box::new(source.context(context)),
+            },
         }
     }
 }
@@ -256,5 +261,17 @@ mod tests {
         let e = Error::Input("no such file".into()).context("init.dir");
         assert_eq!(e.kind(), ErrorKind::Input);
         assert_eq!(e.to_string(), "init.dir: no such file");
+    }
+
+    #[test]
+    fn context_on_an_in_file_error_keeps_the_inner_kind() {
+        let e = Error::Job(JobError::new("model.width", "must be >= 1, got 0"))
+            .in_file(Path::new("job.json"))
+            .context("sweep point 3");
+        assert_eq!(e.kind(), ErrorKind::Job);
+        assert_eq!(
+            e.to_string(),
+            "job.json: sweep point 3: model.width: must be >= 1, got 0"
+        );
     }
 }
