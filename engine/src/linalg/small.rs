@@ -166,6 +166,16 @@ pub fn gemm_at(
     })
 }
 
+/// Row blocks of whole vectors: the ceil(m / lanes) vectors of a column split into
+/// ceil(vectors / max_vecs) nearly equal groups, as (start, rows); only the last block can end
+/// in a partial vector (m = 50 in 8-lane vectors runs as 24 + 16 + 10 rows: 7 vectors, where
+/// equal row counts 17 + 17 + 16 would need 9).
+#[inline(always)]
+fn row_blocks(m: usize, lanes: usize, max_vecs: usize) -> impl Iterator<Item = (usize, usize)> {
+    blocks(m.div_ceil(lanes), max_vecs)
+        .map(move |(v0, nv)| (v0 * lanes, (nv * lanes).min(m - v0 * lanes)))
+}
+
 /// Split `len` into `ceil(len / max)` nearly equal blocks, as (start, size).
 #[inline(always)]
 fn blocks(len: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
@@ -259,7 +269,7 @@ unsafe fn pack_rows(o: &Ops, i0: usize, mr: usize, panel: *mut f64, ld: usize) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn drive512(o: Ops, panel: *mut f64) {
-    for (i0, mr) in blocks(o.m, MR512) {
+    for (i0, mr) in row_blocks(o.m, 8, MR512 / 8) {
         let mv = mr.div_ceil(8);
         let tail = mr - 8 * (mv - 1);
         let mask: u8 = if tail == 8 { 0xff } else { (1u8 << tail) - 1 };
@@ -355,7 +365,7 @@ unsafe fn micro512<const MV: usize, const NR: usize>(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn drive256(o: Ops, panel: *mut f64) {
     use std::arch::x86_64::*;
-    for (i0, mr) in blocks(o.m, MR256) {
+    for (i0, mr) in row_blocks(o.m, 4, MR256 / 4) {
         let mv = mr.div_ceil(4);
         let tail = mr - 4 * (mv - 1);
         let lane = |q: usize| -i64::from(tail > q);
