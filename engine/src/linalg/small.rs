@@ -12,17 +12,20 @@
 //! AVX2 level); row tails use masked loads and stores instead of padding, and the columns are
 //! split into nearly equal blocks (n = 10 runs as 5 + 5, not 8 + 2). Measured with
 //! `cargo run --release -p ufm-engine --example small_gemm` on the AMD EPYC (Zen 4, family 25
-//! model 17, AVX-512, KVM) development machine, 2026-12-02, load ~5 from other jobs, GFLOP/s
-//! faer -> own kernel (AVX-512): 70x70x50 51 -> 54, 70x50x70 (B transposed) 51 -> 52, 70x70x50
-//! (A transposed) 48 -> 50, 70x70x10 (both transposed) 33 -> 36-41, 10x70x50 33 -> 33; and
-//! figure6 / figure1 steps per CPU-second in docs/performance.md.
+//! model 17, AVX-512, KVM) development machine, 2026-12-02, load ~6 from other jobs, GFLOP/s
+//! faer -> own kernel (AVX-512 level): 70x70x50 52.4 -> 54.0, 70x50x70 (B transposed) 51.8 ->
+//! 53.1, 70x70x50 (A transposed) 48.9 -> 50.9, 10x70x50 32.6 -> 34.2, 70x70x10 (both
+//! transposed) 35.6 -> 42.4; whole figure6 / figure1 steps +6% / +10% per CPU-second
+//! (docs/performance.md, "Small products").
 //!
 //! Determinism: every output element is `fma`-accumulated over the inner index in increasing
 //! order starting from 0, then scaled by alpha (and added to the old value for `Accum::Add`),
 //! whatever the level, the tile and the tail handling; the AVX-512, AVX2 and scalar builds
-//! therefore give the same bits (tested). On every shape tested (the gradient's, up to 300 in
-//! every dimension) these are also faer 0.24's bits (tested), so switching the kernel does not
-//! change a trajectory.
+//! therefore give the same bits (tested). On the gradient's shapes (the Figure-1/6 sizes and a
+//! `large` one) these are also faer 0.24's bits (tested), so switching the kernel on changed no
+//! trajectory; on tiny shapes (one column, inner dimension <= 11) faer takes other routes with
+//! other bits, and the choice between the two depends on the shape only, so a run is still
+//! reproducible.
 
 use crate::simd::{level, Level};
 use faer::{Accum, MatMut, MatRef};
