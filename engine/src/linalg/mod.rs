@@ -36,7 +36,8 @@ pub fn matmul(
 }
 
 /// As [`matmul`], but products with every dimension <= [`small::SMALL_MAX`] run the engine's
-/// own deterministic kernel ([`small`]) instead of faer's; the gradient uses this.
+/// own deterministic kernel ([`small`]) instead of faer's (faster at these sizes, same bits on
+/// the gradient's shapes; `UFM_SMALL_GEMM=0` switches it off); the gradient uses this.
 #[inline]
 pub fn product(
     dst: MatMut<'_, f64>,
@@ -47,7 +48,8 @@ pub fn product(
     par: Par,
 ) {
     if matches!(par, Par::Seq) && small::applies(&dst, lhs.ncols()) {
-        // Compiled code: the compiler ends its AVX code with vzeroupper itself.
+        // Compiled code: the compiler ends its AVX code with vzeroupper itself (tested through
+        // XINUSE in `tests::the_own_small_kernel_leaves_the_upper_state_clean`).
         small::gemm(dst, accum, lhs, rhs, alpha);
     } else {
         matmul(dst, accum, lhs, rhs, alpha, par);

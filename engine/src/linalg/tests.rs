@@ -123,8 +123,8 @@ fn the_softmax_runs_with_a_clean_register_state_in_a_real_gradient_step() {
         eprintln!("XINUSE or AVX not available: nothing to observe on this CPU");
         return;
     }
-    // Width 70 runs faer's products, or the engine's own small-product kernel with
-    // UFM_SMALL_GEMM=1 (compiled code, which the compiler ends with vzeroupper); width 330 >
+    // Width 70 runs the engine's own small-product kernel (compiled code, which the compiler
+    // ends with vzeroupper), or faer's products with UFM_SMALL_GEMM=0; width 330 >
     // small::SMALL_MAX always runs faer's products. Without the
     // wrapper's vzeroupper the probe at the exp call of the factored path sees the dirty state
     // left by faer's product computing Z^T (so the probe can tell the difference). In the layered
@@ -153,6 +153,63 @@ fn the_softmax_runs_with_a_clean_register_state_in_a_real_gradient_step() {
                 "{act:?} {path:?} d = {width}: XINUSE = {x:#x}"
             );
         }
+    }
+}
+
+/// The own small-product kernel leaves bits 2 and 6 clear at every SIMD level, for every
+/// product shape of the gradient, with the state dirty (by a raw faer product) beforehand, so
+/// the clearing is the kernel's own doing. Its AVX-512 code uses zmm registers, so this is the
+/// check that the compiler's `vzeroupper` at the end of it is there.
+#[test]
+fn the_own_small_kernel_leaves_the_upper_state_clean() {
+    if !observable() {
+        eprintln!("XINUSE or AVX not available: nothing to observe on this CPU");
+        return;
+    }
+    let levels: Vec<_> = crate::simd::Level::ALL
+        .into_iter()
+        .filter(|l| l.supported())
+        .collect();
+    for s in SHAPES {
+        let (a, b) = operands(s);
+        let mut c = Mat::zeros(s.0, s.2);
+        for &lv in &levels {
+            for accum in [Accum::Replace, Accum::Add] {
+                faer::linalg::matmul::matmul(
+                    c.as_mut(),
+                    Accum::Replace,
+                    view(&a, s.3),
+                    view(&b, s.4),
+                    1.0,
+                    Par::Seq,
+                );
+                if lv == crate::simd::Level::Scalar {
+                    // Baseline code touches no vector upper halves: it keeps a clean state
+                    // clean (and could not clean a dirty one).
+                    clean_upper_state();
+                }
+                let dirty = in_use().unwrap();
+                small::gemm_at(lv, c.as_mut(), accum, view(&a, s.3), view(&b, s.4), 1.0);
+                let x = in_use().unwrap();
+                assert_eq!(
+                    x & DIRTY,
+                    0,
+                    "{s:?} {lv:?} {accum:?}: XINUSE = {x:#x} (before: {dirty:#x})"
+                );
+            }
+        }
+        // Through the gradient's door.
+        assert!(small::applies(&c.as_mut(), s.1) || !small::enabled());
+        product(
+            c.as_mut(),
+            Accum::Replace,
+            view(&a, s.3),
+            view(&b, s.4),
+            1.0,
+            Par::Seq,
+        );
+        let x = in_use().unwrap();
+        assert_eq!(x & DIRTY, 0, "{s:?} product: XINUSE = {x:#x}");
     }
 }
 
