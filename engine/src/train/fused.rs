@@ -34,6 +34,7 @@
 use crate::grad::elementwise::{set_scaled, squared_norm};
 use crate::grad::{fit_scratch_len, fit_transposed_columns, LossParts};
 use crate::linalg::matmul;
+use crate::linalg::stream::{wtx, Panel};
 use crate::model::{ModelSpec, Params};
 pub use crate::optim::FusedRule;
 use faer::{Accum, Mat, MatRef, Par};
@@ -124,6 +125,10 @@ pub struct Fused {
     sq_state: Vec<f64>,
     /// P_{L-1} = W_L^T made contiguous (d x K), and a K x K product.
     top: Mat<f64>,
+    /// The proposal's X = A_{l+1}'^T packed for the streaming W^T X ([`wtx`]).
+    xpanel: Panel,
+    /// The fused passes' packed P and out ([`kernel`]).
+    scratch: kernel::Scratch,
     kk: Mat<f64>,
     /// Squared-norm bounds of the proposed middle matrices (index l).
     bound: Vec<f64>,
@@ -155,6 +160,8 @@ impl Fused {
             sq: vec![0.0; layers + 1],
             sq_state: vec![0.0; layers],
             top: Mat::zeros(d, k),
+            xpanel: Panel::new(d, k),
+            scratch: kernel::Scratch::new(d, k),
             kk: Mat::zeros(k, k),
             bound: vec![0.0; layers],
             fit: 0.0,
@@ -290,7 +297,7 @@ impl Fused {
             }
         }
         for l in 1..layers {
-            self.sq[l] = kernel::norm(params.w(l), &self.top);
+            self.sq[l] = kernel::norm(params.w(l));
         }
         self.sq[layers] = set_scaled(grad.mats[layers].as_mut(), params.w(layers), spec.lambda_w);
         add_transposed_into(&mut grad.mats[layers], &back[layers - 1]);
@@ -349,17 +356,18 @@ impl Fused {
             };
             let q_old = back_c[l - 1].as_ref();
             let out = &mut lower[l - 1];
-            matmul(
+            // W^T X and V^T X stream W (and V) once; faer would pack all of W first.
+            self.xpanel.fill(xm);
+            wtx(
                 out.as_mut(),
                 Accum::Replace,
-                params.w(l).transpose(),
-                xm,
+                params.w(l),
+                &self.xpanel,
                 alpha,
-                par,
             );
             if beta != 0.0 && entry.uses_state() {
                 let v = faer::MatRef::from_column_major_slice(&state[l], d, d);
-                matmul(out.as_mut(), Accum::Add, v.transpose(), xm, beta, par);
+                wtx(out.as_mut(), Accum::Add, v, &self.xpanel, beta);
             }
             matmul(
                 self.kk.as_mut(),
@@ -443,6 +451,7 @@ impl Fused {
                 v,
                 p,
                 &self.back[c][l - 1],
+                &mut self.scratch,
                 entry,
                 spec.lambda_w,
             );
@@ -502,6 +511,7 @@ impl Fused {
                 &back_c[l - 1],
                 &prev[l - 1],
                 &mut cur[0],
+                &mut self.scratch,
                 entry,
                 spec.lambda_w,
             );
@@ -541,6 +551,7 @@ impl Fused {
                 None,
                 p,
                 &self.back[c][l - 1],
+                &mut self.scratch,
                 Entry::Gd { lr: 0.0 },
                 spec.lambda_w,
             );
