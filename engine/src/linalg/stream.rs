@@ -28,21 +28,26 @@ pub const LANES: usize = 8;
 /// holding its eight rows of column 0, then of column 1, ... (`data[(b K + k) 8 + l] =
 /// X[8 b + l, k]`), zero-padded to a multiple of eight rows. One group of every column is one
 /// contiguous 64 K-byte run, so a pass down W reads X as a single forward stream.
+///
+/// The values start on a 64-byte boundary, so that every group of eight is one cache line and
+/// one aligned AVX-512 load (a `Vec<f64>` is only 16-byte aligned: every load would straddle
+/// two lines).
 #[derive(Clone, Debug, Default)]
 pub struct Panel {
     rows: usize,
     cols: usize,
-    data: Vec<f64>,
+    /// `len` values from `off`; `buf` has LANES - 1 spare values to align `off`.
+    buf: Vec<f64>,
+    off: usize,
+    len: usize,
 }
 
 impl Panel {
     /// A zero panel for `rows` x `cols` operands.
     pub fn new(rows: usize, cols: usize) -> Self {
-        Panel {
-            rows,
-            cols,
-            data: vec![0.0; rows.div_ceil(LANES) * LANES * cols],
-        }
+        let mut p = Panel::default();
+        p.reset(rows, cols);
+        p
     }
 
     pub fn rows(&self) -> usize {
@@ -53,13 +58,17 @@ impl Panel {
         self.cols
     }
 
-    /// Reshape (allocating only when the size changes) and zero.
+    /// Reshape (allocating only when the size grows) and zero.
     pub fn reset(&mut self, rows: usize, cols: usize) {
         let len = rows.div_ceil(LANES) * LANES * cols;
         self.rows = rows;
         self.cols = cols;
-        self.data.resize(len, 0.0);
-        self.data.fill(0.0);
+        if self.buf.len() < len + LANES - 1 {
+            self.buf = vec![0.0; len + LANES - 1];
+        }
+        self.off = self.buf.as_ptr().align_offset(64).min(LANES - 1);
+        self.len = len;
+        self.as_mut_slice().fill(0.0);
     }
 
     /// Copy `x` (any strides) in; reshapes to `x`'s shape first if needed.
@@ -67,10 +76,11 @@ impl Panel {
         if (x.nrows(), x.ncols()) != (self.rows, self.cols) {
             self.reset(x.nrows(), x.ncols());
         }
-        let k = self.cols;
+        let (k, rows) = (self.cols, self.rows);
+        let data = self.as_mut_slice();
         for c in 0..k {
-            for i in 0..self.rows {
-                self.data[((i / LANES) * k + c) * LANES + i % LANES] = x[(i, c)];
+            for i in 0..rows {
+                data[((i / LANES) * k + c) * LANES + i % LANES] = x[(i, c)];
             }
         }
     }
@@ -79,20 +89,21 @@ impl Panel {
     pub fn unpack_into(&self, mut dst: MatMut<'_, f64>) {
         assert_eq!((dst.nrows(), dst.ncols()), (self.rows, self.cols));
         let k = self.cols;
+        let data = self.as_slice();
         for c in 0..k {
             for i in 0..self.rows {
-                dst[(i, c)] = self.data[((i / LANES) * k + c) * LANES + i % LANES];
+                dst[(i, c)] = data[((i / LANES) * k + c) * LANES + i % LANES];
             }
         }
     }
 
     /// The interleaved values (see the type's docs).
     pub fn as_slice(&self) -> &[f64] {
-        &self.data
+        &self.buf[self.off..self.off + self.len]
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [f64] {
-        &mut self.data
+        &mut self.buf[self.off..self.off + self.len]
     }
 }
 
@@ -277,8 +288,8 @@ mod x86 {
             for t in 0..KC {
                 // SAFETY: as above.
                 let xv = unsafe { _mm512_loadu_pd(xb.add(t * LANES)) };
-                for c in 0..J {
-                    acc[c][t] = _mm512_fmadd_pd(wv[c], xv, acc[c][t]);
+                for (a, wc) in acc.iter_mut().zip(&wv) {
+                    a[t] = _mm512_fmadd_pd(*wc, xv, a[t]);
                 }
             }
         }
@@ -294,8 +305,8 @@ mod x86 {
             for t in 0..KC {
                 // SAFETY: as above.
                 let xv = unsafe { _mm512_loadu_pd(xb.add(t * LANES)) };
-                for c in 0..J {
-                    acc[c][t] = _mm512_fmadd_pd(wv[c], xv, acc[c][t]);
+                for (a, wc) in acc.iter_mut().zip(&wv) {
+                    a[t] = _mm512_fmadd_pd(*wc, xv, a[t]);
                 }
             }
         }

@@ -12,11 +12,11 @@ fn filled(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
         s ^= s << 25;
         s ^= s >> 27;
         let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        if r % 17 == 0 {
+        if r.is_multiple_of(17) {
             0.0
         } else {
             let u = (r >> 11) as f64 / (1u64 << 53) as f64;
-            (2.0 * u - 1.0) * if r % 5 == 0 { 1e-3 } else { 1.0 }
+            (2.0 * u - 1.0) * if r.is_multiple_of(5) { 1e-3 } else { 1.0 }
         }
     })
 }
@@ -153,4 +153,14 @@ fn panel_round_trips_and_reshapes() {
     let mut back = Mat::<f64>::zeros(13, 4);
     p.unpack_into(back.as_mut());
     assert_eq!(bits(&back), bits(&xm));
+}
+
+#[test]
+fn panel_values_start_on_a_cache_line() {
+    for (r, c) in [(1, 1), (13, 4), (64, 10)] {
+        let mut p = Panel::new(r, c);
+        assert_eq!(p.as_slice().as_ptr() as usize % 64, 0);
+        p.reset(r + 9, c);
+        assert_eq!(p.as_mut_slice().as_ptr() as usize % 64, 0);
+    }
 }

@@ -303,6 +303,9 @@ fn mat_bits(m: &Mat<f64>) -> Vec<u64> {
         .collect()
 }
 
+/// Bits of a commit: W', V', out, ||W'||^2, ||V'||^2.
+type Outcome = (Vec<u64>, Vec<u64>, Vec<u64>, u64, u64);
+
 const ENTRIES: [Entry; 3] = [
     Entry::Gd { lr: 0.3 },
     Entry::MomentumFirst { lr: 0.3 },
@@ -325,7 +328,7 @@ fn kernel_passes_give_the_same_bits_at_every_level() {
         let (p, q, y) = (grid(d, k, 5), grid(d, k, 6), grid(d, k, 7));
         for entry in ENTRIES {
             for with_v in [false, true] {
-                let mut first: Option<(Vec<u64>, Vec<u64>, Vec<u64>, u64, u64)> = None;
+                let mut first: Option<Outcome> = None;
                 let mut first_reads: Option<Vec<u64>> = None;
                 for level in Level::ALL.into_iter().filter(|l| l.supported()) {
                     let mut scratch = kernel::Scratch::new(d, k);
