@@ -9,8 +9,9 @@
 //!
 //! 1. **propose** (read-only): the small matrices H1 and W_L are updated out of place by the
 //!    optimiser itself; the new K-wide products are prod_l' = W_l'^T prod_{l+1}' =
-//!    alpha W_l^T X + beta V_l^T X + gamma Q_l (P_l^T X), one read of W_l (and V_l); then the
-//!    new logits and fit. The new Frobenius norms are bounded by
+//!    alpha W_l^T X + beta V_l^T X + gamma Q_l (P_l^T X), one read of W_l (and V_l) by
+//!    [`crate::linalg::stream::wtx`] (faer would first copy all of W_l into its packed
+//!    layout); then the new logits and fit. The new Frobenius norms are bounded by
 //!    |alpha| ||W|| + |beta| ||V|| + |gamma| ||P|| ||Q||.
 //! 2. **decide**: the step is taken only when the new loss is finite. The fit is known exactly;
 //!    when the norm bounds already prove the regulariser (and the sum) finite the decision is
