@@ -526,6 +526,14 @@ unsafe fn block<O: Ops, const PASS: u8, const MODE: u8, const B: usize>(
     av.copy_from_slice(&acc_v[..B]);
     let full = r1 - (r1 - r0) % LANES;
     let mut i0 = r0;
+    // Two row groups per tile while they last: twice the independent fma chains, and each
+    // broadcast of Q and y serves two registers. Each entry sees the same operations, and every
+    // column's sum of squares the same order, as with one group at a time.
+    while i0 + 2 * LANES <= full {
+        // SAFETY: forwarded contract; rows i0..i0 + 16 exist.
+        unsafe { tile_full::<O, PASS, MODE, B, 2>(raw, j0, i0, coef, &mut a, &mut av) };
+        i0 += 2 * LANES;
+    }
     while i0 < full {
         // SAFETY: forwarded contract; rows i0..i0 + 8 exist.
         unsafe { tile::<O, PASS, MODE, B, true>(raw, j0, i0, LANES, coef, &mut a, &mut av) };
@@ -652,6 +660,118 @@ unsafe fn tile<O: Ops, const PASS: u8, const MODE: u8, const B: usize, const FUL
             }
             // SAFETY: as above.
             unsafe { O::store(o, ol) };
+        }
+    }
+}
+
+/// [`tile`] for G whole row groups (rows i0..i0 + 8 G) at once, the groups' operations
+/// interleaved.
+///
+/// # Safety
+/// As [`block`], with i0 + 8 G <= d.
+#[inline(always)]
+unsafe fn tile_full<O: Ops, const PASS: u8, const MODE: u8, const B: usize, const G: usize>(
+    raw: &Raw,
+    j0: usize,
+    i0: usize,
+    coef: Coef<O::V>,
+    acc: &mut [O::V; B],
+    acc_v: &mut [O::V; B],
+) {
+    let k = raw.k;
+    let group = i0 / LANES;
+    // u[g][c] = sum_k q[j0 + c, k] p[rows of group g, k], in k order.
+    let mut u = [[O::zero(); B]; G];
+    if PASS != P_NORM {
+        // SAFETY: the panel holds whole groups of K columns.
+        let pg = unsafe { raw.p.add(group * k * LANES) };
+        for kk in 0..k {
+            let mut pl = [O::zero(); G];
+            for (g, x) in pl.iter_mut().enumerate() {
+                // SAFETY: as above.
+                *x = unsafe { O::load(pg.add((g * k + kk) * LANES)) };
+            }
+            // SAFETY: q is cols x K with column stride q_stride.
+            let qk = unsafe { raw.q.add(kk * raw.q_stride + j0) };
+            for c in 0..B {
+                // SAFETY: row j0 + c < cols.
+                let qc = O::splat(unsafe { *qk.add(c) });
+                for g in 0..G {
+                    u[g][c] = O::fma(qc, pl[g], u[g][c]);
+                }
+            }
+        }
+    }
+    for c in 0..B {
+        let j = j0 + c;
+        for g in 0..G {
+            // SAFETY: column j, rows i0 + 8g..+8 lie inside the matrix (caller's contract).
+            let wc = unsafe { raw.w.add(j * raw.col_stride + i0 + g * LANES) };
+            O::prefetch(wc.wrapping_add(PF_ROWS));
+            // SAFETY: as above.
+            let wl = unsafe { O::load(wc) };
+            if PASS == P_NORM {
+                acc[c] = O::add(acc[c], O::mul(wl, wl));
+                continue;
+            }
+            let g_ = O::add(O::mul(coef.lambda, wl), u[g][c]);
+            if PASS == P_GRAD {
+                acc[c] = O::add(acc[c], O::mul(g_, g_));
+                continue;
+            }
+            // Dereferenced only when not `M_PLAIN` (then `raw.v` is not null).
+            let vc = raw.v.wrapping_add(j * raw.d + i0 + g * LANES);
+            if MODE == M_MOMENTUM {
+                O::prefetch(vc.wrapping_add(PF_ROWS));
+            }
+            let (x, vl) = match MODE {
+                M_PLAIN => (O::sub(wl, O::mul(coef.lr, g_)), g_),
+                M_FIRST => (O::sub(wl, O::mul(coef.lr, g_)), g_),
+                _ => {
+                    // SAFETY: eight state values (caller's contract).
+                    let old = unsafe { O::load(vc) };
+                    let vl = O::add(O::mul(coef.mu, old), O::mul(coef.keep, g_));
+                    (O::sub(wl, O::mul(coef.lr, vl)), vl)
+                }
+            };
+            acc[c] = O::add(acc[c], O::mul(x, x));
+            if MODE != M_PLAIN {
+                acc_v[c] = O::add(acc_v[c], O::mul(vl, vl));
+            }
+            if PASS == P_COMMIT {
+                // SAFETY: as above.
+                unsafe { O::store(wc, x) };
+                if MODE != M_PLAIN {
+                    // SAFETY: as above.
+                    unsafe { O::store(vc, vl) };
+                }
+            }
+            u[g][c] = x;
+        }
+    }
+    if PASS == P_COMMIT {
+        // out[rows, k] += W'[rows, j] y[j, k] over the block's columns, in order, per group.
+        // SAFETY: the out panel holds whole groups of K columns.
+        let og = unsafe { raw.out.add(group * k * LANES) };
+        for kk in 0..k {
+            let mut ol = [O::zero(); G];
+            for (g, o) in ol.iter_mut().enumerate() {
+                // SAFETY: as above.
+                *o = unsafe { O::load(og.add((g * k + kk) * LANES)) };
+            }
+            // SAFETY: y is cols x K with column stride y_stride.
+            let yk = unsafe { raw.y.add(kk * raw.y_stride + j0) };
+            for c in 0..B {
+                // SAFETY: row j0 + c < cols.
+                let yc = O::splat(unsafe { *yk.add(c) });
+                for g in 0..G {
+                    ol[g] = O::fma(u[g][c], yc, ol[g]);
+                }
+            }
+            for (g, o) in ol.iter().enumerate() {
+                // SAFETY: as above.
+                unsafe { O::store(og.add((g * k + kk) * LANES), *o) };
+            }
         }
     }
 }
