@@ -670,6 +670,9 @@ unsafe fn tile<O: Ops, const PASS: u8, const MODE: u8, const B: usize, const FUL
 /// # Safety
 /// As [`block`], with i0 + 8 G <= d.
 #[inline(always)]
+// Indexing u[g][c] by both loop counters shows the interleaving of the groups; iterator
+// chains over the two dimensions would hide it.
+#[allow(clippy::needless_range_loop)]
 unsafe fn tile_full<O: Ops, const PASS: u8, const MODE: u8, const B: usize, const G: usize>(
     raw: &Raw,
     j0: usize,
