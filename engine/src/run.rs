@@ -274,7 +274,7 @@ pub fn execute_checkpointed(
     ck: CheckpointOptions<'_>,
 ) -> Result<RunOutput, Error> {
     let record = job.train.record_every;
-    if ck.every > 0 && ck.every % record != 0 {
+    if ck.every > 0 && !ck.every.is_multiple_of(record) {
         return Err(Error::Input(format!(
             "--checkpoint-every: must be a multiple of train.record_every = {record}, got {}",
             ck.every

@@ -272,7 +272,7 @@ fn the_listed_hostile_inputs_are_clear_errors() {
     let dict =
         "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }";
     let mut header = dict.as_bytes().to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

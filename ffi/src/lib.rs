@@ -297,7 +297,7 @@ pub(crate) fn slice<'a, T>(p: *const T, len: usize, what: &str) -> Res<&'a [T]> 
     if p.is_null() {
         return Err(Error::null(what));
     }
-    if (p as usize) % std::mem::align_of::<T>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::arg(format!("{what}: misaligned pointer")));
     }
     // SAFETY: non-null, aligned; the caller promises `len` readable elements.

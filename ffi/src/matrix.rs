@@ -48,7 +48,7 @@ fn check_layout(
     if data == 0 {
         return Err(Error::null(&format!("{what}.data")));
     }
-    if data % std::mem::align_of::<f64>() != 0 {
+    if !data.is_multiple_of(std::mem::align_of::<f64>()) {
         return Err(Error::arg(format!(
             "{what}.data: must be aligned to 8 bytes"
         )));
@@ -228,7 +228,7 @@ pub(crate) fn copy_out(
     if data.is_null() {
         return Err(Error::null(what));
     }
-    if (data as usize) % 8 != 0 {
+    if !(data as usize).is_multiple_of(8) {
         return Err(Error::arg(format!("{what}: must be aligned to 8 bytes")));
     }
     // SAFETY: non-null, aligned, the caller promises `cap >= src.len()` writable elements.

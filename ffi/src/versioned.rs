@@ -46,7 +46,7 @@ fn caller_size<T: Versioned>(p: *const T, what: &str) -> Res<usize> {
     if p.is_null() {
         return Err(Error::null(what));
     }
-    if (p as usize) % align_of::<T>() != 0 {
+    if !(p as usize).is_multiple_of(align_of::<T>()) {
         return Err(Error::arg(format!("{what}: misaligned pointer")));
     }
     // SAFETY: non-null and aligned; the caller promises a struct that begins with its

@@ -14,7 +14,7 @@ pub fn header_bytes(descr: &str, fortran: bool, shape: &str, data_bytes: usize) 
     );
     let mut header = dict.into_bytes();
     // Pad with spaces to a multiple of 64 (with the 10-byte preamble and the newline).
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');

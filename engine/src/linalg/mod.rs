@@ -13,6 +13,7 @@
 //! is the report for faer and [`xstate`] lets tests observe the register state directly.
 
 pub mod small;
+pub mod stream;
 pub mod threads;
 pub mod xstate;
 

@@ -56,7 +56,7 @@ impl Structure {
             Structure::Dnc => log1p_exps(kf - 1.0, 0.0, s),
             Structure::LowRank => {
                 let paired = log1p_exps(kf - 2.0, 1.0, s);
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     paired
                 } else {
                     ((kf - 1.0) * paired + log1p_exps(kf - 1.0, 0.0, s)) / kf
@@ -72,7 +72,7 @@ impl Structure {
             Structure::Dnc => log1p_exps_slope(kf - 1.0, 0.0, s),
             Structure::LowRank => {
                 let paired = log1p_exps_slope(kf - 2.0, 1.0, s);
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     paired
                 } else {
                     ((kf - 1.0) * paired + log1p_exps_slope(kf - 1.0, 0.0, s)) / kf

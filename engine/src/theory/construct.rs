@@ -152,7 +152,7 @@ pub fn aligned_params<R: rand::Rng + ?Sized>(
 /// `alpha = 2^(L-1) psi^(L+1) sqrt((K+3)/(K+1)) (K+3)/K / sqrt(n)` for odd K.
 pub fn relu_low_rank_scale(k: usize, n: usize, layers: usize, psi: f64) -> f64 {
     let kf = k as f64;
-    let factor = if k % 2 == 0 {
+    let factor = if k.is_multiple_of(2) {
         ((kf + 2.0) / kf).powf(1.5)
     } else {
         ((kf + 3.0) / (kf + 1.0)).sqrt() * (kf + 3.0) / kf
@@ -222,7 +222,7 @@ pub fn relu_low_rank_params(spec: &ModelSpec, psi: f64) -> Result<Params, Error>
     }
     let kf = k as f64;
     let (xbar, ybar) = relu_blocks(k);
-    let (shift, chi_ratio) = if k % 2 == 0 {
+    let (shift, chi_ratio) = if k.is_multiple_of(2) {
         (2.0, 2.0 / kf)
     } else {
         (3.0, 2.0 / (kf - 1.0))

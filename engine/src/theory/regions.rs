@@ -72,7 +72,7 @@ pub fn theorem7_holds(k: usize, layers: usize) -> bool {
     let (kf, lf) = (k as f64, layers as f64);
     let p = 1.0 / (lf + 1.0);
     let two = 2f64.powf((lf - 3.0) * p);
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         ((kf + 2.0) / kf).powf(3.0 * p) * two * (kf - 1.0) >= kf + 2.0
     } else {
         (kf - 1.0) * two * ((kf + 3.0) / (kf + 1.0)).powf(p) * ((kf + 3.0) / kf).powf(2.0 * p)

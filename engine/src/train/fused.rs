@@ -9,8 +9,9 @@
 //!
 //! 1. **propose** (read-only): the small matrices H1 and W_L are updated out of place by the
 //!    optimiser itself; the new K-wide products are prod_l' = W_l'^T prod_{l+1}' =
-//!    alpha W_l^T X + beta V_l^T X + gamma Q_l (P_l^T X), one read of W_l (and V_l); then the
-//!    new logits and fit. The new Frobenius norms are bounded by
+//!    alpha W_l^T X + beta V_l^T X + gamma Q_l (P_l^T X), one read of W_l (and V_l) by
+//!    [`crate::linalg::stream::wtx`] (faer would first copy all of W_l into its packed
+//!    layout); then the new logits and fit. The new Frobenius norms are bounded by
 //!    |alpha| ||W|| + |beta| ||V|| + |gamma| ||P|| ||Q||.
 //! 2. **decide**: the step is taken only when the new loss is finite. The fit is known exactly;
 //!    when the norm bounds already prove the regulariser (and the sum) finite the decision is
@@ -34,6 +35,7 @@
 use crate::grad::elementwise::{set_scaled, squared_norm};
 use crate::grad::{fit_scratch_len, fit_transposed_columns, LossParts};
 use crate::linalg::matmul;
+use crate::linalg::stream::{wtx, Panel};
 use crate::model::{ModelSpec, Params};
 pub use crate::optim::FusedRule;
 use faer::{Accum, Mat, MatRef, Par};
@@ -124,6 +126,10 @@ pub struct Fused {
     sq_state: Vec<f64>,
     /// P_{L-1} = W_L^T made contiguous (d x K), and a K x K product.
     top: Mat<f64>,
+    /// The proposal's X = A_{l+1}'^T packed for the streaming W^T X ([`wtx`]).
+    xpanel: Panel,
+    /// The fused passes' packed P and out ([`kernel`]).
+    scratch: kernel::Scratch,
     kk: Mat<f64>,
     /// Squared-norm bounds of the proposed middle matrices (index l).
     bound: Vec<f64>,
@@ -155,6 +161,8 @@ impl Fused {
             sq: vec![0.0; layers + 1],
             sq_state: vec![0.0; layers],
             top: Mat::zeros(d, k),
+            xpanel: Panel::new(d, k),
+            scratch: kernel::Scratch::new(d, k),
             kk: Mat::zeros(k, k),
             bound: vec![0.0; layers],
             fit: 0.0,
@@ -290,7 +298,7 @@ impl Fused {
             }
         }
         for l in 1..layers {
-            self.sq[l] = kernel::norm(params.w(l), &self.top);
+            self.sq[l] = kernel::norm(params.w(l));
         }
         self.sq[layers] = set_scaled(grad.mats[layers].as_mut(), params.w(layers), spec.lambda_w);
         add_transposed_into(&mut grad.mats[layers], &back[layers - 1]);
@@ -349,17 +357,18 @@ impl Fused {
             };
             let q_old = back_c[l - 1].as_ref();
             let out = &mut lower[l - 1];
-            matmul(
+            // W^T X and V^T X stream W (and V) once; faer would pack all of W first.
+            self.xpanel.fill(xm);
+            wtx(
                 out.as_mut(),
                 Accum::Replace,
-                params.w(l).transpose(),
-                xm,
+                params.w(l),
+                &self.xpanel,
                 alpha,
-                par,
             );
             if beta != 0.0 && entry.uses_state() {
                 let v = faer::MatRef::from_column_major_slice(&state[l], d, d);
-                matmul(out.as_mut(), Accum::Add, v.transpose(), xm, beta, par);
+                wtx(out.as_mut(), Accum::Add, v, &self.xpanel, beta);
             }
             matmul(
                 self.kk.as_mut(),
@@ -443,6 +452,7 @@ impl Fused {
                 v,
                 p,
                 &self.back[c][l - 1],
+                &mut self.scratch,
                 entry,
                 spec.lambda_w,
             );
@@ -502,6 +512,7 @@ impl Fused {
                 &back_c[l - 1],
                 &prev[l - 1],
                 &mut cur[0],
+                &mut self.scratch,
                 entry,
                 spec.lambda_w,
             );
@@ -541,6 +552,7 @@ impl Fused {
                 None,
                 p,
                 &self.back[c][l - 1],
+                &mut self.scratch,
                 Entry::Gd { lr: 0.0 },
                 spec.lambda_w,
             );

@@ -488,7 +488,8 @@ impl Trainer {
         self.curve = c.curve;
         // An interrupted run ends with a row for its last step; an uninterrupted one records
         // that step only if it is a record step.
-        if c.step % self.opts.record_every != 0 && self.curve.last().map(|r| r.step) == Some(c.step)
+        if !c.step.is_multiple_of(self.opts.record_every)
+            && self.curve.last().map(|r| r.step) == Some(c.step)
         {
             self.curve.pop();
         }
@@ -821,7 +822,7 @@ impl Trainer {
         let start = Instant::now();
         // The starting point is a curve row when it is a record step (step 0 of a fresh run;
         // a run resumed between record steps already has its rows).
-        if self.step % self.opts.record_every == 0
+        if self.step.is_multiple_of(self.opts.record_every)
             && self.curve.last().map(|r| r.step) != Some(self.step)
         {
             let row = self.row();
@@ -856,7 +857,7 @@ impl Trainer {
                     break Status::Failed;
                 }
             }
-            if self.step % self.opts.record_every == 0 {
+            if self.step.is_multiple_of(self.opts.record_every) {
                 let row = self.row();
                 self.curve.push(row);
                 progress(Progress {

@@ -298,3 +298,187 @@ fn auto_fuses_only_wide_linear_models_with_a_fused_rule() {
         .to_string();
     assert!(e.contains("factored"), "{e}");
 }
+
+/// A deterministic d x c matrix with entries in [-1, 1) (no RNG crate needed).
+fn grid(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Mat::from_fn(rows, cols, |_, _| {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        2.0 * ((r >> 11) as f64 / (1u64 << 53) as f64) - 1.0
+    })
+}
+
+fn mat_bits(m: &Mat<f64>) -> Vec<u64> {
+    (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)].to_bits()))
+        .collect()
+}
+
+/// Bits of a commit: W', V', out, ||W'||^2, ||V'||^2.
+type Outcome = (Vec<u64>, Vec<u64>, Vec<u64>, u64, u64);
+
+const ENTRIES: [Entry; 3] = [
+    Entry::Gd { lr: 0.3 },
+    Entry::MomentumFirst { lr: 0.3 },
+    Entry::Momentum {
+        lr: 0.3,
+        mu: 0.8,
+        keep: 0.9,
+    },
+];
+
+#[test]
+fn kernel_passes_give_the_same_bits_at_every_level() {
+    use crate::simd::Level;
+    // Widths below, at and across a row panel (1024 rows), with row and column tails
+    // (d mod 8, d mod 8 columns per block).
+    for (d, k) in [(13, 3), (37, 10), (64, 4), (1100, 3)] {
+        let w0 = grid(d, d, d as u64);
+        let vm = grid(d, d, 3 * d as u64 + 1);
+        let v0: Vec<f64> = (0..d * d).map(|i| vm[(i % d, i / d)]).collect();
+        let (p, q, y) = (grid(d, k, 5), grid(d, k, 6), grid(d, k, 7));
+        for entry in ENTRIES {
+            for with_v in [false, true] {
+                let mut first: Option<Outcome> = None;
+                let mut first_reads: Option<Vec<u64>> = None;
+                for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+                    let mut scratch = kernel::Scratch::new(d, k);
+                    let reads: Vec<u64> = [kernel::Pass::Dry, kernel::Pass::GradNorm]
+                        .into_iter()
+                        .map(|pass| {
+                            kernel::read_at(
+                                level,
+                                pass,
+                                w0.as_ref(),
+                                with_v.then_some(v0.as_slice()),
+                                &p,
+                                &q,
+                                &mut scratch,
+                                entry,
+                                0.01,
+                            )
+                            .to_bits()
+                        })
+                        .collect();
+                    let mut w = w0.clone();
+                    let mut v = v0.clone();
+                    let mut out = Mat::zeros(d, k);
+                    let (sw, sv) = kernel::commit_at(
+                        level,
+                        &mut w,
+                        with_v.then_some(v.as_mut_slice()),
+                        &p,
+                        &q,
+                        &y,
+                        &mut out,
+                        &mut scratch,
+                        entry,
+                        0.01,
+                    );
+                    // The dry run predicts the committed sum bit for bit.
+                    assert_eq!(reads[0], sw.to_bits(), "{level:?} d={d}");
+                    let got = (
+                        mat_bits(&w),
+                        v.iter().map(|x| x.to_bits()).collect(),
+                        mat_bits(&out),
+                        sw.to_bits(),
+                        sv.to_bits(),
+                    );
+                    match (&first, &first_reads) {
+                        (Some(f), Some(r)) => {
+                            assert!(f == &got, "{level:?} d={d} k={k} {entry:?} v={with_v}");
+                            assert_eq!(r, &reads, "{level:?} d={d}");
+                        }
+                        _ => {
+                            first = Some(got);
+                            first_reads = Some(reads);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn kernel_commit_matches_a_naive_update() {
+    // The commit against the update written out entry by entry (u summed by plain
+    // multiply-adds, the new B-product by a plain dot product, the sums of squares in index
+    // order). Tolerances: u is a K-term sum (error <= K eps sum_k |p q|, here <= K eps K),
+    // scaled by lr; the B-product is a d-term sum of |W' y| <= (1 + lr (lambda + K)) per term,
+    // so its error is <= d eps d (1 + lr K) in absolute terms; the sums of squares of d^2
+    // terms agree to d^2 eps relative. Each bound is used with a factor >= 2 of margin, and
+    // a wrong coefficient or index is off by O(lr) = 0.1, far above all of them.
+    let (d, k, lambda) = (45, 5, 0.01);
+    let w0 = grid(d, d, 1);
+    let vm = grid(d, d, 2);
+    let v0: Vec<f64> = (0..d * d).map(|i| vm[(i % d, i / d)]).collect();
+    let (p, q, y) = (grid(d, k, 3), grid(d, k, 4), grid(d, k, 5));
+    let eps = f64::EPSILON;
+    for entry in ENTRIES {
+        for with_v in [false, true] {
+            let mut w = w0.clone();
+            let mut v = v0.clone();
+            let mut out = Mat::zeros(d, k);
+            let mut scratch = kernel::Scratch::new(d, k);
+            let (sw, sv) = kernel::commit(
+                &mut w,
+                with_v.then_some(v.as_mut_slice()),
+                &p,
+                &q,
+                &y,
+                &mut out,
+                &mut scratch,
+                entry,
+                lambda,
+            );
+            let mut want_w = Mat::<f64>::zeros(d, d);
+            let mut want_v = vec![0.0; d * d];
+            for j in 0..d {
+                for i in 0..d {
+                    let u: f64 = (0..k).map(|t| p[(i, t)] * q[(j, t)]).sum();
+                    let g = lambda * w0[(i, j)] + u;
+                    let (x, nv) = match (entry, with_v) {
+                        (Entry::Momentum { lr, mu, keep }, true) => {
+                            let nv = mu * v0[j * d + i] + keep * g;
+                            (w0[(i, j)] - lr * nv, nv)
+                        }
+                        (Entry::Gd { lr }, _)
+                        | (Entry::MomentumFirst { lr }, _)
+                        | (Entry::Momentum { lr, .. }, false) => (w0[(i, j)] - lr * g, g),
+                    };
+                    want_w[(i, j)] = x;
+                    want_v[j * d + i] = nv;
+                }
+            }
+            let tol_w = 2.0 * (k * k) as f64 * eps;
+            for j in 0..d {
+                for i in 0..d {
+                    assert!((w[(i, j)] - want_w[(i, j)]).abs() <= tol_w, "{entry:?} W");
+                    if with_v {
+                        assert!((v[j * d + i] - want_v[j * d + i]).abs() <= tol_w, "V");
+                    }
+                }
+            }
+            let tol_out = 2.0 * (d * d) as f64 * (1.0 + k as f64) * eps;
+            for t in 0..k {
+                for i in 0..d {
+                    let o: f64 = (0..d).map(|j| want_w[(i, j)] * y[(j, t)]).sum();
+                    assert!((out[(i, t)] - o).abs() <= tol_out, "{entry:?} out");
+                }
+            }
+            let sq = |m: &[f64]| m.iter().map(|x| x * x).sum::<f64>();
+            let ww: Vec<f64> = (0..d * d).map(|i| want_w[(i % d, i / d)]).collect();
+            let rel = 2.0 * (d * d) as f64 * eps;
+            assert!((sw - sq(&ww)).abs() <= rel * sq(&ww), "{entry:?} ||W'||^2");
+            if with_v {
+                assert!((sv - sq(&want_v)).abs() <= rel * sq(&want_v), "||V'||^2");
+            } else {
+                assert_eq!(sv, 0.0);
+            }
+        }
+    }
+}
