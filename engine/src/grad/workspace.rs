@@ -1,11 +1,11 @@
 //! Preallocated buffers and the two gradient algorithms.
 
-use super::elementwise::{relu_in_place, relu_mask, set_scaled, squared_norm};
+use super::elementwise::{relu_in_place, relu_mask, set_scaled, set_scaled_par, squared_norm};
 use super::fit::{fit_and_dz_batch, fit_only, fit_scratch_len, fit_transposed_columns};
 use super::{GradPath, LossParts};
 use crate::linalg::product as matmul;
 use crate::model::{Activation, ModelSpec, Params};
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 /// Every buffer one loss/gradient evaluation needs, sized once for a model. After
 /// [`Workspace::new`], [`Workspace::loss_and_grad`] does not allocate.
@@ -217,7 +217,7 @@ impl Workspace {
         let mask = (!batch.is_empty()).then_some(batch.as_slice());
         let fit = fit_transposed_columns(spec.loss, z, labels, Some(dz), mask, fit_scratch);
         // dH1 = A_1^T dZ + lambda_h H1.
-        sq[0] = set_scaled(grad.mats[0].as_mut(), params.h1(), spec.lambda_h);
+        sq[0] = set_scaled_par(grad.mats[0].as_mut(), params.h1(), spec.lambda_h, par);
         matmul(
             grad.mats[0].as_mut(),
             Accum::Add,
@@ -249,9 +249,9 @@ impl Workspace {
         // dW_l = A_{l+1}^T back[l-1]^T + lambda_w W_l, with A_{L+1} = I.
         for l in 1..=layers {
             let g = &mut grad.mats[l];
-            sq[l] = set_scaled(g.as_mut(), params.w(l), spec.lambda_w);
+            sq[l] = set_scaled_par(g.as_mut(), params.w(l), spec.lambda_w, par);
             if l == layers {
-                add_transposed_into(g, &back[l - 1]);
+                add_transposed_into(g, &back[l - 1], par);
             } else {
                 let at = product_t(params, prod, l + 1);
                 matmul(
@@ -408,11 +408,81 @@ fn product_t<'a>(params: &'a Params, prod: &'a [Mat<f64>], l: usize) -> MatRef<'
     }
 }
 
-/// dst += src^T (dst K x d, src d x K).
-fn add_transposed_into(dst: &mut Mat<f64>, src: &Mat<f64>) {
+/// dst += src^T (dst K x d, src d x K). Each entry is one addition, so splitting the columns
+/// of `dst` across the threads of `par` leaves the bits unchanged.
+fn add_transposed_into(dst: &mut Mat<f64>, src: &Mat<f64>, par: Par) {
+    use rayon::prelude::*;
+    let parts = crate::linalg::threads::element_parts(par, dst.nrows(), dst.ncols());
+    if parts <= 1 {
+        add_transposed_block(dst.as_mut(), src.as_ref(), 0);
+        return;
+    }
+    let mut blocks = Vec::with_capacity(parts);
+    let mut rest = dst.as_mut();
+    for r in crate::linalg::threads::col_blocks(src.nrows(), parts) {
+        let (d, next) = rest.split_at_col_mut(r.len());
+        blocks.push((r.start, d));
+        rest = next;
+    }
+    let src = src.as_ref();
+    blocks
+        .into_par_iter()
+        .for_each(|(c0, d)| add_transposed_block(d, src, c0));
+}
+
+/// Columns c0.. of dst += src^T, for the block `dst` (the columns c0..c0 + dst.ncols()).
+fn add_transposed_block(mut dst: MatMut<'_, f64>, src: MatRef<'_, f64>, c0: usize) {
     for j in 0..dst.ncols() {
-        for (i, x) in dst.col_as_slice_mut(j).iter_mut().enumerate() {
-            *x += src[(j, i)];
+        for (i, x) in dst.as_mut().col_mut(j).iter_mut().enumerate() {
+            *x += src[(c0 + j, i)];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::threads::par;
+
+    /// The split transposed add (W_L's gradient) equals the serial one bit for bit; K x d = 37 x
+    /// 1000 is above the split threshold, and the odd widths give unequal blocks.
+    #[test]
+    fn split_transposed_add_gives_the_serial_bits() {
+        let src = Mat::from_fn(1000, 37, |i, j| ((i * 7 + j * 13) as f64).sin() * 1e-3);
+        let init = Mat::from_fn(37, 1000, |i, j| ((i * 3 + j * 5) as f64).cos());
+        let mut serial = init.clone();
+        add_transposed_into(&mut serial, &src, Par::Seq);
+        for threads in [2, 3] {
+            let mut split = init.clone();
+            add_transposed_into(&mut split, &src, par(threads));
+            for j in 0..1000 {
+                for i in 0..37 {
+                    assert_eq!(serial[(i, j)].to_bits(), split[(i, j)].to_bits());
+                    // Independently: one addition per entry.
+                    assert_eq!(serial[(i, j)], init[(i, j)] + src[(j, i)]);
+                }
+            }
+        }
+    }
+
+    /// `set_scaled_par` writes the serial values and returns the serial sum's bits (per-column
+    /// sums added in column order), at several thread counts.
+    #[test]
+    fn split_scaled_copy_gives_the_serial_bits() {
+        let src = Mat::from_fn(301, 97, |i, j| {
+            ((i * 31 + j * 17) as f64).sin() * 1e3_f64.powi((i % 5) as i32 - 2)
+        });
+        let mut a = Mat::zeros(301, 97);
+        let sa = set_scaled(a.as_mut(), src.as_ref(), 0.37);
+        for threads in [2, 3, 8] {
+            let mut b = Mat::zeros(301, 97);
+            let sb = set_scaled_par(b.as_mut(), src.as_ref(), 0.37, par(threads));
+            assert_eq!(sa.to_bits(), sb.to_bits(), "{threads} threads");
+            for j in 0..97 {
+                for i in 0..301 {
+                    assert_eq!(a[(i, j)].to_bits(), b[(i, j)].to_bits());
+                }
+            }
         }
     }
 }

@@ -633,12 +633,31 @@ impl Trainer {
             (&b[0], &mut a[0])
         };
         let lr = self.schedule.lr(self.step + 1);
+        // With several threads, a rule known entry by entry is applied by the engine across
+        // them (same bits, see optim::update_in_parallel); else the optimiser runs it.
+        let rule = match self.opts.par {
+            Par::Seq => None,
+            _ => self.optimizer.fused_rule(),
+        };
         for (i, state) in self.state.iter_mut().enumerate() {
             let at = StepInfo {
                 step: self.step + 1,
                 lr,
                 tensor: i,
             };
+            if let Some(rule) = rule {
+                if crate::optim::update_in_parallel(
+                    rule,
+                    at,
+                    cur.mats[i].as_ref(),
+                    next.mats[i].as_mut(),
+                    self.grad.mats[i].as_ref(),
+                    state,
+                    self.opts.par,
+                ) {
+                    continue;
+                }
+            }
             self.optimizer.update(
                 at,
                 cur.mats[i].as_ref(),
