@@ -783,12 +783,30 @@ impl Trainer {
         };
         let (a, b) = self.bufs.split_at_mut(1);
         let (cur, cand) = (&mut a[0], &mut b[0]);
+        // H1 (d x N) and W_L across the threads, as in `advance`.
+        let rule = match self.opts.par {
+            Par::Seq => None,
+            _ => self.optimizer.fused_rule(),
+        };
         for i in [0, layers] {
             let at = StepInfo {
                 step,
                 lr,
                 tensor: i,
             };
+            if let Some(rule) = rule {
+                if crate::optim::update_in_parallel(
+                    rule,
+                    at,
+                    cur.mats[i].as_ref(),
+                    cand.mats[i].as_mut(),
+                    self.grad.mats[i].as_ref(),
+                    &mut self.state[i],
+                    self.opts.par,
+                ) {
+                    continue;
+                }
+            }
             self.optimizer.update(
                 at,
                 cur.mats[i].as_ref(),
