@@ -1,7 +1,7 @@
 //! Column-wise loops over faer matrices. Owned faer matrices may pad their columns, so every
 //! loop goes through column slices instead of assuming one contiguous buffer.
 
-use faer::{Mat, MatMut, MatRef};
+use faer::{Mat, MatMut, MatRef, Par};
 
 /// Column j of a matrix with unit row stride as a slice (every matrix ufm owns has one;
 /// views from elsewhere fall back to a copy-free strided path in the callers).
@@ -55,6 +55,53 @@ fn set_scaled_impl(mut dst: MatMut<'_, f64>, src: MatRef<'_, f64>, alpha: f64) -
                 }
             }
         }
+    }
+    acc
+}
+
+/// [`set_scaled`] split over column blocks across the threads of `par` (see
+/// [`crate::linalg::threads::col_blocks`]) for large matrices. The serial loop sums one
+/// `sum_squares` per column into the total in column order; here each thread writes its columns'
+/// sums into a per-column buffer and the total is then added up in the same column order, so
+/// the bits equal the serial result's whatever the thread count. Serial (and allocation-free)
+/// for one thread, small matrices or views without unit row stride (whose serial loop sums
+/// entry by entry across columns).
+pub fn set_scaled_par(dst: MatMut<'_, f64>, src: MatRef<'_, f64>, alpha: f64, par: Par) -> f64 {
+    use rayon::prelude::*;
+    let (rows, cols) = (dst.nrows(), dst.ncols());
+    let parts = crate::linalg::threads::element_parts(par, rows, cols);
+    let unit = |rs: isize| rs == 1 || rows <= 1;
+    if parts <= 1
+        || (src.nrows(), src.ncols()) != (rows, cols)
+        || !unit(dst.row_stride())
+        || !unit(src.row_stride())
+    {
+        return set_scaled(dst, src, alpha);
+    }
+    let mut sums = vec![0.0; cols];
+    let mut blocks = Vec::with_capacity(parts);
+    let (mut d_rest, mut s_rest) = (dst, sums.as_mut_slice());
+    for r in crate::linalg::threads::col_blocks(cols, parts) {
+        let (d, d_next) = d_rest.split_at_col_mut(r.len());
+        let (s, s_next) = s_rest.split_at_mut(r.len());
+        blocks.push((r.start, d, s));
+        (d_rest, s_rest) = (d_next, s_next);
+    }
+    blocks.into_par_iter().for_each(|(c0, mut d, s)| {
+        let src = src.subcols(c0, d.ncols());
+        dispatch(
+            #[inline(always)]
+            || {
+                for (j, sj) in s.iter_mut().enumerate() {
+                    // One column through the serial kernel: 0.0 + sum_squares(column).
+                    *sj = set_scaled_impl(d.as_mut().subcols_mut(j, 1), src.subcols(j, 1), alpha);
+                }
+            },
+        )
+    });
+    let mut acc = 0.0;
+    for s in sums {
+        acc += s;
     }
     acc
 }

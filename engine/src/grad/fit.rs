@@ -7,7 +7,7 @@
 use crate::linalg::xstate::probe_softmax;
 use crate::model::LossKind;
 use crate::simd::{exp, exp_in_place, ln, ln_in_place};
-use faer::{ColMut, ColRef, Mat, MatRef};
+use faer::{ColMut, ColRef, Mat, MatMut, MatRef};
 
 /// Stack buffer length for exponentials that have no output matrix to live in.
 const CHUNK: usize = 64;
@@ -186,7 +186,28 @@ pub fn fit_transposed_columns(
     loss: LossKind,
     zt: &Mat<f64>,
     labels: &[usize],
-    mut dzt: Option<&mut Mat<f64>>,
+    dzt: Option<&mut Mat<f64>>,
+    batch: Option<&[bool]>,
+    scratch: &mut [f64],
+) -> f64 {
+    fit_transposed_view(
+        loss,
+        zt.as_ref(),
+        labels,
+        dzt.map(|d| d.as_mut()),
+        batch,
+        scratch,
+    )
+}
+
+/// [`fit_transposed_columns`] on views (the factored workspace keeps Z^T and dZ^T in its
+/// [`crate::linalg::block::Block`]). Both views must have unit row stride, as every matrix ufm
+/// owns and every block slot has (an internal invariant, not input).
+pub(crate) fn fit_transposed_view(
+    loss: LossKind,
+    zt: MatRef<'_, f64>,
+    labels: &[usize],
+    mut dzt: Option<MatMut<'_, f64>>,
     batch: Option<&[bool]>,
     scratch: &mut [f64],
 ) -> f64 {
@@ -200,7 +221,7 @@ pub fn fit_transposed_columns(
         LossKind::CrossEntropy => {
             m.fill(f64::NEG_INFINITY);
             for c in 0..k {
-                let col = &zt.col_as_slice(c)[..n];
+                let col = &unit_col(zt, c)[..n];
                 for j in 0..n {
                     m[j] = m[j].max(col[j]);
                 }
@@ -208,10 +229,10 @@ pub fn fit_transposed_columns(
             s.fill(0.0);
             probe_softmax();
             for c in 0..k {
-                let col = &zt.col_as_slice(c)[..n];
+                let col = &unit_col(zt, c)[..n];
                 match dzt.as_mut() {
                     Some(d) => {
-                        let dc = &mut d.col_as_slice_mut(c)[..n];
+                        let dc = &mut unit_col_mut(d.as_mut(), c)[..n];
                         for j in 0..n {
                             dc[j] = col[j] - m[j];
                         }
@@ -240,13 +261,13 @@ pub fn fit_transposed_columns(
             for (j, &y) in labels.iter().enumerate() {
                 total += m[j] + logs[j] - zt[(j, y)];
             }
-            if let Some(d) = dzt {
+            if let Some(mut d) = dzt {
                 // s becomes each sample's factor (batch scale) / (sum of exponentials).
                 for (j, sj) in s.iter_mut().enumerate() {
                     *sj = batch_scale(batch, inv_n, inv_b, j) / *sj;
                 }
                 for c in 0..k {
-                    let dc = &mut d.col_as_slice_mut(c)[..n];
+                    let dc = &mut unit_col_mut(d.as_mut(), c)[..n];
                     for j in 0..n {
                         dc[j] *= s[j];
                     }
@@ -259,8 +280,8 @@ pub fn fit_transposed_columns(
         LossKind::Mse => {
             s.fill(0.0);
             for c in 0..k {
-                let col = &zt.col_as_slice(c)[..n];
-                let mut dc = dzt.as_mut().map(|d| d.col_as_slice_mut(c));
+                let col = &unit_col(zt, c)[..n];
+                let mut dc = dzt.as_mut().map(|d| unit_col_mut(d.as_mut(), c));
                 for j in 0..n {
                     let r = col[j] - if labels[j] == c { 1.0 } else { 0.0 };
                     s[j] += r * r;
@@ -275,6 +296,23 @@ pub fn fit_transposed_columns(
         }
     }
     total * inv_n
+}
+
+/// Column c of a unit-row-stride view as a slice (see [`fit_transposed_view`]).
+#[inline]
+fn unit_col(m: MatRef<'_, f64>, c: usize) -> &[f64] {
+    m.col(c)
+        .try_as_col_major()
+        .expect("unit row stride")
+        .as_slice()
+}
+
+#[inline]
+fn unit_col_mut(m: MatMut<'_, f64>, c: usize) -> &mut [f64] {
+    m.col_mut(c)
+        .try_as_col_major_mut()
+        .expect("unit row stride")
+        .as_slice_mut()
 }
 
 #[cfg(test)]

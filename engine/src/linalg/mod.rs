@@ -12,6 +12,7 @@
 //! transition is free, it costs about one cycle per product. `docs/upstream-faer-vzeroupper.md`
 //! is the report for faer and [`xstate`] lets tests observe the register state directly.
 
+pub mod block;
 pub mod small;
 pub mod stream;
 pub mod threads;

@@ -295,16 +295,70 @@ fn threads_map_to_faer_parallelism() {
 
 /// Whole training runs at `train.threads` = 1 and 2 end with the same bits, on every update
 /// path (factored + separate, fused, layered ReLU) at sizes where faer's products do go
-/// parallel (m n k above its threshold of 32768 multiply-adds).
+/// parallel (m n k above its threshold of 32768 multiply-adds) and where the engine's own
+/// element-wise loops split across threads (H1 160 x 300 and W 160 x 160 are above
+/// `threads::PAR_MIN_ENTRIES`): the separate update's gd and momentum (at 2 threads applied
+/// by `optim::update_in_parallel`, at 1 by the optimiser itself, so this also checks that the
+/// two compute the same bits), the gradient's `lambda W` and norm pass.
 #[test]
 fn training_bits_do_not_depend_on_the_thread_count() {
+    use crate::optim::{FusedRule, Optimizer, WithFusedRule};
     use crate::train::{TrainOptions, Trainer, UpdateMode};
+    let momentum = FusedRule::Momentum {
+        momentum: 0.9,
+        dampening: 0.25,
+    };
     let cases = [
-        (Activation::Linear, GradPath::Factored, UpdateMode::Separate),
-        (Activation::Linear, GradPath::Factored, UpdateMode::Fused),
-        (Activation::Relu, GradPath::Layered, UpdateMode::Separate),
+        (
+            Activation::Linear,
+            GradPath::Factored,
+            UpdateMode::Separate,
+            FusedRule::Gd,
+        ),
+        (
+            Activation::Linear,
+            GradPath::Factored,
+            UpdateMode::Separate,
+            momentum,
+        ),
+        (
+            Activation::Linear,
+            GradPath::Factored,
+            UpdateMode::Fused,
+            FusedRule::Gd,
+        ),
+        (
+            Activation::Relu,
+            GradPath::Layered,
+            UpdateMode::Separate,
+            FusedRule::Gd,
+        ),
+        (
+            Activation::Relu,
+            GradPath::Layered,
+            UpdateMode::Separate,
+            momentum,
+        ),
     ];
-    for (act, path, mode) in cases {
+    let optimizer = |rule: FusedRule| -> Box<dyn Optimizer> {
+        match rule {
+            FusedRule::Gd => Box::new(crate::optim::Gd),
+            FusedRule::Momentum {
+                momentum,
+                dampening,
+            } => {
+                let params = serde_json::json!({"momentum": momentum, "dampening": dampening});
+                let inner = crate::plugin::builtin()
+                    .optimizer("momentum", &params)
+                    .unwrap();
+                Box::new(WithFusedRule {
+                    inner: Box::new(inner),
+                    rule,
+                })
+            }
+        }
+    };
+    for (act, path, mode, rule) in cases {
         let spec = ModelSpec::balanced(10, 30, 160, 3, act, LossKind::CrossEntropy, 0.01);
         let run = |threads: usize| {
             let params = crate::init::initialise(
@@ -325,8 +379,7 @@ fn training_bits_do_not_depend_on_the_thread_count() {
                 par: threads::par(threads),
             };
             let mut t =
-                Trainer::with_update(&spec, params, Box::new(crate::optim::Gd), 0.5, opts, mode)
-                    .unwrap();
+                Trainer::with_update(&spec, params, optimizer(rule), 0.5, opts, mode).unwrap();
             for _ in 0..15 {
                 assert!(t.advance().unwrap());
             }
@@ -342,9 +395,15 @@ fn training_bits_do_not_depend_on_the_thread_count() {
             (t.steps(), t.loss().loss.to_bits(), bits)
         };
         let (one, two) = (run(1), run(2));
-        assert_eq!(one.0, 15, "{act:?} {path:?} {mode:?}");
-        assert_eq!(one.1, two.1, "loss bits, {act:?} {path:?} {mode:?}");
-        assert!(one.2 == two.2, "parameter bits, {act:?} {path:?} {mode:?}");
+        assert_eq!(one.0, 15, "{act:?} {path:?} {mode:?} {rule:?}");
+        assert_eq!(
+            one.1, two.1,
+            "loss bits, {act:?} {path:?} {mode:?} {rule:?}"
+        );
+        assert!(
+            one.2 == two.2,
+            "parameter bits, {act:?} {path:?} {mode:?} {rule:?}"
+        );
     }
 }
 
@@ -386,4 +445,31 @@ fn faer_parallel_matvec_splits_the_inner_sum() {
         threads::par(2),
     );
     assert!((0..m).all(|i| seq[(i, 0)].to_bits() == par[(i, 0)].to_bits()));
+}
+
+/// The column partition covers every column once, in order, with near-equal blocks, and the
+/// element-wise loops split only with several threads and enough entries.
+#[test]
+fn column_blocks_partition_the_columns() {
+    for cols in [0usize, 1, 2, 7, 160, 1001] {
+        for parts in [1usize, 2, 3, 8, 2000] {
+            let blocks: Vec<_> = threads::col_blocks(cols, parts).collect();
+            let mut next = 0;
+            for b in &blocks {
+                assert_eq!(b.start, next, "{cols} {parts}");
+                next = b.end;
+            }
+            assert_eq!(next, cols, "{cols} {parts}");
+            let widths: Vec<usize> = blocks.iter().map(|b| b.len()).collect();
+            let (lo, hi) = (widths.iter().min(), widths.iter().max());
+            assert!(
+                hi.unwrap_or(&0) - lo.unwrap_or(&0) <= 1,
+                "{cols} {parts} {widths:?}"
+            );
+        }
+    }
+    assert_eq!(threads::element_parts(Par::Seq, 1000, 1000), 1);
+    assert_eq!(threads::element_parts(threads::par(2), 1000, 1000), 2);
+    assert_eq!(threads::element_parts(threads::par(2), 10, 10), 1);
+    assert_eq!(threads::element_parts(threads::par(4), 20_000, 3), 3);
 }

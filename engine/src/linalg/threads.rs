@@ -39,3 +39,36 @@ pub fn par_for(dst: &MatMut<'_, f64>, lhs: &MatRef<'_, f64>, par: Par) -> Par {
         par
     }
 }
+
+/// Fewest entries a matrix needs before the engine's own element-wise loops (the optimiser
+/// update, the gradient's `lambda W` and norm pass, the transposed add of W_L's gradient) split
+/// it across threads: below this a rayon hand-off (a few microseconds) costs more than the
+/// loop. Small enough that the thread-count bit-identity test (d = 160) runs the split loops.
+pub const PAR_MIN_ENTRIES: usize = 1 << 14;
+
+/// How many column blocks an element-wise loop over a rows x cols matrix uses at `par`: the
+/// thread count when the matrix is large enough ([`PAR_MIN_ENTRIES`]) and has that many
+/// columns, else 1 (run serially, allocation-free).
+pub fn element_parts(par: Par, rows: usize, cols: usize) -> usize {
+    match par {
+        Par::Rayon(n) if n.get() > 1 && rows.saturating_mul(cols) >= PAR_MIN_ENTRIES => {
+            n.get().min(cols)
+        }
+        _ => 1,
+    }
+}
+
+/// Column j's block boundaries: `parts` contiguous ranges of near-equal width covering
+/// 0..cols, the first `cols % parts` one column wider. Each column is handled whole by one
+/// thread, so every entry sees the same arithmetic as in the serial loop; only which thread
+/// does it changes (the bits cannot depend on the thread count).
+pub fn col_blocks(cols: usize, parts: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let parts = parts.clamp(1, cols.max(1));
+    let (base, extra) = (cols / parts, cols % parts);
+    (0..parts).scan(0usize, move |start, p| {
+        let w = base + usize::from(p < extra);
+        let r = *start..*start + w;
+        *start += w;
+        Some(r)
+    })
+}

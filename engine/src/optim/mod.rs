@@ -7,9 +7,11 @@
 //! Built-in rules come from `ufm-plugin-std` through the plugin vtables ([`crate::plugin`]).
 
 mod gd;
+mod parallel;
 mod schedule;
 
 pub use gd::Gd;
+pub use parallel::update_in_parallel;
 pub use schedule::{LrSchedule, Schedule};
 
 use crate::Error;
