@@ -190,8 +190,11 @@ mod x86 {
     const KC512: usize = 5;
     /// Largest K chunk of the AVX2 kernel (one column: 2 x KC accumulators + 2 + 1 <= 16).
     const KC256: usize = 6;
-    /// How far ahead (in rows) the AVX-512 kernel prefetches W's columns.
-    const PF_ROWS: usize = 128;
+    /// How far ahead (in rows, 4 KB) the AVX-512 kernel prefetches W's columns, into the L2
+    /// cache (`_MM_HINT_T1`): with the row blocks the L1 cache holds X's block, and a far
+    /// prefetch into L2 left the W^T X time a third lower than 128 rows into L1 (perf samples
+    /// at d = 8192, BENCHMARKS.md).
+    const PF_ROWS: usize = 512;
     /// Columns of W per group sharing one read of each row block of X, and lane groups (of
     /// eight rows) per row block: 256 rows of X (K = 10: 20 KB) stay in the L1 cache while
     /// the group's 4 x 3 columns pass over them.
@@ -438,9 +441,9 @@ mod x86 {
         for b in b0..b1 {
             let mut wv = [_mm512_setzero_pd(); J];
             for c in 0..J {
-                // Software prefetch PF_ROWS rows ahead in each column (a hint: no fault past
-                // the end, and no effect on any value).
-                _mm_prefetch::<_MM_HINT_T0>(cols[c].wrapping_add(b * LANES + PF_ROWS) as *const i8);
+                // Software prefetch PF_ROWS rows ahead in each column, into L2 (a hint: no
+                // fault past the end, and no effect on any value).
+                _mm_prefetch::<_MM_HINT_T1>(cols[c].wrapping_add(b * LANES + PF_ROWS) as *const i8);
                 // SAFETY: rows 8b..8b+8 of the column exist.
                 wv[c] = unsafe { _mm512_loadu_pd(cols[c].add(b * LANES)) };
             }
