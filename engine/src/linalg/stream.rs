@@ -5,8 +5,11 @@
 //! layout first (`gemm_pack_f64_simd512_m48`), an extra read and write of every entry; in the
 //! fused wide step that packing took a third of the step at d = 2048 (BENCHMARKS.md). Here X is
 //! packed instead (d K entries, [`Panel`]), and W's columns stream through the vector registers:
-//! (W^T X)[j, k] = sum_i W[i, j] X[i, k], two columns of W at a time with all K accumulators in
-//! registers.
+//! (W^T X)[j, k] = sum_i W[i, j] X[i, k], a few columns of W at a time with their accumulators
+//! in registers. The AVX-512 path goes over W in groups of 12 columns and blocks of 256 rows,
+//! saving the group's lane accumulators between row blocks, so that a row block of X (20 KB at
+//! K = 10) is read from L2 once per 12 columns and then from L1 (before: all of X from L2 for
+//! every 3 columns, 3.3 times the bytes of W), and prefetches W far ahead into L2.
 //!
 //! Bits: every output entry is summed in one fixed order, whatever the instruction set, the
 //! register blocking or the thread count. Eight "lanes" l = 0..8 accumulate the rows i = l mod 8
