@@ -5,8 +5,11 @@
 //! layout first (`gemm_pack_f64_simd512_m48`), an extra read and write of every entry; in the
 //! fused wide step that packing took a third of the step at d = 2048 (BENCHMARKS.md). Here X is
 //! packed instead (d K entries, [`Panel`]), and W's columns stream through the vector registers:
-//! (W^T X)[j, k] = sum_i W[i, j] X[i, k], two columns of W at a time with all K accumulators in
-//! registers.
+//! (W^T X)[j, k] = sum_i W[i, j] X[i, k], a few columns of W at a time with their accumulators
+//! in registers. The AVX-512 path goes over W in groups of 12 columns and blocks of 256 rows,
+//! saving the group's lane accumulators between row blocks, so that a row block of X (20 KB at
+//! K = 10) is read from L2 once per 12 columns and then from L1 (before: all of X from L2 for
+//! every 3 columns, 3.3 times the bytes of W), and prefetches W far ahead into L2.
 //!
 //! Bits: every output entry is summed in one fixed order, whatever the instruction set, the
 //! register blocking or the thread count. Eight "lanes" l = 0..8 accumulate the rows i = l mod 8
@@ -190,8 +193,18 @@ mod x86 {
     const KC512: usize = 5;
     /// Largest K chunk of the AVX2 kernel (one column: 2 x KC accumulators + 2 + 1 <= 16).
     const KC256: usize = 6;
-    /// How far ahead (in rows) the AVX-512 kernel prefetches W's columns.
-    const PF_ROWS: usize = 128;
+    /// How far ahead (in rows, 4 KB) the AVX-512 kernel prefetches W's columns, into the L2
+    /// cache (`_MM_HINT_T1`): with the row blocks the L1 cache holds X's block, and a far
+    /// prefetch into L2 left the W^T X time a third lower than 128 rows into L1 (perf samples
+    /// at d = 8192, BENCHMARKS.md).
+    const PF_ROWS: usize = 512;
+    /// Columns of W per group sharing one read of each row block of X, and lane groups (of
+    /// eight rows) per row block: 256 rows of X (K = 10: 20 KB) stay in the L1 cache while
+    /// the group's 4 x 3 columns pass over them.
+    const GROUP: usize = 4 * J512;
+    const ROW_GROUPS: usize = 32;
+    /// Most columns of X kept in the group state (GROUP x KMAX registers, 12 KB on the stack).
+    const KMAX: usize = 16;
 
     /// Split 0..k into chunks of at most `max`, as even as possible (so that K = 10 at the AVX2
     /// level runs 5 + 5, not 6 + 4).
@@ -225,40 +238,187 @@ mod x86 {
         alpha: f64,
     ) {
         let n = w.ncols();
-        let mut res = [[0.0f64; KC256]; J512];
-        let mut j = 0;
-        while j < n {
-            let jb = (n - j).min(J512);
-            // The K chunks inside the column block, so that the later chunks find the block's
-            // columns in the L2 cache (W is read from memory once).
-            for (k0, k1) in chunks(x.cols, KC512) {
-                // SAFETY (all arms): columns j..j + jb exist; forwarded contract.
-                match jb {
-                    3 => unsafe { by_kc!(k1 - k0, block512::<3>, w, j, x, k0, &mut res) },
-                    2 => unsafe { by_kc!(k1 - k0, block512::<2>, w, j, x, k0, &mut res) },
-                    _ => unsafe { by_kc!(k1 - k0, block512::<1>, w, j, x, k0, &mut res) },
+        let k = x.cols;
+        let m = w.nrows();
+        let full = m / LANES;
+        // Column groups of GROUP columns and row blocks of ROW_GROUPS lane groups: the
+        // lane accumulators of the whole group are kept in `state` between row blocks, so
+        // each row block of X is read from the L2 cache once per column group (and from L1 by
+        // its J512-column sub-blocks) instead of once per J512 columns. Saving and reloading
+        // an accumulator does not change its value: every lane still sums its rows in
+        // increasing order with the same fmas (module docs), so the bits are those of a
+        // single pass. More than KMAX columns of X fall back to one row block.
+        let rb = if k <= KMAX { ROW_GROUPS } else { full.max(1) };
+        let mut state = [[_mm512_setzero_pd(); KMAX]; GROUP];
+        let mut j0 = 0;
+        while j0 < n {
+            let gn = if k <= KMAX {
+                (n - j0).min(GROUP)
+            } else {
+                (n - j0).min(J512)
+            };
+            for s in state.iter_mut().take(gn) {
+                *s = [_mm512_setzero_pd(); KMAX];
+            }
+            let mut res = [[0.0f64; KC256]; J512];
+            let mut b0 = 0;
+            loop {
+                let b1 = (b0 + rb).min(full);
+                // The partial last lane group goes with the last row block.
+                let last = b1 == full;
+                let mut j = j0;
+                while j < j0 + gn {
+                    let jb = (j0 + gn - j).min(J512);
+                    // The K chunks inside the column block, so that the later chunks find
+                    // the block's rows in the L1 cache (W is read from memory once).
+                    for (k0, k1) in chunks(k, KC512) {
+                        if k > KMAX {
+                            // No saved state: one row block (rb covers all rows).
+                            // SAFETY (all arms): columns j..j + jb exist; forwarded contract.
+                            match jb {
+                                3 => unsafe {
+                                    by_kc!(
+                                        k1 - k0,
+                                        block512::<3>,
+                                        w,
+                                        j,
+                                        x,
+                                        k0,
+                                        0,
+                                        full,
+                                        true,
+                                        None,
+                                        &mut res
+                                    )
+                                },
+                                2 => unsafe {
+                                    by_kc!(
+                                        k1 - k0,
+                                        block512::<2>,
+                                        w,
+                                        j,
+                                        x,
+                                        k0,
+                                        0,
+                                        full,
+                                        true,
+                                        None,
+                                        &mut res
+                                    )
+                                },
+                                _ => unsafe {
+                                    by_kc!(
+                                        k1 - k0,
+                                        block512::<1>,
+                                        w,
+                                        j,
+                                        x,
+                                        k0,
+                                        0,
+                                        full,
+                                        true,
+                                        None,
+                                        &mut res
+                                    )
+                                },
+                            }
+                            for (c, r) in res.iter().enumerate().take(jb) {
+                                for (t, &v) in r.iter().enumerate().take(k1 - k0) {
+                                    put(&mut out, accum, j + c, k0 + t, alpha * v);
+                                }
+                            }
+                            continue;
+                        }
+                        let st = Some((&mut state, j - j0));
+                        // SAFETY (all arms): columns j..j + jb exist; forwarded contract.
+                        match jb {
+                            3 => unsafe {
+                                by_kc!(
+                                    k1 - k0,
+                                    block512::<3>,
+                                    w,
+                                    j,
+                                    x,
+                                    k0,
+                                    b0,
+                                    b1,
+                                    last,
+                                    st,
+                                    &mut res
+                                )
+                            },
+                            2 => unsafe {
+                                by_kc!(
+                                    k1 - k0,
+                                    block512::<2>,
+                                    w,
+                                    j,
+                                    x,
+                                    k0,
+                                    b0,
+                                    b1,
+                                    last,
+                                    st,
+                                    &mut res
+                                )
+                            },
+                            _ => unsafe {
+                                by_kc!(
+                                    k1 - k0,
+                                    block512::<1>,
+                                    w,
+                                    j,
+                                    x,
+                                    k0,
+                                    b0,
+                                    b1,
+                                    last,
+                                    st,
+                                    &mut res
+                                )
+                            },
+                        }
+                    }
+                    j += jb;
                 }
-                for (c, r) in res.iter().enumerate().take(jb) {
-                    for (t, &v) in r.iter().enumerate().take(k1 - k0) {
-                        put(&mut out, accum, j + c, k0 + t, alpha * v);
+                if last {
+                    break;
+                }
+                b0 = b1;
+            }
+            if k <= KMAX {
+                for (c, s) in state.iter().enumerate().take(gn) {
+                    for (t, v) in s.iter().enumerate().take(k) {
+                        let mut a = [0.0f64; LANES];
+                        // SAFETY: `a` holds eight values.
+                        unsafe { _mm512_storeu_pd(a.as_mut_ptr(), *v) };
+                        put(&mut out, accum, j0 + c, t, alpha * reduce8(&a));
                     }
                 }
             }
-            j += jb;
+            j0 += gn;
         }
     }
 
-    /// Sums of columns j..j+J of W against columns k0..k0+KC of X into `res`.
+    /// The lane sums of columns j..j+J of W against columns k0..k0+KC of X over lane groups
+    /// b0..b1 (and the partial last group when `last`): continued from and saved to
+    /// `state[c0 + c][k0 + t]` when given, else from zero and reduced into `res`.
     ///
     /// # Safety
-    /// As [`wtx_avx512`], with j + J <= n and k0 + KC <= K.
+    /// As [`wtx_avx512`], with j + J <= n, k0 + KC <= K (<= KMAX with a state, whose
+    /// column block c0..c0 + J lies inside GROUP) and b1 <= m / 8.
     #[target_feature(enable = "avx512f,fma")]
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn block512<const J: usize, const KC: usize>(
         w: MatRef<'_, f64>,
         j: usize,
         x: &Panel,
         k0: usize,
+        b0: usize,
+        b1: usize,
+        last: bool,
+        mut state: Option<(&mut [[__m512d; KMAX]; GROUP], usize)>,
         res: &mut [[f64; KC256]; J512],
     ) {
         let m = w.nrows();
@@ -269,17 +429,24 @@ mod x86 {
         let base = w.as_ptr();
         let xp = x.as_slice().as_ptr();
         let mut acc = [[_mm512_setzero_pd(); KC]; J];
+        if let Some((s, c0)) = &state {
+            for c in 0..J {
+                for t in 0..KC {
+                    acc[c][t] = s[c0 + c][k0 + t];
+                }
+            }
+        }
         let mut cols = [base; J];
         for (c, p) in cols.iter_mut().enumerate() {
             // SAFETY: column j + c exists (contract).
             *p = unsafe { base.offset(cs * (j + c) as isize) };
         }
-        for b in 0..full {
+        for b in b0..b1 {
             let mut wv = [_mm512_setzero_pd(); J];
             for c in 0..J {
-                // Software prefetch PF_ROWS rows ahead in each column (a hint: no fault past
-                // the end, and no effect on any value).
-                _mm_prefetch::<_MM_HINT_T0>(cols[c].wrapping_add(b * LANES + PF_ROWS) as *const i8);
+                // Software prefetch PF_ROWS rows ahead in each column, into L2 (a hint: no
+                // fault past the end, and no effect on any value).
+                _mm_prefetch::<_MM_HINT_T1>(cols[c].wrapping_add(b * LANES + PF_ROWS) as *const i8);
                 // SAFETY: rows 8b..8b+8 of the column exist.
                 wv[c] = unsafe { _mm512_loadu_pd(cols[c].add(b * LANES)) };
             }
@@ -293,7 +460,7 @@ mod x86 {
                 }
             }
         }
-        if rem > 0 {
+        if last && rem > 0 {
             let mask: __mmask8 = (1u8 << rem) - 1;
             let mut wv = [_mm512_setzero_pd(); J];
             for c in 0..J {
@@ -309,6 +476,14 @@ mod x86 {
                     a[t] = _mm512_fmadd_pd(*wc, xv, a[t]);
                 }
             }
+        }
+        if let Some((s, c0)) = &mut state {
+            for c in 0..J {
+                for t in 0..KC {
+                    s[*c0 + c][k0 + t] = acc[c][t];
+                }
+            }
+            return;
         }
         for c in 0..J {
             for t in 0..KC {

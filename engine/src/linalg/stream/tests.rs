@@ -48,7 +48,9 @@ fn bits(m: &Mat<f64>) -> Vec<u64> {
         .collect()
 }
 
-const SHAPES: [(usize, usize, usize); 12] = [
+// The last three cross the AVX-512 kernel's row blocks (256 rows) and column groups (12
+// columns) with partial ones of each, and K above its saved-state limit (16).
+const SHAPES: [(usize, usize, usize); 15] = [
     (1, 1, 1),
     (7, 3, 2),
     (8, 2, 10),
@@ -61,6 +63,9 @@ const SHAPES: [(usize, usize, usize); 12] = [
     (200, 5, 25),
     (57, 4, 7),
     (300, 3, 1),
+    (603, 29, 10),
+    (777, 14, 7),
+    (520, 13, 17),
 ];
 
 #[test]
