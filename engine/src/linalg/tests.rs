@@ -302,7 +302,7 @@ fn threads_map_to_faer_parallelism() {
 /// two compute the same bits), the gradient's `lambda W` and norm pass.
 #[test]
 fn training_bits_do_not_depend_on_the_thread_count() {
-    use crate::optim::{FusedRule, Optimizer, WithFusedRule};
+    use crate::optim::FusedRule;
     use crate::train::{TrainOptions, Trainer, UpdateMode};
     let momentum = FusedRule::Momentum {
         momentum: 0.9,
@@ -340,24 +340,8 @@ fn training_bits_do_not_depend_on_the_thread_count() {
             momentum,
         ),
     ];
-    let optimizer = |rule: FusedRule| -> Box<dyn Optimizer> {
-        match rule {
-            FusedRule::Gd => Box::new(crate::optim::Gd),
-            FusedRule::Momentum {
-                momentum,
-                dampening,
-            } => {
-                let params = serde_json::json!({"momentum": momentum, "dampening": dampening});
-                let inner = crate::plugin::builtin()
-                    .optimizer("momentum", &params)
-                    .unwrap();
-                Box::new(WithFusedRule {
-                    inner: Box::new(inner),
-                    rule,
-                })
-            }
-        }
-    };
+    // The same optimiser for a fused rule as the fused step's own tests use.
+    let optimizer = crate::train::fused::tests::optimizer;
     for (act, path, mode, rule) in cases {
         let spec = ModelSpec::balanced(10, 30, 160, 3, act, LossKind::CrossEntropy, 0.01);
         let run = |threads: usize| {

@@ -604,4 +604,4 @@ fn copy_transposed(dst: &mut Mat<f64>, src: MatRef<'_, f64>) {
 mod kernel;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -33,7 +33,7 @@ fn start(sp: &ModelSpec, std: f64) -> Params {
     .unwrap()
 }
 
-fn optimizer(rule: FusedRule) -> Box<dyn Optimizer> {
+pub(crate) fn optimizer(rule: FusedRule) -> Box<dyn Optimizer> {
     match rule {
         FusedRule::Gd => Box::new(crate::optim::Gd),
         FusedRule::Momentum {
