@@ -272,64 +272,10 @@ mod x86 {
                     // The K chunks inside the column block, so that the later chunks find
                     // the block's rows in the L1 cache (W is read from memory once).
                     for (k0, k1) in chunks(k, KC512) {
-                        if k > KMAX {
-                            // No saved state: one row block (rb covers all rows).
-                            // SAFETY (all arms): columns j..j + jb exist; forwarded contract.
-                            match jb {
-                                3 => unsafe {
-                                    by_kc!(
-                                        k1 - k0,
-                                        block512::<3>,
-                                        w,
-                                        j,
-                                        x,
-                                        k0,
-                                        0,
-                                        full,
-                                        true,
-                                        None,
-                                        &mut res
-                                    )
-                                },
-                                2 => unsafe {
-                                    by_kc!(
-                                        k1 - k0,
-                                        block512::<2>,
-                                        w,
-                                        j,
-                                        x,
-                                        k0,
-                                        0,
-                                        full,
-                                        true,
-                                        None,
-                                        &mut res
-                                    )
-                                },
-                                _ => unsafe {
-                                    by_kc!(
-                                        k1 - k0,
-                                        block512::<1>,
-                                        w,
-                                        j,
-                                        x,
-                                        k0,
-                                        0,
-                                        full,
-                                        true,
-                                        None,
-                                        &mut res
-                                    )
-                                },
-                            }
-                            for (c, r) in res.iter().enumerate().take(jb) {
-                                for (t, &v) in r.iter().enumerate().take(k1 - k0) {
-                                    put(&mut out, accum, j + c, k0 + t, alpha * v);
-                                }
-                            }
-                            continue;
-                        }
-                        let st = Some((&mut state, j - j0));
+                        // More than KMAX columns of X: no saved state and one row block (rb covers
+                        // all rows, so b0 = 0, b1 = full and `last`): the sums are reduced into
+                        // `res` and written out below.
+                        let st = (k <= KMAX).then_some((&mut state, j - j0));
                         // SAFETY (all arms): columns j..j + jb exist; forwarded contract.
                         match jb {
                             3 => unsafe {
@@ -377,6 +323,13 @@ mod x86 {
                                     &mut res
                                 )
                             },
+                        }
+                        if k > KMAX {
+                            for (c, r) in res.iter().enumerate().take(jb) {
+                                for (t, &v) in r.iter().enumerate().take(k1 - k0) {
+                                    put(&mut out, accum, j + c, k0 + t, alpha * v);
+                                }
+                            }
                         }
                     }
                     j += jb;
