@@ -11,7 +11,7 @@ mod parallel;
 mod schedule;
 
 pub use gd::Gd;
-pub use parallel::update_in_parallel;
+pub use parallel::{update_in_parallel, update_tensor};
 pub use schedule::{LrSchedule, Schedule};
 
 use crate::Error;

@@ -9,11 +9,36 @@
 //! in the same order, so the bits equal those of the serial update whatever the thread count
 //! (`training_bits_do_not_depend_on_the_thread_count` checks gd and momentum).
 
-use super::{FusedRule, StepInfo};
+use super::{FusedRule, Optimizer, StepInfo};
+use crate::error::Error;
 use crate::grad::elementwise::{col, col_mut, dispatch};
 use crate::linalg::threads::{col_blocks, element_parts};
 use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
+
+/// One tensor's update as the trainer applies it: with more than one thread and a rule known
+/// entry by entry, across the threads ([`update_in_parallel`], same bits); otherwise, or when
+/// the split does not apply, by the optimiser itself.
+pub fn update_tensor(
+    optimizer: &mut dyn Optimizer,
+    at: StepInfo,
+    param_in: MatRef<'_, f64>,
+    mut param_out: MatMut<'_, f64>,
+    grad: MatRef<'_, f64>,
+    state: &mut [f64],
+    par: Par,
+) -> Result<(), Error> {
+    let rule = match par {
+        Par::Seq => None,
+        _ => optimizer.fused_rule(),
+    };
+    if let Some(rule) = rule {
+        if update_in_parallel(rule, at, param_in, param_out.as_mut(), grad, state, par) {
+            return Ok(());
+        }
+    }
+    optimizer.update(at, param_in, param_out, grad, state)
+}
 
 /// param_out (and the momentum state) = one step of `rule`, in parallel over column blocks.
 /// Returns false, having written nothing, when the split does not apply (one thread, a small

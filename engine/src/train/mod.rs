@@ -637,35 +637,20 @@ impl Trainer {
         let lr = self.schedule.lr(self.step + 1);
         // With several threads, a rule known entry by entry is applied by the engine across
         // them (same bits, see optim::update_in_parallel); else the optimiser runs it.
-        let rule = match self.opts.par {
-            Par::Seq => None,
-            _ => self.optimizer.fused_rule(),
-        };
         for (i, state) in self.state.iter_mut().enumerate() {
             let at = StepInfo {
                 step: self.step + 1,
                 lr,
                 tensor: i,
             };
-            if let Some(rule) = rule {
-                if crate::optim::update_in_parallel(
-                    rule,
-                    at,
-                    cur.mats[i].as_ref(),
-                    next.mats[i].as_mut(),
-                    self.grad.mats[i].as_ref(),
-                    state,
-                    self.opts.par,
-                ) {
-                    continue;
-                }
-            }
-            self.optimizer.update(
+            crate::optim::update_tensor(
+                self.optimizer.as_mut(),
                 at,
                 cur.mats[i].as_ref(),
                 next.mats[i].as_mut(),
                 self.grad.mats[i].as_ref(),
                 state,
+                self.opts.par,
             )?;
         }
         if let Some(sampler) = &mut self.sampler {
@@ -786,35 +771,20 @@ impl Trainer {
         let (a, b) = self.bufs.split_at_mut(1);
         let (cur, cand) = (&mut a[0], &mut b[0]);
         // H1 (d x N) and W_L across the threads, as in `advance`.
-        let rule = match self.opts.par {
-            Par::Seq => None,
-            _ => self.optimizer.fused_rule(),
-        };
         for i in [0, layers] {
             let at = StepInfo {
                 step,
                 lr,
                 tensor: i,
             };
-            if let Some(rule) = rule {
-                if crate::optim::update_in_parallel(
-                    rule,
-                    at,
-                    cur.mats[i].as_ref(),
-                    cand.mats[i].as_mut(),
-                    self.grad.mats[i].as_ref(),
-                    &mut self.state[i],
-                    self.opts.par,
-                ) {
-                    continue;
-                }
-            }
-            self.optimizer.update(
+            crate::optim::update_tensor(
+                self.optimizer.as_mut(),
                 at,
                 cur.mats[i].as_ref(),
                 cand.mats[i].as_mut(),
                 self.grad.mats[i].as_ref(),
                 &mut self.state[i],
+                self.opts.par,
             )?;
         }
         if let Some(sampler) = &mut self.sampler {
