@@ -27,7 +27,10 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
 
 /// dst = alpha * src (same shapes); returns ||src||_F^2, fused here because the gradient pass
 /// reads every parameter anyway and the regulariser needs exactly this sum.
-pub fn set_scaled(dst: MatMut<'_, f64>, src: MatRef<'_, f64>, alpha: f64) -> f64 {
+pub fn set_scaled(mut dst: MatMut<'_, f64>, src: MatRef<'_, f64>, alpha: f64) -> f64 {
+    if let Some(sum) = crate::simd::cols::scale_into(dst.as_mut(), src, alpha) {
+        return sum;
+    }
     dispatch(
         #[inline(always)]
         || set_scaled_impl(dst, src, alpha),
@@ -89,15 +92,10 @@ pub fn set_scaled_par(dst: MatMut<'_, f64>, src: MatRef<'_, f64>, alpha: f64, pa
     }
     blocks.into_par_iter().for_each(|(c0, mut d, s)| {
         let src = src.subcols(c0, d.ncols());
-        dispatch(
-            #[inline(always)]
-            || {
-                for (j, sj) in s.iter_mut().enumerate() {
-                    // One column through the serial kernel: 0.0 + sum_squares(column).
-                    *sj = set_scaled_impl(d.as_mut().subcols_mut(j, 1), src.subcols(j, 1), alpha);
-                }
-            },
-        )
+        for (j, sj) in s.iter_mut().enumerate() {
+            // One column through the serial kernel: 0.0 + sum_squares(column).
+            *sj = set_scaled(d.as_mut().subcols_mut(j, 1), src.subcols(j, 1), alpha);
+        }
     });
     let mut acc = 0.0;
     for s in sums {
@@ -127,6 +125,9 @@ pub fn sum_squares(x: &[f64]) -> f64 {
 
 /// max(x, 0) for every entry, in place (written as a select so it vectorises).
 pub fn relu_in_place(m: &mut Mat<f64>) {
+    if crate::simd::cols::relu(m.as_mut()).is_some() {
+        return;
+    }
     dispatch(
         #[inline(always)]
         || {
@@ -142,6 +143,9 @@ pub fn relu_in_place(m: &mut Mat<f64>) {
 /// Zero the entries of `delta` where the activation `act` = max(pre, 0) is not positive, i.e.
 /// where pre <= 0 (ReLU'(x) = 0 for x <= 0, the convention autograd frameworks use as well).
 pub fn relu_mask(delta: &mut Mat<f64>, act: &Mat<f64>) {
+    if crate::simd::cols::keep_where_positive(delta.as_mut(), act.as_ref()).is_some() {
+        return;
+    }
     dispatch(
         #[inline(always)]
         || {
@@ -157,6 +161,9 @@ pub fn relu_mask(delta: &mut Mat<f64>, act: &Mat<f64>) {
 
 /// Squared Frobenius norm, summed in column order (deterministic).
 pub fn squared_norm(m: MatRef<'_, f64>) -> f64 {
+    if let Some(sum) = crate::simd::cols::squared_norm(m) {
+        return sum;
+    }
     dispatch(
         #[inline(always)]
         || squared_norm_impl(m),

@@ -18,10 +18,13 @@ impl Optimizer for Gd {
         grad: MatRef<'_, f64>,
         _state: &mut [f64],
     ) -> Result<(), crate::Error> {
-        dispatch(
-            #[inline(always)]
-            || descend(at.lr, param_in, param_out, grad),
-        );
+        let mut param_out = param_out;
+        if crate::simd::cols::descend(param_out.as_mut(), param_in, grad, at.lr).is_none() {
+            dispatch(
+                #[inline(always)]
+                || descend(at.lr, param_in, param_out, grad),
+            );
+        }
         Ok(())
     }
 

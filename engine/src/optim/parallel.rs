@@ -80,9 +80,12 @@ pub fn update_in_parallel(
         (out_rest, state_rest) = (o_next, s_next);
     }
     let lr = at.lr;
-    blocks.into_par_iter().for_each(|(c0, out, st)| {
+    blocks.into_par_iter().for_each(|(c0, mut out, st)| {
         let w = out.ncols();
         let (p, g) = (param_in.subcols(c0, w), grad.subcols(c0, w));
+        if rule == FusedRule::Gd && crate::simd::cols::descend(out.as_mut(), p, g, lr).is_some() {
+            return;
+        }
         dispatch(
             #[inline(always)]
             || step_block(rule, at.step, lr, p, out, g, st),

@@ -7,6 +7,7 @@
 //! changes speed only, never a bit of a result. `UFM_SIMD=scalar|avx2|avx512` forces a level
 //! (capped at what the CPU has) to measure or compare the paths.
 
+pub mod cols;
 pub mod dispatch;
 pub mod exp;
 
