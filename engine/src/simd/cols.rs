@@ -75,7 +75,7 @@ pub fn scale_into_at(
     let (d, ds) = raw_mut(dst)?;
     // SAFETY: both views cover rows x cols entries at the strides read off them; `dst` is a
     // unique borrow, so it does not overlap `src`.
-    Some(unsafe { at_level!(level, scale_cols(d, ds, s, ss, rows, cols, alpha)) })
+    Some(unsafe { at_level!(level, scale_write_cols(d, ds, s, ss, rows, cols, alpha)) })
 }
 
 /// ||m||_F^2 in the engine's summation order, or `None` for a view without unit row stride.
@@ -227,23 +227,47 @@ mod wide {
     use super::Lanes;
     use std::arch::x86_64::*;
 
+    /// The methods whose body is one intrinsic, the same for both widths.
+    macro_rules! same_shape {
+        ($w:ident, $set1:ident, $loadu:ident, $storeu:ident) => {
+            #[inline(always)]
+            unsafe fn splat(x: f64) -> Self {
+                $w($set1(x))
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f64) -> Self {
+                $w($loadu(p))
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut f64) {
+                $storeu(p, self.0)
+            }
+        };
+    }
+
+    macro_rules! arithmetic {
+        ($w:ident, $add:ident, $sub:ident, $mul:ident) => {
+            #[inline(always)]
+            unsafe fn add(self, o: Self) -> Self {
+                $w($add(self.0, o.0))
+            }
+            #[inline(always)]
+            unsafe fn sub(self, o: Self) -> Self {
+                $w($sub(self.0, o.0))
+            }
+            #[inline(always)]
+            unsafe fn mul(self, o: Self) -> Self {
+                $w($mul(self.0, o.0))
+            }
+        };
+    }
+
     #[derive(Clone, Copy)]
     pub struct Ymm(__m256d);
 
     impl Lanes for Ymm {
         const N: usize = 4;
-        #[inline(always)]
-        unsafe fn splat(x: f64) -> Self {
-            Ymm(_mm256_set1_pd(x))
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f64) -> Self {
-            Ymm(_mm256_loadu_pd(p))
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f64) {
-            _mm256_storeu_pd(p, self.0)
-        }
+        same_shape!(Ymm, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd);
         #[inline(always)]
         unsafe fn load_part(p: *const f64, n: usize) -> Self {
             let mut buf = [0.0; 4];
@@ -256,18 +280,7 @@ mod wide {
             _mm256_storeu_pd(buf.as_mut_ptr(), self.0);
             std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
         }
-        #[inline(always)]
-        unsafe fn add(self, o: Self) -> Self {
-            Ymm(_mm256_add_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn sub(self, o: Self) -> Self {
-            Ymm(_mm256_sub_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn mul(self, o: Self) -> Self {
-            Ymm(_mm256_mul_pd(self.0, o.0))
-        }
+        arithmetic!(Ymm, _mm256_add_pd, _mm256_sub_pd, _mm256_mul_pd);
         #[inline(always)]
         unsafe fn where_positive(self, c: Self) -> Self {
             let keep = _mm256_cmp_pd::<_CMP_GT_OQ>(c.0, _mm256_setzero_pd());
@@ -286,18 +299,7 @@ mod wide {
 
     impl Lanes for Zmm {
         const N: usize = 8;
-        #[inline(always)]
-        unsafe fn splat(x: f64) -> Self {
-            Zmm(_mm512_set1_pd(x))
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f64) -> Self {
-            Zmm(_mm512_loadu_pd(p))
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f64) {
-            _mm512_storeu_pd(p, self.0)
-        }
+        same_shape!(Zmm, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd);
         #[inline(always)]
         unsafe fn load_part(p: *const f64, n: usize) -> Self {
             // Masked-off lanes are not read (no fault past the column's end).
@@ -307,18 +309,7 @@ mod wide {
         unsafe fn store_part(self, p: *mut f64, n: usize) {
             _mm512_mask_storeu_pd(p, first(n), self.0)
         }
-        #[inline(always)]
-        unsafe fn add(self, o: Self) -> Self {
-            Zmm(_mm512_add_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn sub(self, o: Self) -> Self {
-            Zmm(_mm512_sub_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn mul(self, o: Self) -> Self {
-            Zmm(_mm512_mul_pd(self.0, o.0))
-        }
+        arithmetic!(Zmm, _mm512_add_pd, _mm512_sub_pd, _mm512_mul_pd);
         #[inline(always)]
         unsafe fn where_positive(self, c: Self) -> Self {
             let keep = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(c.0, _mm512_setzero_pd());
@@ -341,8 +332,9 @@ unsafe fn fold<V: Lanes>(acc: &Sums<V>) -> f64 {
     ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
+/// d = alpha s (when WRITE) and the squared norm of s, column by column.
 #[inline(always)]
-unsafe fn scale_cols<V: Lanes>(
+unsafe fn scale_cols<V: Lanes, const WRITE: bool>(
     d: *mut f64,
     ds: isize,
     s: *const f64,
@@ -355,13 +347,15 @@ unsafe fn scale_cols<V: Lanes>(
     let body = rows / 8 * 8;
     let mut total = 0.0;
     for j in 0..cols as isize {
-        let (dj, sj) = (d.offset(j * ds), s.offset(j * ss));
+        let (dj, sj) = (d.wrapping_offset(j * ds), s.offset(j * ss));
         let mut acc: Sums<V> = [V::splat(0.0); 8];
         let mut i = 0;
         while i < body {
             for (k, a) in acc.iter_mut().enumerate().take(8 / V::N) {
                 let x = V::load(sj.add(i + k * V::N));
-                x.mul(va).store(dj.add(i + k * V::N));
+                if WRITE {
+                    x.mul(va).store(dj.add(i + k * V::N));
+                }
                 *a = a.add(x.mul(x));
             }
             i += 8;
@@ -369,7 +363,9 @@ unsafe fn scale_cols<V: Lanes>(
         let mut col = fold(&acc);
         for i in body..rows {
             let x = *sj.add(i);
-            *dj.add(i) = x * alpha;
+            if WRITE {
+                *dj.add(i) = x * alpha;
+            }
             col += x * x;
         }
         total += col;
@@ -377,29 +373,24 @@ unsafe fn scale_cols<V: Lanes>(
     total
 }
 
+/// d = alpha s with the squared norm of s.
+#[inline(always)]
+unsafe fn scale_write_cols<V: Lanes>(
+    d: *mut f64,
+    ds: isize,
+    s: *const f64,
+    ss: isize,
+    rows: usize,
+    cols: usize,
+    alpha: f64,
+) -> f64 {
+    scale_cols::<V, true>(d, ds, s, ss, rows, cols, alpha)
+}
+
+/// The squared norm alone: [`scale_cols`] without its writes.
 #[inline(always)]
 unsafe fn sumsq_cols<V: Lanes>(s: *const f64, ss: isize, rows: usize, cols: usize) -> f64 {
-    let body = rows / 8 * 8;
-    let mut total = 0.0;
-    for j in 0..cols as isize {
-        let sj = s.offset(j * ss);
-        let mut acc: Sums<V> = [V::splat(0.0); 8];
-        let mut i = 0;
-        while i < body {
-            for (k, a) in acc.iter_mut().enumerate().take(8 / V::N) {
-                let x = V::load(sj.add(i + k * V::N));
-                *a = a.add(x.mul(x));
-            }
-            i += 8;
-        }
-        let mut col = fold(&acc);
-        for i in body..rows {
-            let x = *sj.add(i);
-            col += x * x;
-        }
-        total += col;
-    }
-    total
+    scale_cols::<V, false>(std::ptr::null_mut(), 0, s, ss, rows, cols, 0.0)
 }
 
 #[allow(clippy::too_many_arguments)]
