@@ -347,7 +347,7 @@ unsafe fn scale_cols<V: Lanes, const WRITE: bool>(
     let body = rows / 8 * 8;
     let mut total = 0.0;
     for j in 0..cols as isize {
-        let (dj, sj) = (d.wrapping_offset(j * ds), s.offset(j * ss));
+        let (dj, sj) = (d.wrapping_offset(j * ds), s.wrapping_offset(j * ss));
         let mut acc: Sums<V> = [V::splat(0.0); 8];
         let mut i = 0;
         while i < body {
@@ -409,7 +409,11 @@ unsafe fn descend_cols<V: Lanes>(
     let vl = V::splat(lr);
     let body = rows / V::N * V::N;
     for j in 0..cols as isize {
-        let (oj, pj, gj) = (o.offset(j * os), p.offset(j * ps), g.offset(j * gs));
+        let (oj, pj, gj) = (
+            o.wrapping_offset(j * os),
+            p.wrapping_offset(j * ps),
+            g.wrapping_offset(j * gs),
+        );
         let mut i = 0;
         while i < body {
             V::load(pj.add(i))
@@ -437,7 +441,7 @@ unsafe fn mask_cols<V: Lanes>(
 ) {
     let body = rows / V::N * V::N;
     for j in 0..cols as isize {
-        let (dj, aj) = (d.offset(j * ds), a.offset(j * as_));
+        let (dj, aj) = (d.wrapping_offset(j * ds), a.wrapping_offset(j * as_));
         let mut i = 0;
         while i < body {
             V::load(dj.add(i))
@@ -576,5 +580,16 @@ mod tests {
         )
         .is_none());
         assert!(b.as_ref().col(0).iter().all(|&x| x == 0.0));
+        // Empty matrices: nothing to read or write, at every level.
+        for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+            for (r, c) in [(0, 3), (3, 0), (0, 0)] {
+                let e = Mat::<f64>::zeros(r, c);
+                let mut o = Mat::<f64>::zeros(r, c);
+                assert_eq!(squared_norm_at(level, e.as_ref()), Some(0.0));
+                assert_eq!(scale_into_at(level, o.as_mut(), e.as_ref(), 2.0), Some(0.0));
+                assert!(descend_at(level, o.as_mut(), e.as_ref(), e.as_ref(), 1.0).is_some());
+                assert!(relu_at(level, o.as_mut()).is_some());
+            }
+        }
     }
 }
