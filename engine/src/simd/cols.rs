@@ -7,8 +7,10 @@
 //! shuffles, every column paid a slice conversion and a scalar remainder loop (70-row columns
 //! end in 6 scalar entries, W_L's 10-row columns in 2), and on Figure 1 the copy and the update
 //! together took ~27% of a step (`perf record` of `ufm bench --setting figure1`). Here the level
-//! is chosen once per matrix, columns are walked with their stride, and the ragged end of a
-//! column is a masked load and store (AVX-512) or a few scalar entries (AVX2).
+//! is chosen once per matrix and columns are walked with their stride. The update and ReLU
+//! passes end a column with a masked load and store (AVX-512) or a copy through a small buffer
+//! (AVX2); the squared-norm passes take whole groups of 8 rows in vectors and the rest one by
+//! one, which their summation order requires anyway.
 //!
 //! **Same bits at every level.** Each entry sees the same IEEE operations as in the scalar
 //! loop (a product then a difference, never a fused multiply-add). The squared norm keeps the
@@ -19,24 +21,24 @@
 //! Views must have unit row stride (every matrix ufm owns has); the functions return `None`
 //! for other views, and callers keep their strided fallback.
 
-use super::dispatch::{level, run_at, Level};
+use super::dispatch::{level, Level};
 use faer::{MatMut, MatRef};
 
-/// Runs `$kernel` compiled for `$level`: its AVX-512 or AVX2 instantiation inside a
-/// target-feature function when the CPU has the level, else the one-lane baseline build (so an
-/// unsupported level can never execute instructions the CPU lacks).
+/// Runs `$kernel` compiled for `$level`: its AVX-512 or AVX2 instantiation inside the
+/// target-feature function of that level when the CPU has it, else the one-lane baseline build
+/// (so an unsupported level can never execute instructions the CPU lacks). Each vector
+/// instantiation is compiled only into its own level's function (not into `run_at`'s
+/// fallbacks, where it would be dead code calling the intrinsics out of line).
 macro_rules! at_level {
     ($level:expr, $kernel:ident($($arg:expr),*)) => {{
         match $level {
             #[cfg(target_arch = "x86_64")]
-            Level::Avx512 if Level::Avx512.supported() => run_at(
-                Level::Avx512,
+            Level::Avx512 if Level::Avx512.supported() => super::dispatch::with_avx512(
                 #[inline(always)]
                 || $kernel::<wide::Zmm>($($arg),*),
             ),
             #[cfg(target_arch = "x86_64")]
-            Level::Avx2 if Level::Avx2.supported() => run_at(
-                Level::Avx2,
+            Level::Avx2 if Level::Avx2.supported() => super::dispatch::with_avx2(
                 #[inline(always)]
                 || $kernel::<wide::Ymm>($($arg),*),
             ),
@@ -500,63 +502,111 @@ mod tests {
         (0..a.ncols()).all(|j| (0..a.nrows()).all(|i| a[(i, j)].to_bits() == b[(i, j)].to_bits()))
     }
 
+    /// A value no kernel produces from the samples: marks entries outside a view.
+    const SENTINEL: f64 = 12345.678;
+
+    /// A rows x cols view at (1, 1) of a larger matrix filled with [`SENTINEL`] (column stride
+    /// != rows), and whether everything outside the view is still the sentinel.
+    fn framed(rows: usize, cols: usize) -> Mat<f64> {
+        Mat::from_fn(rows + 4, cols + 2, |_, _| SENTINEL)
+    }
+
+    fn frame_intact(m: &Mat<f64>, rows: usize, cols: usize) -> bool {
+        (0..m.ncols()).all(|j| {
+            (0..m.nrows()).all(|i| {
+                let inside = (1..=rows).contains(&i) && (1..=cols).contains(&j);
+                inside || m[(i, j)].to_bits() == SENTINEL.to_bits()
+            })
+        })
+    }
+
+    /// `f(i, j)` for every entry, as an owned matrix: the plain loop's expected values.
+    fn expect(rows: usize, cols: usize, f: impl Fn(usize, usize) -> f64) -> Mat<f64> {
+        Mat::from_fn(rows, cols, f)
+    }
+
     #[test]
     fn every_level_matches_the_plain_loops_bit_for_bit() {
-        // Every row count up to three zmm plus a tail, one column and several, and views into a
-        // larger matrix (column stride != rows, start not aligned).
+        // Every row count up to three zmm plus a tail; one column and several; inputs and
+        // outputs as views into larger matrices (column stride != rows, unaligned start) whose
+        // surroundings must stay untouched (so a tail store past a column's end is caught),
+        // in natural and in reversed column order (negative column stride).
         for rows in 1..=27 {
             for cols in [1, 2, 5] {
                 for salt in 0..2 {
-                    let big = sample(rows + 5, cols + 2, salt);
-                    let src = big.as_ref().submatrix(3, 1, rows, cols);
-                    let g = sample(rows, cols, salt + 7);
-                    let mut want_scaled = Mat::<f64>::zeros(rows, cols);
-                    let mut want_desc = Mat::<f64>::zeros(rows, cols);
-                    let mut want_mask = g.clone();
-                    for j in 0..cols {
-                        for i in 0..rows {
-                            want_scaled[(i, j)] = 0.37 * src[(i, j)];
-                            want_desc[(i, j)] = src[(i, j)] - 0.1 * g[(i, j)];
-                            // NaN compares false: masked like a non-positive entry.
-                            let keep = src[(i, j)] > 0.0;
-                            if !keep {
-                                want_mask[(i, j)] = 0.0;
+                    for reversed in [false, true] {
+                        let big = sample(rows + 5, cols + 2, salt);
+                        // The sums are checked on NaN-free data (a NaN would hide their order).
+                        let clean_big = Mat::from_fn(rows + 5, cols + 2, |i, j| {
+                            let x = big[(i, j)];
+                            if x.is_nan() {
+                                0.5
+                            } else {
+                                x
                             }
+                        });
+                        let gbig = sample(rows + 2, cols + 3, salt + 7);
+                        let mut src = big.as_ref().submatrix(3, 1, rows, cols);
+                        let mut clean = clean_big.as_ref().submatrix(3, 1, rows, cols);
+                        let mut g = gbig.as_ref().submatrix(2, 2, rows, cols);
+                        if reversed {
+                            src = src.reverse_cols();
+                            clean = clean.reverse_cols();
+                            g = g.reverse_cols();
                         }
-                    }
-                    let mut want_relu = src.to_owned();
-                    for j in 0..cols {
-                        for i in 0..rows {
-                            let x = want_relu[(i, j)];
-                            want_relu[(i, j)] = if x > 0.0 { x } else { 0.0 };
+                        let want_scaled = expect(rows, cols, |i, j| 0.37 * clean[(i, j)]);
+                        let want_desc = expect(rows, cols, |i, j| src[(i, j)] - 0.1 * g[(i, j)]);
+                        // NaN compares false: masked like a non-positive entry.
+                        let keep = |x: f64, y: f64| if x > 0.0 { y } else { 0.0 };
+                        let want_mask = expect(rows, cols, |i, j| keep(src[(i, j)], g[(i, j)]));
+                        let want_relu = expect(rows, cols, |i, j| keep(src[(i, j)], src[(i, j)]));
+                        let want_sum = reference_sumsq(clean);
+                        for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+                            let ctx = format!(
+                                "{rows}x{cols} salt {salt} reversed {reversed} at {}",
+                                level.name()
+                            );
+                            // Runs `op` on a framed output view (initialised from `init`) and
+                            // checks the values and the frame.
+                            let check =
+                                |what: &str,
+                                 init: Option<MatRef<'_, f64>>,
+                                 want: &Mat<f64>,
+                                 op: &dyn Fn(MatMut<'_, f64>)| {
+                                    let mut out = framed(rows, cols);
+                                    {
+                                        let mut v = out.as_mut().submatrix_mut(1, 1, rows, cols);
+                                        if reversed {
+                                            v = v.reverse_cols_mut();
+                                        }
+                                        if let Some(init) = init {
+                                            v.copy_from(init);
+                                        }
+                                        op(v);
+                                    }
+                                    let mut v = out.as_ref().submatrix(1, 1, rows, cols);
+                                    if reversed {
+                                        v = v.reverse_cols();
+                                    }
+                                    assert!(same_bits(v, want.as_ref()), "{what} {ctx}");
+                                    assert!(frame_intact(&out, rows, cols), "{what} frame {ctx}");
+                                };
+                            check("scale", None, &want_scaled, &|v| {
+                                let sum = scale_into_at(level, v, clean, 0.37).unwrap();
+                                assert_eq!(sum.to_bits(), want_sum.to_bits(), "sum {ctx}");
+                            });
+                            let sum = squared_norm_at(level, clean).unwrap();
+                            assert_eq!(sum.to_bits(), want_sum.to_bits(), "norm {ctx}");
+                            check("descend", None, &want_desc, &|v| {
+                                descend_at(level, v, src, g, 0.1).unwrap()
+                            });
+                            check("mask", Some(g), &want_mask, &|v| {
+                                keep_where_positive_at(level, v, src).unwrap()
+                            });
+                            check("relu", Some(src), &want_relu, &|v| {
+                                relu_at(level, v).unwrap()
+                            });
                         }
-                    }
-                    let want_sum = reference_sumsq(src);
-                    for level in Level::ALL.into_iter().filter(|l| l.supported()) {
-                        let ctx = format!("{rows}x{cols} salt {salt} at {}", level.name());
-                        let mut big_dst = Mat::<f64>::zeros(rows + 4, cols + 1);
-                        let dst = big_dst.as_mut().submatrix_mut(1, 1, rows, cols);
-                        let sum = scale_into_at(level, dst, src, 0.37).unwrap();
-                        assert_eq!(sum.to_bits(), want_sum.to_bits(), "{ctx}");
-                        let dst = big_dst.as_ref().submatrix(1, 1, rows, cols);
-                        assert!(same_bits(dst, want_scaled.as_ref()), "scale {ctx}");
-                        // Entries outside the view are untouched (masked stores).
-                        assert!((0..cols + 1)
-                            .all(|j| big_dst[(0, j)] == 0.0 && big_dst[(rows + 1, j)] == 0.0));
-                        let sum = squared_norm_at(level, src).unwrap();
-                        assert_eq!(sum.to_bits(), want_sum.to_bits(), "{ctx}");
-
-                        let mut out = Mat::<f64>::zeros(rows, cols);
-                        descend_at(level, out.as_mut(), src, g.as_ref(), 0.1).unwrap();
-                        assert!(same_bits(out.as_ref(), want_desc.as_ref()), "descend {ctx}");
-
-                        let mut d = g.clone();
-                        keep_where_positive_at(level, d.as_mut(), src).unwrap();
-                        assert!(same_bits(d.as_ref(), want_mask.as_ref()), "mask {ctx}");
-
-                        let mut r = src.to_owned();
-                        relu_at(level, r.as_mut()).unwrap();
-                        assert!(same_bits(r.as_ref(), want_relu.as_ref()), "relu {ctx}");
                     }
                 }
             }

@@ -108,14 +108,16 @@ pub fn run_at<R>(level: Level, f: impl FnOnce() -> R) -> R {
 }
 
 #[cfg(target_arch = "x86_64")]
+/// `f` compiled with AVX-512F and FMA. Caller: the CPU supports both.
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
 #[cfg(target_arch = "x86_64")]
+/// `f` compiled with AVX2 and FMA. Caller: the CPU supports both.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
