@@ -123,21 +123,11 @@ pub fn sum_squares(x: &[f64]) -> f64 {
     total
 }
 
-/// max(x, 0) for every entry, in place (written as a select so it vectorises).
+/// max(x, 0) for every entry, in place (`x > 0 ? x : +0`, see [`crate::simd::cols::relu`]).
 pub fn relu_in_place(m: &mut Mat<f64>) {
-    if crate::simd::cols::relu(m.as_mut()).is_some() {
-        return;
-    }
-    dispatch(
-        #[inline(always)]
-        || {
-            for j in 0..m.ncols() {
-                for x in m.col_as_slice_mut(j) {
-                    *x = if *x > 0.0 { *x } else { 0.0 };
-                }
-            }
-        },
-    )
+    // An owned matrix always has contiguous rows, the only case the kernel declines.
+    let _applied = crate::simd::cols::relu(m.as_mut());
+    debug_assert!(_applied.is_some());
 }
 
 /// Zero the entries of `delta` where the activation `act` = max(pre, 0) is not positive, i.e.

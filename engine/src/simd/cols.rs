@@ -30,19 +30,19 @@ use faer::{MatMut, MatRef};
 /// instantiation is compiled only into its own level's function (not into `run_at`'s
 /// fallbacks, where it would be dead code calling the intrinsics out of line).
 macro_rules! at_level {
-    ($level:expr, $kernel:ident($($arg:expr),*)) => {{
+    ($level:expr, $kernel:ident$(::<$($g:tt),*>)?($($arg:expr),*)) => {{
         match $level {
             #[cfg(target_arch = "x86_64")]
             Level::Avx512 if Level::Avx512.supported() => super::dispatch::with_avx512(
                 #[inline(always)]
-                || $kernel::<wide::Zmm>($($arg),*),
+                || $kernel::<wide::Zmm $($(, $g)*)?>($($arg),*),
             ),
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 if Level::Avx2.supported() => super::dispatch::with_avx2(
                 #[inline(always)]
-                || $kernel::<wide::Ymm>($($arg),*),
+                || $kernel::<wide::Ymm $($(, $g)*)?>($($arg),*),
             ),
-            _ => $kernel::<One>($($arg),*),
+            _ => $kernel::<One $($(, $g)*)?>($($arg),*),
         }
     }};
 }
@@ -77,7 +77,7 @@ pub fn scale_into_at(
     let (d, ds) = raw_mut(dst)?;
     // SAFETY: both views cover rows x cols entries at the strides read off them; `dst` is a
     // unique borrow, so it does not overlap `src`.
-    Some(unsafe { at_level!(level, scale_write_cols(d, ds, s, ss, rows, cols, alpha)) })
+    Some(unsafe { at_level!(level, scale_cols::<true>(d, ds, s, ss, rows, cols, alpha)) })
 }
 
 /// ||m||_F^2 in the engine's summation order, or `None` for a view without unit row stride.
@@ -88,7 +88,12 @@ pub fn squared_norm(m: MatRef<'_, f64>) -> Option<f64> {
 pub fn squared_norm_at(level: Level, m: MatRef<'_, f64>) -> Option<f64> {
     let (p, ps) = raw(m)?;
     // SAFETY: the view covers its rows x cols entries at this stride.
-    Some(unsafe { at_level!(level, sumsq_cols(p, ps, m.nrows(), m.ncols())) })
+    Some(unsafe {
+        at_level!(
+            level,
+            scale_cols::<false>(std::ptr::null_mut(), 0, p, ps, m.nrows(), m.ncols(), 0.0)
+        )
+    })
 }
 
 /// out = p - lr * g (gradient descent). `None` (nothing written) when shapes differ or a view
@@ -334,7 +339,8 @@ unsafe fn fold<V: Lanes>(acc: &Sums<V>) -> f64 {
     ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
-/// d = alpha s (when WRITE) and the squared norm of s, column by column.
+/// d = alpha s (when WRITE; without it `d` is not touched and may be null) and the squared
+/// norm of s, column by column.
 #[inline(always)]
 unsafe fn scale_cols<V: Lanes, const WRITE: bool>(
     d: *mut f64,
@@ -373,26 +379,6 @@ unsafe fn scale_cols<V: Lanes, const WRITE: bool>(
         total += col;
     }
     total
-}
-
-/// d = alpha s with the squared norm of s.
-#[inline(always)]
-unsafe fn scale_write_cols<V: Lanes>(
-    d: *mut f64,
-    ds: isize,
-    s: *const f64,
-    ss: isize,
-    rows: usize,
-    cols: usize,
-    alpha: f64,
-) -> f64 {
-    scale_cols::<V, true>(d, ds, s, ss, rows, cols, alpha)
-}
-
-/// The squared norm alone: [`scale_cols`] without its writes.
-#[inline(always)]
-unsafe fn sumsq_cols<V: Lanes>(s: *const f64, ss: isize, rows: usize, cols: usize) -> f64 {
-    scale_cols::<V, false>(std::ptr::null_mut(), 0, s, ss, rows, cols, 0.0)
 }
 
 #[allow(clippy::too_many_arguments)]
